@@ -1,0 +1,206 @@
+//! The content model: validated, typed values built once at load.
+//!
+//! Once a [`Content`] exists, every id it holds is known to resolve, every URL is `https://`
+//! and every answer uses only the Markdown subset the channels can show. The rest of the
+//! program never re-checks them.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use chrono::NaiveDate;
+
+use super::diag::Pos;
+
+/// Which of the two kinds of answerable item an id names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Kind {
+    Guidance,
+    Programme,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Guidance => "guidance",
+            Kind::Programme => "programme",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Source {
+    pub title: String,
+    pub url: String,
+    /// Where the URL is written, for `check --links`.
+    pub pos: Pos,
+}
+
+/// A guidance entry: an answer to a manager's question.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    pub id: String,
+    pub title: String,
+    pub topic: String,
+    pub questions: Vec<String>,
+    pub summary: String,
+    /// Markdown in the subset `check` allows: paragraphs, lists, bold, italic, links.
+    pub answer: String,
+    pub programmes: Vec<String>,
+    pub related: Vec<String>,
+    pub sources: Vec<Source>,
+    pub reviewed: NaiveDate,
+    pub path: PathBuf,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Contact {
+    pub url: Option<Source>,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+}
+
+/// A support programme, service or helpline.
+#[derive(Debug, Clone)]
+pub struct Programme {
+    pub id: String,
+    pub name: String,
+    pub provider: String,
+    /// Region ids from `regions.yaml`; `national` means everywhere.
+    pub regions: Vec<String>,
+    pub summary: String,
+    pub how_to_join: String,
+    pub contact: Contact,
+    pub questions: Vec<String>,
+    pub sources: Vec<Source>,
+    pub reviewed: NaiveDate,
+    pub path: PathBuf,
+}
+
+impl Programme {
+    pub fn is_national(&self) -> bool {
+        self.regions.iter().any(|r| r == NATIONAL)
+    }
+
+    pub fn serves(&self, region: Option<&str>) -> bool {
+        self.is_national() || region.is_some_and(|r| self.regions.iter().any(|x| x == r))
+    }
+}
+
+/// The region id that programmes use for "everywhere".
+pub const NATIONAL: &str = "national";
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Topic {
+    pub id: String,
+    pub title: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Region {
+    pub id: String,
+    pub name: String,
+    pub places: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Crisis {
+    pub phrases: Vec<String>,
+    /// Markdown, same subset as answers.
+    pub message: String,
+    pub entry: Option<String>,
+    pub programmes: Vec<String>,
+}
+
+/// Everything under `content/`, validated.
+#[derive(Debug, Clone, Default)]
+pub struct Content {
+    pub root: PathBuf,
+    pub topics: Vec<Topic>,
+    pub regions: Vec<Region>,
+    pub synonyms: Vec<Vec<String>>,
+    pub crisis: Crisis,
+    /// Sorted by id.
+    pub entries: Vec<Entry>,
+    /// Sorted by id.
+    pub programmes: Vec<Programme>,
+    /// SHA-256 over every content file's path and bytes: which version of the guidance this is.
+    pub digest: String,
+    entry_index: HashMap<String, usize>,
+    programme_index: HashMap<String, usize>,
+}
+
+impl Content {
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn new(
+        root: PathBuf,
+        topics: Vec<Topic>,
+        regions: Vec<Region>,
+        synonyms: Vec<Vec<String>>,
+        crisis: Crisis,
+        mut entries: Vec<Entry>,
+        mut programmes: Vec<Programme>,
+        digest: String,
+    ) -> Self {
+        entries.sort_by(|a, b| a.id.cmp(&b.id));
+        programmes.sort_by(|a, b| a.id.cmp(&b.id));
+        let entry_index = entries.iter().enumerate().map(|(i, e)| (e.id.clone(), i)).collect();
+        let programme_index =
+            programmes.iter().enumerate().map(|(i, p)| (p.id.clone(), i)).collect();
+        Content {
+            root,
+            topics,
+            regions,
+            synonyms,
+            crisis,
+            entries,
+            programmes,
+            digest,
+            entry_index,
+            programme_index,
+        }
+    }
+
+    pub fn entry(&self, id: &str) -> Option<&Entry> {
+        self.entry_index.get(id).map(|&i| &self.entries[i])
+    }
+
+    pub fn programme(&self, id: &str) -> Option<&Programme> {
+        self.programme_index.get(id).map(|&i| &self.programmes[i])
+    }
+
+    pub fn topic(&self, id: &str) -> Option<&Topic> {
+        self.topics.iter().find(|t| t.id == id)
+    }
+
+    pub fn region(&self, id: &str) -> Option<&Region> {
+        self.regions.iter().find(|r| r.id == id)
+    }
+
+    pub fn kind_of(&self, id: &str) -> Option<Kind> {
+        if self.entry_index.contains_key(id) {
+            Some(Kind::Guidance)
+        } else if self.programme_index.contains_key(id) {
+            Some(Kind::Programme)
+        } else {
+            None
+        }
+    }
+
+    /// Entries of one topic, in id order.
+    pub fn entries_in(&self, topic: &str) -> impl Iterator<Item = &Entry> {
+        self.entries.iter().filter(move |e| e.topic == topic)
+    }
+
+    /// Every URL the content cites (sources and contact links), with where it is written.
+    pub fn links(&self) -> Vec<&Source> {
+        let mut out: Vec<&Source> = Vec::new();
+        for e in &self.entries {
+            out.extend(e.sources.iter());
+        }
+        for p in &self.programmes {
+            out.extend(p.sources.iter());
+            out.extend(p.contact.url.iter());
+        }
+        out
+    }
+}
