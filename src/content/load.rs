@@ -57,17 +57,23 @@ pub fn load(root: &Path, today: NaiveDate) -> Loaded {
     let synonyms = cx.parse::<RawSynonyms>(&root.join("synonyms.yaml"));
     let crisis = cx.parse::<RawCrisis>(&root.join("crisis.yaml"));
 
+    // A file that fails to parse still counts as existing (by its file name), so that one
+    // syntax error does not also show up as a dangling reference everywhere it is linked.
+    let mut unparsed_guidance: Vec<String> = Vec::new();
+    let mut unparsed_programmes: Vec<String> = Vec::new();
     let mut raw_entries = Vec::new();
     let guidance_dir = root.join("guidance");
     for (path, folder) in cx.yaml_files(&guidance_dir, true) {
-        if let Some(raw) = cx.parse::<RawEntry>(&path) {
-            raw_entries.push((path, folder, raw));
+        match cx.parse::<RawEntry>(&path) {
+            Some(raw) => raw_entries.push((path, folder, raw)),
+            None => unparsed_guidance.push(file_stem(&path)),
         }
     }
     let mut raw_programmes = Vec::new();
     for (path, _) in cx.yaml_files(&root.join("programmes"), false) {
-        if let Some(raw) = cx.parse::<RawProgramme>(&path) {
-            raw_programmes.push((path, raw));
+        match cx.parse::<RawProgramme>(&path) {
+            Some(raw) => raw_programmes.push((path, raw)),
+            None => unparsed_programmes.push(file_stem(&path)),
         }
     }
 
@@ -94,8 +100,16 @@ pub fn load(root: &Path, today: NaiveDate) -> Loaded {
         ids(&mut cx, path, &p.id);
     }
 
-    let guidance_ids: HashSet<&str> = raw_entries.iter().map(|(_, _, e)| e.id.value.as_str()).collect();
-    let programme_ids: HashSet<&str> = raw_programmes.iter().map(|(_, p)| p.id.value.as_str()).collect();
+    let guidance_ids: HashSet<&str> = raw_entries
+        .iter()
+        .map(|(_, _, e)| e.id.value.as_str())
+        .chain(unparsed_guidance.iter().map(String::as_str))
+        .collect();
+    let programme_ids: HashSet<&str> = raw_programmes
+        .iter()
+        .map(|(_, p)| p.id.value.as_str())
+        .chain(unparsed_programmes.iter().map(String::as_str))
+        .collect();
     let topic_ids: HashSet<&str> = topics.iter().map(|t| t.id.as_str()).collect();
     let region_ids: HashSet<&str> = regions.iter().map(|r| r.id.as_str()).collect();
     let refs = Refs { guidance: &guidance_ids, programmes: &programme_ids, topics: &topic_ids, regions: &region_ids };
@@ -354,7 +368,7 @@ impl Loader {
 
     fn item_id(&mut self, path: &Path, id: &S<String>) {
         self.id_syntax(path, id);
-        let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+        let stem = file_stem(path);
         if stem != id.value {
             self.d.error(Pos::of(path, id), format!("id `{}` does not match the file name `{stem}.yaml`", id.value));
         }
@@ -456,6 +470,10 @@ impl Loader {
             }
         }
     }
+}
+
+fn file_stem(p: &Path) -> String {
+    p.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default()
 }
 
 fn is_yaml(p: &Path) -> bool {
