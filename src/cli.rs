@@ -30,6 +30,40 @@ pub struct Global {
 pub enum Command {
     /// Validate all content; every problem as path:line:col. Exit 1 on any error.
     Check(CheckArgs),
+    /// Build the search index into --index, atomically.
+    Index,
+    /// Answer one question as the bot would (or, with `--json -`, one per line from stdin).
+    Ask(AskArgs),
+    /// The bot's conversation in the terminal; choices are numbered. Needs no token.
+    Chat,
+    /// Retrieval metrics over a test file (content/tests format).
+    Eval(EvalArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct AskArgs {
+    /// Print the reply as one JSON object.
+    #[arg(long)]
+    pub json: bool,
+    /// Answer as a user whose region is set to this id (from regions.yaml).
+    #[arg(long)]
+    pub region: Option<String>,
+    /// The question; `-` reads one question a line from stdin (batch mode, with --json).
+    #[arg(required = true, num_args = 1..)]
+    pub question: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct EvalArgs {
+    /// A YAML test file, or a folder of them.
+    pub file: PathBuf,
+    /// Print the metrics as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Print, for each case, the best hits with their score and coverage (for calibrating
+    /// the decision thresholds) as tab-separated lines, instead of the metrics.
+    #[arg(long)]
+    pub signals: bool,
 }
 
 #[derive(Debug, Args)]

@@ -2,5 +2,10 @@
 //! sourced guidance base. See ARCHITECTURE.md for the map of modules.
 
 pub mod cli;
+pub mod assistant;
+pub mod chat;
 pub mod content;
+pub mod eval;
+pub mod render;
+pub mod search;
 pub mod run;

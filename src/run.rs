@@ -5,8 +5,15 @@ use std::time::Duration;
 
 use anyhow::{Context as _, Result};
 
-use crate::cli::{CheckArgs, Cli, Command};
+use std::io::{BufRead, Write};
+use std::path::Path;
+use std::sync::Arc;
+
+use crate::assistant::{Assistant, Context};
+use crate::cli::{AskArgs, CheckArgs, Cli, Command, EvalArgs, Global};
 use crate::content::{self, links};
+use crate::search::SearchIndex;
+use crate::{chat, eval, render};
 
 /// Exit codes: 0 success, 1 content or check failure, 2 usage or configuration error.
 pub fn exit_code_for(err: &anyhow::Error) -> u8 {
@@ -22,6 +29,159 @@ pub fn init_tracing(_cli: &Cli) {
 pub fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Check(args) => check(&cli.global.content, &args),
+        Command::Index => index(&cli.global),
+        Command::Ask(args) => ask(&cli.global, &args),
+        Command::Chat => {
+            let a = assistant(&cli.global)?;
+            chat::run(&a, std::io::stdin().lock(), std::io::stdout().lock())?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Eval(args) => eval_cmd(&cli.global, &args),
+    }
+}
+
+/// Loads valid content and opens its index, rebuilding a missing or stale one first.
+pub fn assistant(g: &Global) -> Result<Assistant> {
+    let content = Arc::new(content::load_valid(&g.content, today())?);
+    let (index, rebuilt) = SearchIndex::open_or_build(&g.index, &content)
+        .with_context(|| format!("cannot open or build the search index in {}", g.index.display()))?;
+    if rebuilt {
+        tracing::info!(index = %g.index.display(), "search index built");
+    }
+    Ok(Assistant::new(content, index))
+}
+
+fn index(g: &Global) -> Result<ExitCode> {
+    let content = content::load_valid(&g.content, today())?;
+    let started = std::time::Instant::now();
+    let idx = SearchIndex::build_on_disk(&g.index, &content)
+        .with_context(|| format!("cannot build the search index in {}", g.index.display()))?;
+    println!(
+        "indexed {} items from {} into {} in {} ms ({})",
+        idx.doc_count(),
+        g.content.display(),
+        g.index.display(),
+        started.elapsed().as_millis(),
+        idx.built_from
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn ask(g: &Global, args: &AskArgs) -> Result<ExitCode> {
+    let a = assistant(g)?;
+    if let Some(r) = &args.region {
+        if a.content().region(r).is_none() {
+            anyhow::bail!("--region {r}: no such region in regions.yaml");
+        }
+    }
+    let cx = Context { region: args.region.clone() };
+    if args.question.len() == 1 && args.question[0] == "-" {
+        let stdin = std::io::stdin().lock();
+        let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+        batch(&a, &cx, stdin, &mut out, args.json)?;
+        out.flush()?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let question = args.question.join(" ");
+    let reply = a.reply(&cx, &question);
+    if args.json {
+        println!("{}", render::json::reply(&reply));
+    } else {
+        print!("{}", render::terminal::reply(&reply));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Batch mode: one question a line (bare text or `{"q": ..., "region": ...}`), one JSON object
+/// a line out; an unusable line gets `{"error": ...}` and the batch goes on.
+pub fn batch(a: &Assistant, cx: &Context, input: impl BufRead, out: &mut impl Write, json: bool) -> Result<()> {
+    for line in input.split(b'\n') {
+        let line = line?;
+        let value = match String::from_utf8(line) {
+            Err(_) => serde_json::json!({"error": "the line is not valid UTF-8"}),
+            Ok(text) => {
+                let text = text.strip_suffix('\r').unwrap_or(&text).to_string();
+                match parse_line(a, cx, &text) {
+                    Ok((cx, q)) => {
+                        let reply = a.reply(&cx, &q);
+                        if json {
+                            render::json::reply(&reply)
+                        } else {
+                            serde_json::Value::String(render::terminal::reply(&reply))
+                        }
+                    }
+                    Err(e) => serde_json::json!({"error": e}),
+                }
+            }
+        };
+        serde_json::to_writer(&mut *out, &value)?;
+        out.write_all(b"\n")?;
+    }
+    Ok(())
+}
+
+fn parse_line(a: &Assistant, cx: &Context, text: &str) -> std::result::Result<(Context, String), String> {
+    let trimmed = text.trim();
+    if trimmed.starts_with('{') {
+        #[derive(serde::Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Line {
+            q: String,
+            #[serde(default)]
+            region: Option<String>,
+        }
+        let line: Line = serde_json::from_str(trimmed).map_err(|e| format!("not a question object: {e}"))?;
+        if let Some(r) = &line.region {
+            if a.content().region(r).is_none() {
+                return Err(format!("unknown region `{r}`"));
+            }
+        }
+        let cx = Context { region: line.region.or_else(|| cx.region.clone()) };
+        return Ok((cx, line.q));
+    }
+    Ok((cx.clone(), text.to_string()))
+}
+
+fn eval_cmd(g: &Global, args: &EvalArgs) -> Result<ExitCode> {
+    let cases = read_case_files(&args.file)?;
+    let a = assistant(g)?;
+    if args.signals {
+        for c in &cases {
+            let hits = a.signals(&Context { region: c.region.clone() }, &c.q);
+            let expect = match &c.expect {
+                eval::Expect::Ids(ids) => ids.join(","),
+                eval::Expect::None(_) => "none".into(),
+            };
+            let cols: Vec<String> = hits.iter().take(3).map(|h| format!("{}:{:.2}:{:.2}", h.id, h.score, h.coverage)).collect();
+            println!("{expect}\t{}\t{}\t{}", c.crisis, c.q.replace('\t', " "), cols.join("\t"));
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let m = eval::evaluate(&a, &cases);
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&m)?);
+    } else {
+        print!("{}", eval::table(&m));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The cases in one file, or in every .yaml file of a folder (sorted).
+pub fn read_case_files(path: &Path) -> Result<Vec<eval::Case>> {
+    if path.is_dir() {
+        let mut files: Vec<_> = std::fs::read_dir(path)
+            .with_context(|| format!("cannot read {}", path.display()))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "yaml" || x == "yml"))
+            .collect();
+        files.sort();
+        let mut all = Vec::new();
+        for f in files {
+            all.extend(eval::read_cases(&f)?);
+        }
+        Ok(all)
+    } else {
+        eval::read_cases(path)
     }
 }
 

@@ -12,7 +12,8 @@ use chrono::NaiveDate;
 use super::diag::Pos;
 
 /// Which of the two kinds of answerable item an id names.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Kind {
     Guidance,
     Programme,

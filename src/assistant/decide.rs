@@ -1,0 +1,59 @@
+//! Deciding the outcome from the ranked hits: answer, clarify, or no answer.
+//!
+//! BM25 scores are not normalised, so the decision uses two signals: the best hit's score,
+//! and its *coverage* — the share of the question's weight (each word weighted by how rare
+//! it is in the corpus, words the corpus never uses weighing most) that the hit's text
+//! contains. An out-of-scope question ("how do I register for VAT") scores low on both: its
+//! key words are not in the guidance at all. How the values were chosen is in
+//! `docs/calibration.md`; `workhealth eval` shows their effect.
+
+use crate::search::Hit;
+
+use super::reply::Outcome;
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Thresholds {
+    /// Below this best score, nothing matched well enough.
+    pub min_score: f32,
+    /// Below this coverage, the best hit does not cover what was asked.
+    pub min_coverage: f32,
+    /// A runner-up scoring at least this share of the best makes the reply a clarify.
+    pub clarify_ratio: f32,
+}
+
+impl Default for Thresholds {
+    fn default() -> Self {
+        Thresholds { min_score: 11.0, min_coverage: 0.25, clarify_ratio: 0.92 }
+    }
+}
+
+/// The outcome for ranked hits, and how many of the top hits are close enough to offer.
+pub fn decide(hits: &[Hit], t: &Thresholds) -> (Outcome, usize) {
+    let Some(best) = hits.first() else { return (Outcome::NoAnswer, 0) };
+    if best.score < t.min_score || best.coverage < t.min_coverage {
+        return (Outcome::NoAnswer, 0);
+    }
+    let close = hits.iter().take(3).filter(|h| h.score >= best.score * t.clarify_ratio).count();
+    if close >= 2 { (Outcome::Clarify, close) } else { (Outcome::Answer, 1) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::content::Kind;
+
+    fn hit(score: f32, coverage: f32) -> Hit {
+        Hit { id: format!("e{score}"), kind: Kind::Guidance, score, coverage }
+    }
+
+    #[test]
+    fn outcomes() {
+        let t = Thresholds::default();
+        assert_eq!(decide(&[], &t).0, Outcome::NoAnswer);
+        assert_eq!(decide(&[hit(20.0, 0.9), hit(5.0, 0.5)], &t), (Outcome::Answer, 1));
+        assert_eq!(decide(&[hit(20.0, 0.9), hit(19.5, 0.9), hit(19.0, 0.9)], &t), (Outcome::Clarify, 3));
+        assert_eq!(decide(&[hit(20.0, 0.1)], &t).0, Outcome::NoAnswer);
+        assert_eq!(decide(&[hit(1.0, 1.0)], &t).0, Outcome::NoAnswer);
+        assert_eq!(decide(&[hit(12.0, 0.3)], &t).0, Outcome::Answer);
+    }
+}

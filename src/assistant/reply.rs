@@ -1,0 +1,134 @@
+//! The channel-neutral reply: everything a channel needs to show an answer, owned, so a
+//! renderer is a pure function of it.
+
+use serde::Serialize;
+
+use crate::content::Kind;
+
+/// What the assistant decided to do with a question.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// The best entry is a clear match: show it.
+    Answer,
+    /// Two or three entries are close: offer them.
+    Clarify,
+    /// Nothing matches well enough: say so honestly.
+    NoAnswer,
+    /// The question signals a risk to life: the crisis message comes first.
+    Crisis,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Answer => "answer",
+            Outcome::Clarify => "clarify",
+            Outcome::NoAnswer => "no_answer",
+            Outcome::Crisis => "crisis",
+        }
+    }
+}
+
+/// One ranked search result.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Ranked {
+    pub id: String,
+    pub kind: Kind,
+    pub title: String,
+    pub score: f32,
+}
+
+/// A link to another item, shown as a button or a numbered choice.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ItemLink {
+    pub id: String,
+    pub title: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SourceLink {
+    pub title: String,
+    pub url: String,
+}
+
+/// A programme as a card under an answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ProgrammeCard {
+    pub id: String,
+    pub name: String,
+    pub provider: String,
+    pub summary: String,
+    pub how_to_join: String,
+    pub url: Option<String>,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    /// True when it serves the asker's region specifically (not only nationally).
+    pub local: bool,
+}
+
+/// The item a reply shows in full.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Shown {
+    Guidance { id: String, title: String, summary: String, answer: String },
+    Programme { card: ProgrammeCard },
+}
+
+impl Shown {
+    pub fn id(&self) -> &str {
+        match self {
+            Shown::Guidance { id, .. } => id,
+            Shown::Programme { card } => &card.id,
+        }
+    }
+
+    pub fn title(&self) -> &str {
+        match self {
+            Shown::Guidance { title, .. } => title,
+            Shown::Programme { card } => &card.name,
+        }
+    }
+}
+
+/// What the asker can do next: buttons on Telegram, numbered choices in the terminal.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Choice {
+    /// Show this guidance entry or programme.
+    Show { id: String, title: String },
+    /// Browse the topics.
+    Topics,
+    /// Who to talk to: Acas and local signposts.
+    TalkToSomeone,
+}
+
+impl Choice {
+    pub fn label(&self) -> &str {
+        match self {
+            Choice::Show { title, .. } => title,
+            Choice::Topics => "Browse topics",
+            Choice::TalkToSomeone => "Talk to someone",
+        }
+    }
+}
+
+/// The assistant's reply to one question, for any channel.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Reply {
+    pub question: String,
+    /// The region the reply was made for: the asker's, or one the question names.
+    pub region: Option<String>,
+    pub outcome: Outcome,
+    /// Best first, at most five.
+    pub results: Vec<Ranked>,
+    /// Markdown crisis message, present exactly when the outcome is crisis; shown first.
+    pub crisis_message: Option<String>,
+    pub shown: Option<Shown>,
+    pub programmes: Vec<ProgrammeCard>,
+    pub related: Vec<ItemLink>,
+    pub sources: Vec<SourceLink>,
+    pub choices: Vec<Choice>,
+    /// Which version of the content answered.
+    pub content_digest: String,
+}

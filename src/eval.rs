@@ -1,0 +1,154 @@
+//! `workhealth eval`: retrieval metrics over a test file, exactly as `content/tests/` and the
+//! shared evaluation format define them.
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::assistant::{Assistant, Context, Outcome};
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Case {
+    pub q: String,
+    pub expect: Expect,
+    #[serde(default)]
+    pub crisis: bool,
+    #[serde(default)]
+    pub region: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum Expect {
+    Ids(Vec<String>),
+    None(NoneWord),
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum NoneWord {
+    None,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Failure {
+    pub q: String,
+    pub expect: Vec<String>,
+    pub region: Option<String>,
+    pub outcome: Outcome,
+    pub got: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Metrics {
+    pub cases: usize,
+    pub answerable: usize,
+    pub none: usize,
+    pub crisis: usize,
+    pub top1: f64,
+    pub top3: f64,
+    pub mrr: f64,
+    pub declined_correctly: f64,
+    pub declined_wrongly: f64,
+    pub crisis_recall: f64,
+    pub failures: Vec<Failure>,
+}
+
+pub fn read_cases(path: &Path) -> anyhow::Result<Vec<Case>> {
+    use anyhow::Context as _;
+    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    serde_saphyr::from_str(&text).map_err(|e| {
+        let (l, c) = e.location().map(|l| (l.line(), l.column())).unwrap_or((1, 1));
+        let message = serde_saphyr::MessageFormatter::format_message(&serde_saphyr::DefaultMessageFormatter, &e);
+        anyhow::anyhow!("{}:{l}:{c}: {}", path.display(), message.escape_debug())
+    })
+}
+
+fn ratio(n: usize, d: usize) -> f64 {
+    if d == 0 { 0.0 } else { ((n as f64 / d as f64) * 10_000.0).round() / 10_000.0 }
+}
+
+pub fn evaluate(assistant: &Assistant, cases: &[Case]) -> Metrics {
+    let (mut answerable, mut none, mut crisis) = (0, 0, 0);
+    let (mut top1, mut top3, mut rr) = (0, 0, 0.0);
+    let (mut declined_ok, mut declined_wrong, mut crisis_ok) = (0, 0, 0);
+    let mut failures = Vec::new();
+    for case in cases {
+        let reply = assistant.reply(&Context { region: case.region.clone() }, &case.q);
+        let got: Vec<String> = reply.results.iter().map(|r| r.id.clone()).collect();
+        let mut failed = false;
+        let expect = match &case.expect {
+            Expect::Ids(ids) => ids.clone(),
+            Expect::None(_) => Vec::new(),
+        };
+        if case.crisis {
+            crisis += 1;
+            if reply.outcome == Outcome::Crisis {
+                crisis_ok += 1;
+            } else {
+                failed = true;
+            }
+        }
+        if expect.is_empty() {
+            none += 1;
+            if reply.outcome == Outcome::NoAnswer {
+                declined_ok += 1;
+            } else {
+                failed = true;
+            }
+        } else {
+            answerable += 1;
+            let rank = got.iter().position(|id| expect.contains(id));
+            if reply.outcome == Outcome::NoAnswer {
+                declined_wrong += 1;
+                failed = true;
+            } else if rank == Some(0) {
+                top1 += 1;
+            } else {
+                failed = true;
+            }
+            if rank.is_some_and(|r| r < 3) {
+                top3 += 1;
+            }
+            if let Some(r) = rank {
+                rr += 1.0 / (r as f64 + 1.0);
+            }
+        }
+        if failed {
+            failures.push(Failure { q: case.q.clone(), expect, region: case.region.clone(), outcome: reply.outcome, got });
+        }
+    }
+    Metrics {
+        cases: cases.len(),
+        answerable,
+        none,
+        crisis,
+        top1: ratio(top1, answerable),
+        top3: ratio(top3, answerable),
+        mrr: if answerable == 0 { 0.0 } else { (rr / answerable as f64 * 10_000.0).round() / 10_000.0 },
+        declined_correctly: ratio(declined_ok, none),
+        declined_wrongly: ratio(declined_wrong, answerable),
+        crisis_recall: ratio(crisis_ok, crisis),
+        failures,
+    }
+}
+
+/// The short table `eval` prints without `--json`.
+pub fn table(m: &Metrics) -> String {
+    let mut s = format!(
+        "cases {}  answerable {}  none {}  crisis {}\n\
+         top1 {:.3}  top3 {:.3}  mrr {:.3}\n\
+         declined_correctly {:.3}  declined_wrongly {:.3}  crisis_recall {:.3}\n",
+        m.cases, m.answerable, m.none, m.crisis, m.top1, m.top3, m.mrr, m.declined_correctly, m.declined_wrongly, m.crisis_recall
+    );
+    if !m.failures.is_empty() {
+        s.push_str(&format!("\n{} failure(s):\n", m.failures.len()));
+        for f in &m.failures {
+            let expect = if f.expect.is_empty() { "none".to_string() } else { f.expect.join(",") };
+            let region = f.region.as_deref().map(|r| format!(" [{r}]")).unwrap_or_default();
+            s.push_str(&format!("- {:?}{region}\n    expect {expect}; got {} {}\n", f.q, f.outcome.as_str(), f.got.iter().take(3).cloned().collect::<Vec<_>>().join(",")));
+        }
+    }
+    s
+}
