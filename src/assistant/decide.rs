@@ -23,7 +23,7 @@ pub struct Thresholds {
 
 impl Default for Thresholds {
     fn default() -> Self {
-        Thresholds { min_score: 11.0, min_coverage: 0.25, clarify_ratio: 0.92 }
+        Thresholds { min_score: 11.0, min_coverage: 0.25, clarify_ratio: 0.95 }
     }
 }
 
@@ -52,6 +52,7 @@ mod tests {
         assert_eq!(decide(&[], &t).0, Outcome::NoAnswer);
         assert_eq!(decide(&[hit(20.0, 0.9), hit(5.0, 0.5)], &t), (Outcome::Answer, 1));
         assert_eq!(decide(&[hit(20.0, 0.9), hit(19.5, 0.9), hit(19.0, 0.9)], &t), (Outcome::Clarify, 3));
+        assert_eq!(decide(&[hit(20.0, 0.9), hit(18.0, 0.9)], &t), (Outcome::Answer, 1));
         assert_eq!(decide(&[hit(20.0, 0.1)], &t).0, Outcome::NoAnswer);
         assert_eq!(decide(&[hit(1.0, 1.0)], &t).0, Outcome::NoAnswer);
         assert_eq!(decide(&[hit(12.0, 0.3)], &t).0, Outcome::Answer);

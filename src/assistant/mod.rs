@@ -224,7 +224,7 @@ impl Assistant {
     fn results(&self, hits: &[Hit]) -> Vec<Ranked> {
         hits.iter()
             .take(MAX_RESULTS)
-            .map(|h| Ranked { id: h.id.clone(), kind: h.kind, title: self.title(&h.id), score: (h.score * 1000.0).round() / 1000.0 })
+            .map(|h| Ranked { id: h.id.clone(), kind: h.kind, title: self.title(&h.id), score: (f64::from(h.score) * 1000.0).round() / 1000.0 })
             .collect()
     }
 

@@ -36,7 +36,8 @@ pub struct Ranked {
     pub id: String,
     pub kind: Kind,
     pub title: String,
-    pub score: f32,
+    /// BM25 score, rounded to three decimals.
+    pub score: f64,
 }
 
 /// A link to another item, shown as a button or a numbered choice.

@@ -205,6 +205,10 @@ impl Engine {
             }
             for covered in &sequence[alt.covers.clone()] {
                 if let Some(i) = tokens.iter().position(|t| t == covered) {
+                    // A word repeated in the question still gets each synonym once.
+                    if stands_for.iter().any(|(j, a)| *j == i && *a == alt.tokens) {
+                        continue;
+                    }
                     let q = if alt.tokens.len() == 1 {
                         term_clause(&alt.tokens[0], SYNONYM_WEIGHT)
                     } else {
