@@ -132,7 +132,8 @@ pub struct Content {
 
 impl Content {
     #[allow(clippy::too_many_arguments)]
-    pub(crate) fn new(
+    /// Assembles content from parts (the loader uses this; so do benchmarks with generated corpora).
+    pub fn new(
         root: PathBuf,
         topics: Vec<Topic>,
         regions: Vec<Region>,

@@ -61,6 +61,9 @@ pub struct Engine {
     vocabulary: HashMap<usize, Vec<String>>,
     items: usize,
     kinds: HashMap<String, Kind>,
+    /// Item id of every document, by segment and doc id: no stored-document reads per query.
+    doc_ids: Vec<Vec<Option<String>>>,
+    analyser: TextAnalyzer,
 }
 
 impl Engine {
@@ -102,7 +105,8 @@ impl Engine {
             v.sort();
         }
         let items = terms.len();
-        Engine { index, synonyms, terms, doc_freq, vocabulary, items, kinds }
+        let doc_ids = document_ids(&index);
+        Engine { index, synonyms, terms, doc_freq, vocabulary, items, kinds, doc_ids, analyser: a }
     }
 
     pub fn index(&self) -> &SearchIndex {
@@ -126,6 +130,13 @@ impl Engine {
         let mut best: Vec<(usize, &String)> = Vec::new();
         for l in len.saturating_sub(max)..=len + max {
             for cand in self.vocabulary.get(&l).into_iter().flatten() {
+                // Most typos keep the first or the second letter: a cheap filter before the
+                // edit distance, which allocates.
+                let (mut a, mut b) = (token.chars(), cand.chars());
+                let (a0, b0, a1, b1) = (a.next(), b.next(), a.next(), b.next());
+                if a0 != b0 && a1 != b1 {
+                    continue;
+                }
                 let d = strsim::damerau_levenshtein(token, cand);
                 if d <= max {
                     best.push((d, cand));
@@ -139,7 +150,7 @@ impl Engine {
 
     /// Runs one question; returns at most `limit` hits, best first.
     pub fn search(&self, text: &str, limit: usize) -> Result<Found, IndexError> {
-        let mut a = analyser();
+        let mut a = self.analyser.clone();
         let mut tokens: Vec<String> = Vec::new();
         for t in analyse::tokens(&mut a, text) {
             tokens.push(t.text);
@@ -167,10 +178,13 @@ impl Engine {
                 .collect();
             Box::new(DisjunctionMaxQuery::with_tie_breaker(alts, TIE_BREAKER))
         };
+        // Synonym phrases are looked for in the short fields only: a phrase over the long
+        // answer bodies costs far more than it adds.
         let phrase_clause = |words: &[String], weight: f32| -> Box<dyn Query> {
             let alts: Vec<Box<dyn Query>> = f
                 .weighted()
                 .iter()
+                .filter(|&&(field, _)| field != f.body)
                 .map(|&(field, boost)| {
                     let terms: Vec<Term> = words.iter().map(|w| Term::from_field_text(field, w)).collect();
                     let mut q = PhraseQuery::new(terms);
@@ -236,8 +250,14 @@ impl Engine {
         let weights: Vec<f32> = tokens.iter().map(|t| self.idf(t)).collect();
         let total: f32 = weights.iter().sum();
         for (score, addr) in top {
-            let doc: TantivyDocument = searcher.doc(addr)?;
-            let Some(id) = self.index.stored_id(&doc) else { continue };
+            let id = match self.doc_ids.get(addr.segment_ord as usize).and_then(|s| s.get(addr.doc_id as usize)) {
+                Some(Some(id)) => id.clone(),
+                _ => {
+                    let doc: TantivyDocument = searcher.doc(addr)?;
+                    let Some(id) = self.index.stored_id(&doc) else { continue };
+                    id
+                }
+            };
             let Some(&kind) = self.kinds.get(&id) else { continue };
             let terms = &self.terms[&id];
             let mut matched = 0.0;
@@ -253,4 +273,22 @@ impl Engine {
         }
         Ok(found)
     }
+}
+
+/// Reads every document's id once, so queries map hits to ids without touching the store.
+fn document_ids(index: &SearchIndex) -> Vec<Vec<Option<String>>> {
+    let searcher = index.reader.searcher();
+    searcher
+        .segment_readers()
+        .iter()
+        .enumerate()
+        .map(|(ord, seg)| {
+            (0..seg.max_doc())
+                .map(|doc| {
+                    let addr = tantivy::DocAddress::new(ord as u32, doc);
+                    searcher.doc::<TantivyDocument>(addr).ok().and_then(|d| index.stored_id(&d))
+                })
+                .collect()
+        })
+        .collect()
 }
