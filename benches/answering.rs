@@ -12,13 +12,29 @@ use workhealth::search::SearchIndex;
 
 fn percentiles(mut v: Vec<Duration>) -> String {
     v.sort();
-    let p = |q: f64| v[((v.len() as f64 * q).ceil() as usize).saturating_sub(1).min(v.len() - 1)];
-    format!("n={} p50={:?} p99={:?} max={:?}", v.len(), p(0.50), p(0.99), v[v.len() - 1])
+    let p = |q: f64| {
+        v[((v.len() as f64 * q).ceil() as usize)
+            .saturating_sub(1)
+            .min(v.len() - 1)]
+    };
+    format!(
+        "n={} p50={:?} p99={:?} max={:?}",
+        v.len(),
+        p(0.50),
+        p(0.99),
+        v[v.len() - 1]
+    )
 }
 
 fn questions() -> Vec<String> {
-    let text = std::fs::read_to_string(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("content/tests/dev.yaml")).unwrap();
-    text.lines().filter_map(|l| l.trim().strip_prefix("- q: ")).map(|q| q.trim_matches('"').to_string()).collect()
+    let text = std::fs::read_to_string(
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("content/tests/dev.yaml"),
+    )
+    .unwrap();
+    text.lines()
+        .filter_map(|l| l.trim().strip_prefix("- q: "))
+        .map(|q| q.trim_matches('"').to_string())
+        .collect()
 }
 
 fn time_replies(a: &Assistant, qs: &[String], rounds: usize) -> Vec<Duration> {
@@ -42,7 +58,12 @@ fn synthetic(real: &Content, n: usize) -> Content {
     let words: Vec<String> = real
         .entries
         .iter()
-        .flat_map(|e| e.answer.split_whitespace().map(|w| w.trim_matches(|c: char| !c.is_alphanumeric()).to_lowercase()))
+        .flat_map(|e| {
+            e.answer.split_whitespace().map(|w| {
+                w.trim_matches(|c: char| !c.is_alphanumeric())
+                    .to_lowercase()
+            })
+        })
         .filter(|w| w.len() > 2)
         .collect();
     let mut seed: u64 = 0x2545_F491_4F6C_DD1D;
@@ -52,7 +73,12 @@ fn synthetic(real: &Content, n: usize) -> Content {
         seed ^= seed << 17;
         seed
     };
-    let mut pick = |k: usize| -> String { (0..k).map(|_| words[(next() as usize) % words.len()].as_str()).collect::<Vec<_>>().join(" ") };
+    let mut pick = |k: usize| -> String {
+        (0..k)
+            .map(|_| words[(next() as usize) % words.len()].as_str())
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
     let template = &real.entries[0];
     let entries: Vec<Entry> = (0..n)
         .map(|i| Entry {
@@ -64,7 +90,11 @@ fn synthetic(real: &Content, n: usize) -> Content {
             answer: pick(300),
             programmes: Vec::new(),
             related: Vec::new(),
-            sources: vec![Source { title: "s".into(), url: "https://www.gov.uk".into(), pos: template.sources[0].pos.clone() }],
+            sources: vec![Source {
+                title: "s".into(),
+                url: "https://www.gov.uk".into(),
+                pos: template.sources[0].pos.clone(),
+            }],
             reviewed: template.reviewed,
             path: template.path.clone(),
         })
@@ -92,10 +122,17 @@ fn main() {
         std::hint::black_box(SearchIndex::build_in_ram(&real).unwrap());
         builds.push(t.elapsed());
     }
-    println!("index build, real content ({} items): {}", real.entries.len() + real.programmes.len(), percentiles(builds));
+    println!(
+        "index build, real content ({} items): {}",
+        real.entries.len() + real.programmes.len(),
+        percentiles(builds)
+    );
 
     let a = Assistant::in_memory(real.clone()).unwrap();
-    println!("reply, real content: {}", percentiles(time_replies(&a, &qs, 20)));
+    println!(
+        "reply, real content: {}",
+        percentiles(time_replies(&a, &qs, 20))
+    );
 
     let big = Arc::new(synthetic(&real, 20_000));
     let t = Instant::now();
@@ -103,6 +140,12 @@ fn main() {
     println!("index build, 20,000 generated entries: {:?}", t.elapsed());
     let t = Instant::now();
     let a = Assistant::new(big, index);
-    println!("assistant start-up over 20,000 entries (term tables): {:?}", t.elapsed());
-    println!("reply, 20,000 generated entries: {}", percentiles(time_replies(&a, &qs, 3)));
+    println!(
+        "assistant start-up over 20,000 entries (term tables): {:?}",
+        t.elapsed()
+    );
+    println!(
+        "reply, 20,000 generated entries: {}",
+        percentiles(time_replies(&a, &qs, 3))
+    );
 }

@@ -25,7 +25,10 @@ enum Pick {
 pub fn run(assistant: &Assistant, input: impl BufRead, mut out: impl Write) -> std::io::Result<()> {
     let mut cx = Context::default();
     let mut menu: Vec<Pick> = Vec::new();
-    writeln!(out, "workhealth: questions about staff health and work, answered from sourced guidance.\n{HELP}\n")?;
+    writeln!(
+        out,
+        "workhealth: questions about staff health and work, answered from sourced guidance.\n{HELP}\n"
+    )?;
     prompt(&mut out)?;
     for line in input.lines() {
         let line = line?;
@@ -43,7 +46,10 @@ pub fn run(assistant: &Assistant, input: impl BufRead, mut out: impl Write) -> s
                 if let Ok(n) = text.parse::<usize>() {
                     match n.checked_sub(1).and_then(|i| menu.get(i)).cloned() {
                         Some(pick) => menu = picked(assistant, &mut cx, pick, &mut out)?,
-                        None => writeln!(out, "There is no choice {n} here. Type a question, or /help.")?,
+                        None => writeln!(
+                            out,
+                            "There is no choice {n} here. Type a question, or /help."
+                        )?,
                     }
                 } else {
                     let reply = assistant.reply(&cx, text);
@@ -67,7 +73,12 @@ fn show(reply: &Reply, out: &mut impl Write) -> std::io::Result<Vec<Pick>> {
     Ok(reply.choices.iter().cloned().map(Pick::Choice).collect())
 }
 
-fn picked(assistant: &Assistant, cx: &mut Context, pick: Pick, out: &mut impl Write) -> std::io::Result<Vec<Pick>> {
+fn picked(
+    assistant: &Assistant,
+    cx: &mut Context,
+    pick: Pick,
+    out: &mut impl Write,
+) -> std::io::Result<Vec<Pick>> {
     match pick {
         Pick::Choice(Choice::Show { id, .. }) => match assistant.show(cx, &id) {
             Some(r) => show(&r, out),
@@ -82,7 +93,12 @@ fn picked(assistant: &Assistant, cx: &mut Context, pick: Pick, out: &mut impl Wr
             let entries: Vec<Pick> = assistant
                 .content()
                 .entries_in(&topic)
-                .map(|e| Pick::Choice(Choice::Show { id: e.id.clone(), title: e.title.clone() }))
+                .map(|e| {
+                    Pick::Choice(Choice::Show {
+                        id: e.id.clone(),
+                        title: e.title.clone(),
+                    })
+                })
                 .collect();
             for (i, p) in entries.iter().enumerate() {
                 if let Pick::Choice(c) = p {
@@ -92,7 +108,10 @@ fn picked(assistant: &Assistant, cx: &mut Context, pick: Pick, out: &mut impl Wr
             Ok(entries)
         }
         Pick::Region(r) => {
-            let name = r.as_deref().and_then(|id| assistant.content().region(id)).map(|r| r.name.clone());
+            let name = r
+                .as_deref()
+                .and_then(|id| assistant.content().region(id))
+                .map(|r| r.name.clone());
             cx.region = r;
             writeln!(out, "Region set: {}.", name.as_deref().unwrap_or("none"))?;
             Ok(Vec::new())
@@ -112,7 +131,12 @@ fn topics(assistant: &Assistant, out: &mut impl Write) -> std::io::Result<Vec<Pi
 fn regions(assistant: &Assistant, out: &mut impl Write) -> std::io::Result<Vec<Pick>> {
     writeln!(out, "Where are you?")?;
     let mut picks = Vec::new();
-    for r in assistant.content().regions.iter().filter(|r| r.id != crate::content::NATIONAL) {
+    for r in assistant
+        .content()
+        .regions
+        .iter()
+        .filter(|r| r.id != crate::content::NATIONAL)
+    {
         picks.push((r.name.clone(), Pick::Region(Some(r.id.clone()))));
     }
     picks.push(("Somewhere else / don't say".to_string(), Pick::Region(None)));

@@ -5,7 +5,11 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 #[derive(Debug, Parser)]
-#[command(name = "workhealth", version, about = "Answers small employers' questions about work and health")]
+#[command(
+    name = "workhealth",
+    version,
+    about = "Answers small employers' questions about work and health"
+)]
 pub struct Cli {
     #[command(flatten)]
     pub global: Global,
@@ -16,7 +20,12 @@ pub struct Cli {
 #[derive(Debug, Args, Clone)]
 pub struct Global {
     /// The content folder (guidance, programmes, topics, regions, synonyms, crisis).
-    #[arg(long, global = true, env = "WORKHEALTH_CONTENT", default_value = "content")]
+    #[arg(
+        long,
+        global = true,
+        env = "WORKHEALTH_CONTENT",
+        default_value = "content"
+    )]
     pub content: PathBuf,
     /// The search index folder (built from the content; disposable).
     #[arg(long, global = true, env = "WORKHEALTH_INDEX", default_value = "index")]

@@ -57,16 +57,27 @@ pub struct Metrics {
 
 pub fn read_cases(path: &Path) -> anyhow::Result<Vec<Case>> {
     use anyhow::Context as _;
-    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
     serde_saphyr::from_str(&text).map_err(|e| {
-        let (l, c) = e.location().map(|l| (l.line(), l.column())).unwrap_or((1, 1));
-        let message = serde_saphyr::MessageFormatter::format_message(&serde_saphyr::DefaultMessageFormatter, &e);
+        let (l, c) = e
+            .location()
+            .map(|l| (l.line(), l.column()))
+            .unwrap_or((1, 1));
+        let message = serde_saphyr::MessageFormatter::format_message(
+            &serde_saphyr::DefaultMessageFormatter,
+            &e,
+        );
         anyhow::anyhow!("{}:{l}:{c}: {}", path.display(), message.escape_debug())
     })
 }
 
 fn ratio(n: usize, d: usize) -> f64 {
-    if d == 0 { 0.0 } else { ((n as f64 / d as f64) * 10_000.0).round() / 10_000.0 }
+    if d == 0 {
+        0.0
+    } else {
+        ((n as f64 / d as f64) * 10_000.0).round() / 10_000.0
+    }
 }
 
 pub fn evaluate(assistant: &Assistant, cases: &[Case]) -> Metrics {
@@ -75,7 +86,12 @@ pub fn evaluate(assistant: &Assistant, cases: &[Case]) -> Metrics {
     let (mut declined_ok, mut declined_wrong, mut crisis_ok) = (0, 0, 0);
     let mut failures = Vec::new();
     for case in cases {
-        let reply = assistant.reply(&Context { region: case.region.clone() }, &case.q);
+        let reply = assistant.reply(
+            &Context {
+                region: case.region.clone(),
+            },
+            &case.q,
+        );
         let got: Vec<String> = reply.results.iter().map(|r| r.id.clone()).collect();
         let mut failed = false;
         let expect = match &case.expect {
@@ -116,7 +132,13 @@ pub fn evaluate(assistant: &Assistant, cases: &[Case]) -> Metrics {
             }
         }
         if failed {
-            failures.push(Failure { q: case.q.clone(), expect, region: case.region.clone(), outcome: reply.outcome, got });
+            failures.push(Failure {
+                q: case.q.clone(),
+                expect,
+                region: case.region.clone(),
+                outcome: reply.outcome,
+                got,
+            });
         }
     }
     Metrics {
@@ -126,7 +148,11 @@ pub fn evaluate(assistant: &Assistant, cases: &[Case]) -> Metrics {
         crisis,
         top1: ratio(top1, answerable),
         top3: ratio(top3, answerable),
-        mrr: if answerable == 0 { 0.0 } else { (rr / answerable as f64 * 10_000.0).round() / 10_000.0 },
+        mrr: if answerable == 0 {
+            0.0
+        } else {
+            (rr / answerable as f64 * 10_000.0).round() / 10_000.0
+        },
         declined_correctly: ratio(declined_ok, none),
         declined_wrongly: ratio(declined_wrong, answerable),
         crisis_recall: ratio(crisis_ok, crisis),
@@ -140,14 +166,36 @@ pub fn table(m: &Metrics) -> String {
         "cases {}  answerable {}  none {}  crisis {}\n\
          top1 {:.3}  top3 {:.3}  mrr {:.3}\n\
          declined_correctly {:.3}  declined_wrongly {:.3}  crisis_recall {:.3}\n",
-        m.cases, m.answerable, m.none, m.crisis, m.top1, m.top3, m.mrr, m.declined_correctly, m.declined_wrongly, m.crisis_recall
+        m.cases,
+        m.answerable,
+        m.none,
+        m.crisis,
+        m.top1,
+        m.top3,
+        m.mrr,
+        m.declined_correctly,
+        m.declined_wrongly,
+        m.crisis_recall
     );
     if !m.failures.is_empty() {
         s.push_str(&format!("\n{} failure(s):\n", m.failures.len()));
         for f in &m.failures {
-            let expect = if f.expect.is_empty() { "none".to_string() } else { f.expect.join(",") };
-            let region = f.region.as_deref().map(|r| format!(" [{r}]")).unwrap_or_default();
-            s.push_str(&format!("- {:?}{region}\n    expect {expect}; got {} {}\n", f.q, f.outcome.as_str(), f.got.iter().take(3).cloned().collect::<Vec<_>>().join(",")));
+            let expect = if f.expect.is_empty() {
+                "none".to_string()
+            } else {
+                f.expect.join(",")
+            };
+            let region = f
+                .region
+                .as_deref()
+                .map(|r| format!(" [{r}]"))
+                .unwrap_or_default();
+            s.push_str(&format!(
+                "- {:?}{region}\n    expect {expect}; got {} {}\n",
+                f.q,
+                f.outcome.as_str(),
+                f.got.iter().take(3).cloned().collect::<Vec<_>>().join(",")
+            ));
         }
     }
     s

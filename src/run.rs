@@ -17,13 +17,20 @@ use crate::{chat, eval, render};
 
 /// Exit codes: 0 success, 1 content or check failure, 2 usage or configuration error.
 pub fn exit_code_for(err: &anyhow::Error) -> u8 {
-    if err.downcast_ref::<content::InvalidContent>().is_some() { 1 } else { 2 }
+    if err.downcast_ref::<content::InvalidContent>().is_some() {
+        1
+    } else {
+        2
+    }
 }
 
 pub fn init_tracing(_cli: &Cli) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
 }
 
 pub fn run(cli: Cli) -> Result<ExitCode> {
@@ -43,8 +50,12 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
 /// Loads valid content and opens its index, rebuilding a missing or stale one first.
 pub fn assistant(g: &Global) -> Result<Assistant> {
     let content = Arc::new(content::load_valid(&g.content, today())?);
-    let (index, rebuilt) = SearchIndex::open_or_build(&g.index, &content)
-        .with_context(|| format!("cannot open or build the search index in {}", g.index.display()))?;
+    let (index, rebuilt) = SearchIndex::open_or_build(&g.index, &content).with_context(|| {
+        format!(
+            "cannot open or build the search index in {}",
+            g.index.display()
+        )
+    })?;
     if rebuilt {
         tracing::info!(index = %g.index.display(), "search index built");
     }
@@ -69,12 +80,14 @@ fn index(g: &Global) -> Result<ExitCode> {
 
 fn ask(g: &Global, args: &AskArgs) -> Result<ExitCode> {
     let a = assistant(g)?;
-    if let Some(r) = &args.region {
-        if a.content().region(r).is_none() {
-            anyhow::bail!("--region {r}: no such region in regions.yaml");
-        }
+    if let Some(r) = &args.region
+        && a.content().region(r).is_none()
+    {
+        anyhow::bail!("--region {r}: no such region in regions.yaml");
     }
-    let cx = Context { region: args.region.clone() };
+    let cx = Context {
+        region: args.region.clone(),
+    };
     if args.question.len() == 1 && args.question[0] == "-" {
         let stdin = std::io::stdin().lock();
         let mut out = std::io::BufWriter::new(std::io::stdout().lock());
@@ -93,34 +106,63 @@ fn ask(g: &Global, args: &AskArgs) -> Result<ExitCode> {
 }
 
 /// Batch mode: one question a line (bare text or `{"q": ..., "region": ...}`), one JSON object
-/// a line out; an unusable line gets `{"error": ...}` and the batch goes on.
-pub fn batch(a: &Assistant, cx: &Context, input: impl BufRead, out: &mut impl Write, json: bool) -> Result<()> {
-    for line in input.split(b'\n') {
-        let line = line?;
-        let value = match String::from_utf8(line) {
+/// a line out, in input order; an unusable line gets `{"error": ...}` and the batch goes on.
+/// Lines are answered in chunks across the machine's cores.
+pub fn batch(
+    a: &Assistant,
+    cx: &Context,
+    input: impl BufRead,
+    out: &mut impl Write,
+    json: bool,
+) -> Result<()> {
+    const CHUNK: usize = 512;
+    let workers = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .min(8);
+    let answer = |line: &[u8]| -> serde_json::Value {
+        match std::str::from_utf8(line) {
             Err(_) => serde_json::json!({"error": "the line is not valid UTF-8"}),
-            Ok(text) => {
-                let text = text.strip_suffix('\r').unwrap_or(&text).to_string();
-                match parse_line(a, cx, &text) {
-                    Ok((cx, q)) => {
-                        let reply = a.reply(&cx, &q);
-                        if json {
-                            render::json::reply(&reply)
-                        } else {
-                            serde_json::Value::String(render::terminal::reply(&reply))
-                        }
+            Ok(text) => match parse_line(a, cx, text.strip_suffix('\r').unwrap_or(text)) {
+                Ok((cx, q)) => {
+                    let reply = a.reply(&cx, &q);
+                    if json {
+                        render::json::reply(&reply)
+                    } else {
+                        serde_json::Value::String(render::terminal::reply(&reply))
                     }
-                    Err(e) => serde_json::json!({"error": e}),
                 }
-            }
-        };
-        serde_json::to_writer(&mut *out, &value)?;
-        out.write_all(b"\n")?;
+                Err(e) => serde_json::json!({"error": e}),
+            },
+        }
+    };
+    let mut lines = input.split(b'\n').peekable();
+    while lines.peek().is_some() {
+        let chunk: Vec<Vec<u8>> = lines.by_ref().take(CHUNK).collect::<std::io::Result<_>>()?;
+        let per = chunk.len().div_ceil(workers).max(1);
+        let answers: Vec<Vec<serde_json::Value>> = std::thread::scope(|s| {
+            let handles: Vec<_> = chunk
+                .chunks(per)
+                .map(|part| s.spawn(move || part.iter().map(|l| answer(l)).collect()))
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().expect("a batch worker panicked"))
+                .collect()
+        });
+        for value in answers.into_iter().flatten() {
+            serde_json::to_writer(&mut *out, &value)?;
+            out.write_all(b"\n")?;
+        }
     }
     Ok(())
 }
 
-fn parse_line(a: &Assistant, cx: &Context, text: &str) -> std::result::Result<(Context, String), String> {
+fn parse_line(
+    a: &Assistant,
+    cx: &Context,
+    text: &str,
+) -> std::result::Result<(Context, String), String> {
     let trimmed = text.trim();
     if trimmed.starts_with('{') {
         #[derive(serde::Deserialize)]
@@ -130,13 +172,16 @@ fn parse_line(a: &Assistant, cx: &Context, text: &str) -> std::result::Result<(C
             #[serde(default)]
             region: Option<String>,
         }
-        let line: Line = serde_json::from_str(trimmed).map_err(|e| format!("not a question object: {e}"))?;
-        if let Some(r) = &line.region {
-            if a.content().region(r).is_none() {
-                return Err(format!("unknown region `{r}`"));
-            }
+        let line: Line =
+            serde_json::from_str(trimmed).map_err(|e| format!("not a question object: {e}"))?;
+        if let Some(r) = &line.region
+            && a.content().region(r).is_none()
+        {
+            return Err(format!("unknown region `{r}`"));
         }
-        let cx = Context { region: line.region.or_else(|| cx.region.clone()) };
+        let cx = Context {
+            region: line.region.or_else(|| cx.region.clone()),
+        };
         return Ok((cx, line.q));
     }
     Ok((cx.clone(), text.to_string()))
@@ -147,13 +192,27 @@ fn eval_cmd(g: &Global, args: &EvalArgs) -> Result<ExitCode> {
     let a = assistant(g)?;
     if args.signals {
         for c in &cases {
-            let hits = a.signals(&Context { region: c.region.clone() }, &c.q);
+            let hits = a.signals(
+                &Context {
+                    region: c.region.clone(),
+                },
+                &c.q,
+            );
             let expect = match &c.expect {
                 eval::Expect::Ids(ids) => ids.join(","),
                 eval::Expect::None(_) => "none".into(),
             };
-            let cols: Vec<String> = hits.iter().take(3).map(|h| format!("{}:{:.2}:{:.2}", h.id, h.score, h.coverage)).collect();
-            println!("{expect}\t{}\t{}\t{}", c.crisis, c.q.replace('\t', " "), cols.join("\t"));
+            let cols: Vec<String> = hits
+                .iter()
+                .take(3)
+                .map(|h| format!("{}:{:.2}:{:.2}", h.id, h.score, h.coverage))
+                .collect();
+            println!(
+                "{expect}\t{}\t{}\t{}",
+                c.crisis,
+                c.q.replace('\t', " "),
+                cols.join("\t")
+            );
         }
         return Ok(ExitCode::SUCCESS);
     }
@@ -223,5 +282,9 @@ fn check(root: &std::path::Path, args: &CheckArgs) -> Result<ExitCode> {
         c.programmes.len(),
         root.display()
     );
-    Ok(if errors > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
+    Ok(if errors > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }

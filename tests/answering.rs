@@ -15,7 +15,11 @@ use workhealth::eval;
 fn assistant() -> &'static Assistant {
     static A: OnceLock<Assistant> = OnceLock::new();
     A.get_or_init(|| {
-        let content = workhealth::content::load_valid(&repo().join("content"), chrono::Utc::now().date_naive()).unwrap();
+        let content = workhealth::content::load_valid(
+            &repo().join("content"),
+            chrono::Utc::now().date_naive(),
+        )
+        .unwrap();
         Assistant::in_memory(Arc::new(content)).unwrap()
     })
 }
@@ -34,8 +38,16 @@ fn dev_set_meets_the_targets() {
     assert!(m.cases >= 138, "{report}");
     assert!(m.top1 >= 0.85, "top1 {}\n{report}", m.top1);
     assert!(m.top3 >= 0.95, "top3 {}\n{report}", m.top3);
-    assert!(m.declined_correctly >= 0.85, "declined_correctly {}\n{report}", m.declined_correctly);
-    assert!(m.declined_wrongly <= 0.05, "declined_wrongly {}\n{report}", m.declined_wrongly);
+    assert!(
+        m.declined_correctly >= 0.85,
+        "declined_correctly {}\n{report}",
+        m.declined_correctly
+    );
+    assert!(
+        m.declined_wrongly <= 0.05,
+        "declined_wrongly {}\n{report}",
+        m.declined_wrongly
+    );
     assert_eq!(m.crisis_recall, 1.0, "{report}");
 }
 
@@ -55,7 +67,11 @@ fn editors_tests_do_not_regress() {
     let report = eval::table(&m);
     assert!(m.top1 >= 0.68, "top1 {}\n{report}", m.top1);
     assert!(m.top3 >= 0.88, "top3 {}\n{report}", m.top3);
-    assert!(m.declined_wrongly <= 0.12, "declined_wrongly {}\n{report}", m.declined_wrongly);
+    assert!(
+        m.declined_wrongly <= 0.12,
+        "declined_wrongly {}\n{report}",
+        m.declined_wrongly
+    );
 }
 
 #[test]
@@ -66,7 +82,12 @@ fn every_expected_id_in_the_tests_exists() {
         for case in eval::read_cases(&path).unwrap() {
             if let eval::Expect::Ids(ids) = case.expect {
                 for id in ids {
-                    assert!(c.kind_of(&id).is_some(), "{}: {:?} expects unknown id {id}", path.display(), case.q);
+                    assert!(
+                        c.kind_of(&id).is_some(),
+                        "{}: {:?} expects unknown id {id}",
+                        path.display(),
+                        case.q
+                    );
                 }
             }
         }
@@ -77,9 +98,27 @@ fn every_expected_id_in_the_tests_exists() {
 fn hostile_input_answers_normally() {
     let long = "my lad is off sick with stress ".repeat(400);
     let inputs = [
-        "", " ", "\"", "sick pay: do I owe?", "what's \"SSP", "(risk assessment", "employee's rights",
-        "AND", "OR OR AND NOT", "-", "title:fit", "*", "~2", "^3", "🙂🙃🤯", "\u{0000}\u{0007}\u{001b}[31m",
-        "<script>alert(1)</script>", "SELECT * FROM log;", long.as_str(), "\u{202e}evil", "ssp\nfit note\r\n",
+        "",
+        " ",
+        "\"",
+        "sick pay: do I owe?",
+        "what's \"SSP",
+        "(risk assessment",
+        "employee's rights",
+        "AND",
+        "OR OR AND NOT",
+        "-",
+        "title:fit",
+        "*",
+        "~2",
+        "^3",
+        "🙂🙃🤯",
+        "\u{0000}\u{0007}\u{001b}[31m",
+        "<script>alert(1)</script>",
+        "SELECT * FROM log;",
+        long.as_str(),
+        "\u{202e}evil",
+        "ssp\nfit note\r\n",
     ];
     for q in inputs {
         let r = ask(q);
@@ -88,8 +127,19 @@ fn hostile_input_answers_normally() {
             assert_eq!(r.outcome, Outcome::NoAnswer);
         }
     }
-    assert!(ask(&long).results.iter().take(3).any(|r| r.id == "stress-absence"));
-    assert!(ask("sick pay: (AND) \"how much\"").results.iter().any(|r| r.id == "ssp-eligibility"));
+    assert!(
+        ask(&long)
+            .results
+            .iter()
+            .take(3)
+            .any(|r| r.id == "stress-absence")
+    );
+    assert!(
+        ask("sick pay: (AND) \"how much\"")
+            .results
+            .iter()
+            .any(|r| r.id == "ssp-eligibility")
+    );
 }
 
 #[test]
@@ -108,7 +158,11 @@ fn crisis_is_checked_first_and_its_message_always_comes() {
         }
         assert_eq!(r.results[0].id, "crisis-support");
     }
-    for q in ["my back is killing me", "first aid kit for a small cafe", "chef cut his hand, is it riddor"] {
+    for q in [
+        "my back is killing me",
+        "first aid kit for a small cafe",
+        "chef cut his hand, is it riddor",
+    ] {
         assert_ne!(ask(q).outcome, Outcome::Crisis, "{q}");
     }
 }
@@ -125,24 +179,50 @@ fn out_of_scope_is_declined() {
 #[test]
 fn a_place_name_sets_the_region_and_hides_other_regions() {
     let a = assistant();
-    let r = a.reply(&Context::default(), "we run a cafe in Sunderland, is there an award for looking after staff health");
+    let r = a.reply(
+        &Context::default(),
+        "we run a cafe in Sunderland, is there an award for looking after staff health",
+    );
     assert_eq!(r.region.as_deref(), Some("north-east"));
     assert_eq!(r.results[0].id, "better-health-at-work-award");
-    let wm = a.reply(&Context::in_region(Some("west-midlands")), "is there a workplace wellbeing award or commitment we can sign up to");
-    assert!(wm.results.iter().all(|x| x.id != "better-health-at-work-award"), "{:?}", wm.results);
-    let ne = a.reply(&Context::in_region(Some("north-east")), "is there a workplace wellbeing award or commitment we can sign up to");
-    assert!(ne.results.iter().all(|x| x.id != "thrive-at-work"), "{:?}", ne.results);
+    let wm = a.reply(
+        &Context::in_region(Some("west-midlands")),
+        "is there a workplace wellbeing award or commitment we can sign up to",
+    );
+    assert!(
+        wm.results
+            .iter()
+            .all(|x| x.id != "better-health-at-work-award"),
+        "{:?}",
+        wm.results
+    );
+    let ne = a.reply(
+        &Context::in_region(Some("north-east")),
+        "is there a workplace wellbeing award or commitment we can sign up to",
+    );
+    assert!(
+        ne.results.iter().all(|x| x.id != "thrive-at-work"),
+        "{:?}",
+        ne.results
+    );
 }
 
 #[test]
 fn an_answer_carries_programmes_related_sources_and_buttons() {
-    let r = assistant().reply(&Context::in_region(Some("north-east")), "one of my lads has been signed off with stress for a month");
+    let r = assistant().reply(
+        &Context::in_region(Some("north-east")),
+        "one of my lads has been signed off with stress for a month",
+    );
     assert_eq!(r.outcome, Outcome::Answer);
     let shown = r.shown.as_ref().unwrap();
     assert_eq!(shown.id(), "stress-absence");
     assert!(!r.sources.is_empty() && r.sources.iter().all(|s| s.url.starts_with("https://")));
     assert!(!r.related.is_empty() && r.related.len() <= 3);
-    assert!(r.choices.iter().any(|c| matches!(c, workhealth::assistant::Choice::TalkToSomeone)));
+    assert!(
+        r.choices
+            .iter()
+            .any(|c| matches!(c, workhealth::assistant::Choice::TalkToSomeone))
+    );
     assert_eq!(r.content_digest, assistant().content().digest);
 }
 
@@ -167,7 +247,15 @@ fn ask_batch_answers_ten_thousand_mixed_lines() {
         input.push(b'\n');
     }
     let mut child = bin()
-        .args(["--content", repo().join("content").to_str().unwrap(), "--index", dir.path().join("index").to_str().unwrap(), "ask", "--json", "-"])
+        .args([
+            "--content",
+            repo().join("content").to_str().unwrap(),
+            "--index",
+            dir.path().join("index").to_str().unwrap(),
+            "ask",
+            "--json",
+            "-",
+        ])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -177,16 +265,28 @@ fn ask_batch_answers_ten_thousand_mixed_lines() {
     let writer = std::thread::spawn(move || stdin.write_all(&input).unwrap());
     let out = child.wait_with_output().unwrap();
     writer.join().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = String::from_utf8(out.stdout).unwrap();
-    let objects: Vec<serde_json::Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let objects: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     assert_eq!(objects.len(), 10_000);
     let errors = objects.iter().filter(|o| o.get("error").is_some()).count();
-    assert_eq!(errors, 4_000, "unknown region, unknown field, bad UTF-8 and bad JSON lines are errors");
+    assert_eq!(
+        errors, 4_000,
+        "unknown region, unknown field, bad UTF-8 and bad JSON lines are errors"
+    );
     assert_eq!(objects[0]["results"][0]["id"], "ssp-eligibility");
     assert_eq!(objects[1]["region"], "north-east");
     for o in objects.iter().filter(|o| o.get("error").is_none()) {
-        assert!(["answer", "clarify", "no_answer", "crisis"].contains(&o["outcome"].as_str().unwrap()));
+        assert!(
+            ["answer", "clarify", "no_answer", "crisis"].contains(&o["outcome"].as_str().unwrap())
+        );
         assert!(o["results"].as_array().unwrap().len() <= 5);
     }
 }
@@ -195,7 +295,13 @@ fn ask_batch_answers_ten_thousand_mixed_lines() {
 fn chat_through_a_pipe_answers_and_follows_a_choice() {
     let dir = tempfile::tempdir().unwrap();
     let mut child = bin()
-        .args(["--content", repo().join("content").to_str().unwrap(), "--index", dir.path().join("index").to_str().unwrap(), "chat"])
+        .args([
+            "--content",
+            repo().join("content").to_str().unwrap(),
+            "--index",
+            dir.path().join("index").to_str().unwrap(),
+            "chat",
+        ])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -209,7 +315,15 @@ fn chat_through_a_pipe_answers_and_follows_a_choice() {
     let entry = a.content().entry("stress-absence").unwrap();
     assert!(text.contains(&entry.title), "{text}");
     let first_related = a.content().entry(&entry.related[0]).unwrap();
-    assert!(text.contains(&format!("{}\n{}", first_related.title, "=".repeat(first_related.title.chars().count()))), "choice 1 should show {}:\n{text}", first_related.title);
+    assert!(
+        text.contains(&format!(
+            "{}\n{}",
+            first_related.title,
+            "=".repeat(first_related.title.chars().count())
+        )),
+        "choice 1 should show {}:\n{text}",
+        first_related.title
+    );
     assert!(text.contains("There is no choice 9"), "{text}");
     assert!(text.contains(&a.content().topics[0].title), "{text}");
 }
@@ -221,7 +335,12 @@ fn the_index_is_built_atomically_and_rebuilt_when_content_changes() {
     copy_dir(&repo().join("content"), &content);
     let index = dir.path().join("index");
     let args = |cmd: &[&str]| {
-        let mut v = vec!["--content".to_string(), content.display().to_string(), "--index".to_string(), index.display().to_string()];
+        let mut v = vec![
+            "--content".to_string(),
+            content.display().to_string(),
+            "--index".to_string(),
+            index.display().to_string(),
+        ];
         v.extend(cmd.iter().map(|s| s.to_string()));
         v
     };
@@ -230,20 +349,43 @@ fn the_index_is_built_atomically_and_rebuilt_when_content_changes() {
     assert!(String::from_utf8_lossy(&r.stdout).contains("indexed 80 items"));
     let current = std::fs::read_to_string(index.join("CURRENT")).unwrap();
     // A second ask with the same content does not rebuild.
-    let r = bin().args(args(&["ask", "how much is ssp"])).env("RUST_LOG", "info").output().unwrap();
+    let r = bin()
+        .args(args(&["ask", "how much is ssp"]))
+        .env("RUST_LOG", "info")
+        .output()
+        .unwrap();
     assert!(!String::from_utf8_lossy(&r.stderr).contains("rebuilding"));
-    assert_eq!(std::fs::read_to_string(index.join("CURRENT")).unwrap(), current);
+    assert_eq!(
+        std::fs::read_to_string(index.join("CURRENT")).unwrap(),
+        current
+    );
     // Change the content: the next answer notices, rebuilds once, and says so.
-    edit(&content, "guidance/absence/fit-notes.yaml", "questions:\n", "questions:\n  - what about a zebra crossing permit\n");
-    let r = bin().args(args(&["ask", "--json", "zebra crossing permit"])).env("RUST_LOG", "info").output().unwrap();
+    edit(
+        &content,
+        "guidance/absence/fit-notes.yaml",
+        "questions:\n",
+        "questions:\n  - what about a zebra crossing permit\n",
+    );
+    let r = bin()
+        .args(args(&["ask", "--json", "zebra crossing permit"]))
+        .env("RUST_LOG", "info")
+        .output()
+        .unwrap();
     let stderr = String::from_utf8_lossy(&r.stderr);
-    assert!(stderr.contains("stale") && stderr.contains("rebuilding"), "{stderr}");
+    assert!(
+        stderr.contains("stale") && stderr.contains("rebuilding"),
+        "{stderr}"
+    );
     let v: serde_json::Value = serde_json::from_slice(&r.stdout).unwrap();
     assert_eq!(v["results"][0]["id"], "fit-notes");
     let new_current = std::fs::read_to_string(index.join("CURRENT")).unwrap();
     assert_ne!(new_current, current);
     // The old build is gone; only the live one and CURRENT remain.
-    let dirs: Vec<_> = std::fs::read_dir(&index).unwrap().flatten().filter(|e| e.path().is_dir()).collect();
+    let dirs: Vec<_> = std::fs::read_dir(&index)
+        .unwrap()
+        .flatten()
+        .filter(|e| e.path().is_dir())
+        .collect();
     assert_eq!(dirs.len(), 1);
     assert_eq!(dirs[0].file_name().to_string_lossy(), new_current.trim());
 }

@@ -13,10 +13,21 @@ const ACAS: &str = "programmes/acas.yaml";
 /// Asserts that `check` fails and that one output line starts with `file:line:` and contains `needle`.
 fn assert_error(dir: &tempfile::TempDir, file: &str, line: u64, needle: &str) -> String {
     let r = check(dir.path());
-    assert_eq!(r.code, 1, "check should fail; output:\n{}{}", r.stdout, r.stderr);
+    assert_eq!(
+        r.code, 1,
+        "check should fail; output:\n{}{}",
+        r.stdout, r.stderr
+    );
     let prefix = format!("{}:{line}:", dir.path().join(file).display());
-    let hit = r.stdout.lines().find(|l| l.starts_with(&prefix) && l.contains(needle));
-    assert!(hit.is_some(), "no line starting {prefix:?} containing {needle:?} in:\n{}", r.stdout);
+    let hit = r
+        .stdout
+        .lines()
+        .find(|l| l.starts_with(&prefix) && l.contains(needle));
+    assert!(
+        hit.is_some(),
+        "no line starting {prefix:?} containing {needle:?} in:\n{}",
+        r.stdout
+    );
     hit.unwrap().to_string()
 }
 
@@ -32,14 +43,28 @@ fn the_fixture_passes_with_a_summary_line() {
     let dir = fixture();
     let r = check(dir.path());
     assert_eq!(r.code, 0, "{}", r.stdout);
-    assert!(r.stdout.contains("checked 2 guidance entries and 1 programmes"), "{}", r.stdout);
-    assert!(r.stdout.contains("0 error(s), 0 warning(s)"), "{}", r.stdout);
+    assert!(
+        r.stdout
+            .contains("checked 2 guidance entries and 1 programmes"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout.contains("0 error(s), 0 warning(s)"),
+        "{}",
+        r.stdout
+    );
 }
 
 #[test]
 fn yaml_syntax_error_names_line_and_column() {
     let dir = fixture();
-    edit(&dir, FIT, "topic: absence\n", "topic: absence\n  bad: indent\n: oops\n");
+    edit(
+        &dir,
+        FIT,
+        "topic: absence\n",
+        "topic: absence\n  bad: indent\n: oops\n",
+    );
     let line = assert_error(&dir, FIT, 4, "error:");
     assert!(line.contains(":4:"), "{line}");
 }
@@ -47,10 +72,19 @@ fn yaml_syntax_error_names_line_and_column() {
 #[test]
 fn unknown_field_is_an_error() {
     let dir = fixture();
-    edit(&dir, FIT, "reviewed: 2026-11-01\n", "reviewed: 2026-11-01\nauthor: someone\n");
+    edit(
+        &dir,
+        FIT,
+        "reviewed: 2026-11-01\n",
+        "reviewed: 2026-11-01\nauthor: someone\n",
+    );
     assert_error(&dir, FIT, 21, "unknown field `author`");
     // A file that fails to parse still counts as existing: no cascade of dangling references.
-    assert!(!check(dir.path()).stdout.contains("unknown guidance entry `fit-notes`"));
+    assert!(
+        !check(dir.path())
+            .stdout
+            .contains("unknown guidance entry `fit-notes`")
+    );
 }
 
 #[test]
@@ -59,23 +93,46 @@ fn missing_field_is_an_error() {
     edit(&dir, SELF, "title: The first seven days\n", "");
     let r = check(dir.path());
     assert_eq!(r.code, 1);
-    assert!(r.stdout.lines().any(|l| l.contains("self-certification.yaml:") && l.contains("missing field `title`")), "{}", r.stdout);
+    assert!(
+        r.stdout
+            .lines()
+            .any(|l| l.contains("self-certification.yaml:") && l.contains("missing field `title`")),
+        "{}",
+        r.stdout
+    );
 }
 
 #[test]
 fn wrong_type_is_an_error() {
     let dir = fixture();
-    edit(&dir, FIT, "questions:\n  - do I need a sick note\n", "questions: {a: b}\n");
+    edit(
+        &dir,
+        FIT,
+        "questions:\n  - do I need a sick note\n",
+        "questions: {a: b}\n",
+    );
     assert_error(&dir, FIT, 4, "error:");
 }
 
 #[test]
 fn duplicate_ids_name_both_places() {
     let dir = fixture();
-    fs::copy(dir.path().join(SELF), dir.path().join("guidance/absence/copy.yaml")).unwrap();
-    edit(&dir, "guidance/absence/copy.yaml", "id: self-certification", "id: acas");
+    fs::copy(
+        dir.path().join(SELF),
+        dir.path().join("guidance/absence/copy.yaml"),
+    )
+    .unwrap();
+    edit(
+        &dir,
+        "guidance/absence/copy.yaml",
+        "id: self-certification",
+        "id: acas",
+    );
     let line = assert_error(&dir, "guidance/absence/copy.yaml", 1, "duplicate id `acas`");
-    assert!(line.contains(&format!("{}:1:5", dir.path().join(ACAS).display())), "{line}");
+    assert!(
+        line.contains(&format!("{}:1:5", dir.path().join(ACAS).display())),
+        "{line}"
+    );
     assert_error(&dir, ACAS, 1, "duplicate id `acas`");
 }
 
@@ -89,10 +146,25 @@ fn id_must_match_file_name() {
 #[test]
 fn dangling_references_are_errors() {
     let dir = fixture();
-    edit(&dir, FIT, "programmes: [acas]", "programmes: [acas, no-such-programme]");
-    edit(&dir, FIT, "related: [self-certification]", "related: [self-certification, nowhere]");
+    edit(
+        &dir,
+        FIT,
+        "programmes: [acas]",
+        "programmes: [acas, no-such-programme]",
+    );
+    edit(
+        &dir,
+        FIT,
+        "related: [self-certification]",
+        "related: [self-certification, nowhere]",
+    );
     edit(&dir, SELF, "topic: absence", "topic: holidays");
-    edit(&dir, ACAS, "regions: [national]", "regions: [national, atlantis]");
+    edit(
+        &dir,
+        ACAS,
+        "regions: [national]",
+        "regions: [national, atlantis]",
+    );
     assert_error(&dir, FIT, 15, "unknown programme `no-such-programme`");
     assert_error(&dir, FIT, 16, "unknown guidance entry `nowhere`");
     assert_error(&dir, SELF, 3, "unknown topic `holidays`");
@@ -102,15 +174,30 @@ fn dangling_references_are_errors() {
 #[test]
 fn no_sources_is_an_error() {
     let dir = fixture();
-    edit(&dir, SELF, "sources:\n  - title: Self-certification\n    url: https://www.gov.uk/self-cert\n", "sources: []\n");
+    edit(
+        &dir,
+        SELF,
+        "sources:\n  - title: Self-certification\n    url: https://www.gov.uk/self-cert\n",
+        "sources: []\n",
+    );
     assert_error(&dir, SELF, 11, "no sources");
 }
 
 #[test]
 fn links_must_be_https() {
     let dir = fixture();
-    edit(&dir, SELF, "url: https://www.gov.uk/self-cert", "url: http://www.gov.uk/self-cert");
-    edit(&dir, ACAS, "url: https://www.acas.org.uk\n  phone", "url: www.acas.org.uk\n  phone");
+    edit(
+        &dir,
+        SELF,
+        "url: https://www.gov.uk/self-cert",
+        "url: http://www.gov.uk/self-cert",
+    );
+    edit(
+        &dir,
+        ACAS,
+        "url: https://www.acas.org.uk\n  phone",
+        "url: www.acas.org.uk\n  phone",
+    );
     assert_error(&dir, SELF, 13, "must be an https:// URL");
     assert_error(&dir, ACAS, 10, "must be an https:// URL");
 }
@@ -119,7 +206,12 @@ fn links_must_be_https() {
 fn over_long_summary_and_answer_are_errors() {
     let dir = fixture();
     let long_summary = "word ".repeat(81);
-    edit(&dir, SELF, "Staff self-certify for the first seven days.", long_summary.trim());
+    edit(
+        &dir,
+        SELF,
+        "Staff self-certify for the first seven days.",
+        long_summary.trim(),
+    );
     let long_answer = format!("  {}\n", "a".repeat(3001));
     edit(&dir, SELF, "  They fill in a form.\n", &long_answer);
     assert_error(&dir, SELF, 7, "summary is 404 characters; at most 400");
@@ -129,7 +221,12 @@ fn over_long_summary_and_answer_are_errors() {
 #[test]
 fn empty_questions_is_an_error() {
     let dir = fixture();
-    edit(&dir, SELF, "questions:\n  - what is self certification\n", "questions: []\n");
+    edit(
+        &dir,
+        SELF,
+        "questions:\n  - what is self certification\n",
+        "questions: []\n",
+    );
     assert_error(&dir, SELF, 4, "questions is empty");
 }
 
@@ -143,7 +240,12 @@ fn bad_date_is_an_error() {
 #[test]
 fn markdown_beyond_the_subset_is_an_error_at_its_line() {
     let dir = fixture();
-    edit(&dir, FIT, "  **What the law says**\n", "  ## What the law says\n");
+    edit(
+        &dir,
+        FIT,
+        "  **What the law says**\n",
+        "  ## What the law says\n",
+    );
     edit(&dir, FIT, "  - one\n", "  - one <b>x</b>\n");
     assert_error(&dir, FIT, 11, "Markdown: headings are not allowed");
     assert_error(&dir, FIT, 13, "Markdown: HTML is not allowed");
@@ -155,43 +257,102 @@ fn old_and_future_review_dates_are_warnings_only() {
     edit(&dir, SELF, "reviewed: 2026-11-01", "reviewed: 2020-01-01");
     edit(&dir, ACAS, "reviewed: 2026-11-01", "reviewed: 2099-01-01");
     let r = check(dir.path());
-    assert_eq!(r.code, 0, "warnings alone must not fail check:\n{}", r.stdout);
+    assert_eq!(
+        r.code, 0,
+        "warnings alone must not fail check:\n{}",
+        r.stdout
+    );
     let self_prefix = format!("{}:14:11: warning:", dir.path().join(SELF).display());
     let acas_prefix = format!("{}:17:11: warning:", dir.path().join(ACAS).display());
-    assert!(r.stdout.lines().any(|l| l.starts_with(&self_prefix) && l.contains("more than 12 months")), "{}", r.stdout);
-    assert!(r.stdout.lines().any(|l| l.starts_with(&acas_prefix) && l.contains("in the future")), "{}", r.stdout);
-    assert!(r.stdout.contains("0 error(s), 2 warning(s)"), "{}", r.stdout);
+    assert!(
+        r.stdout
+            .lines()
+            .any(|l| l.starts_with(&self_prefix) && l.contains("more than 12 months")),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout
+            .lines()
+            .any(|l| l.starts_with(&acas_prefix) && l.contains("in the future")),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout.contains("0 error(s), 2 warning(s)"),
+        "{}",
+        r.stdout
+    );
 }
 
 #[test]
 fn every_problem_is_reported_at_once() {
     let dir = fixture();
-    fs::copy(dir.path().join(SELF), dir.path().join("guidance/absence/copy.yaml")).unwrap();
-    edit(&dir, "guidance/absence/copy.yaml", "id: self-certification", "id: acas");
-    edit(&dir, FIT, "reviewed: 2026-11-01\n", "reviewed: 2026-11-01\nauthor: someone\n");
-    edit(&dir, SELF, "related: [fit-notes]", "related: [fit-notes, gone]");
+    fs::copy(
+        dir.path().join(SELF),
+        dir.path().join("guidance/absence/copy.yaml"),
+    )
+    .unwrap();
+    edit(
+        &dir,
+        "guidance/absence/copy.yaml",
+        "id: self-certification",
+        "id: acas",
+    );
+    edit(
+        &dir,
+        FIT,
+        "reviewed: 2026-11-01\n",
+        "reviewed: 2026-11-01\nauthor: someone\n",
+    );
+    edit(
+        &dir,
+        SELF,
+        "related: [fit-notes]",
+        "related: [fit-notes, gone]",
+    );
     let r = check(dir.path());
     assert_eq!(r.code, 1);
     assert!(r.stdout.contains("duplicate id `acas`"), "{}", r.stdout);
     assert!(r.stdout.contains("unknown field `author`"), "{}", r.stdout);
-    assert!(r.stdout.contains("unknown guidance entry `gone`"), "{}", r.stdout);
+    assert!(
+        r.stdout.contains("unknown guidance entry `gone`"),
+        "{}",
+        r.stdout
+    );
     let summary = r.stdout.lines().last().unwrap();
-    assert!(summary.starts_with("checked ") && summary.contains("error(s)"), "{summary}");
+    assert!(
+        summary.starts_with("checked ") && summary.contains("error(s)"),
+        "{summary}"
+    );
 }
 
 #[test]
 fn a_guidance_file_outside_a_topic_folder_is_an_error() {
     let dir = fixture();
-    fs::rename(dir.path().join(SELF), dir.path().join("guidance/self-certification.yaml")).unwrap();
+    fs::rename(
+        dir.path().join(SELF),
+        dir.path().join("guidance/self-certification.yaml"),
+    )
+    .unwrap();
     let r = check(dir.path());
     assert_eq!(r.code, 1);
-    assert!(r.stdout.contains("belong in a topic folder"), "{}", r.stdout);
+    assert!(
+        r.stdout.contains("belong in a topic folder"),
+        "{}",
+        r.stdout
+    );
 }
 
 #[test]
 fn topic_must_match_its_folder() {
     let dir = fixture();
-    edit(&dir, "topics.yaml", "topics:\n", "topics:\n  - id: safety\n    title: Safety\n");
+    edit(
+        &dir,
+        "topics.yaml",
+        "topics:\n",
+        "topics:\n  - id: safety\n    title: Safety\n",
+    );
     edit(&dir, SELF, "topic: absence", "topic: safety");
     assert_error(&dir, SELF, 3, "does not match the folder `absence`");
 }
@@ -199,14 +360,18 @@ fn topic_must_match_its_folder() {
 /// Every id in the catalogue (a copy kept in tests/fixtures) exists in the real content.
 #[test]
 fn every_catalogue_id_exists() {
-    let catalogue = fs::read_to_string(repo().join("tests/fixtures/content-catalogue.yaml")).unwrap();
-    let loaded = workhealth::content::load(&repo().join("content"), chrono::Utc::now().date_naive());
+    let catalogue =
+        fs::read_to_string(repo().join("tests/fixtures/content-catalogue.yaml")).unwrap();
+    let loaded =
+        workhealth::content::load(&repo().join("content"), chrono::Utc::now().date_naive());
     let c = &loaded.content;
     let mut missing = Vec::new();
     let mut count = 0;
     for line in catalogue.lines() {
         let line = line.trim_start();
-        let Some(rest) = line.strip_prefix("- {id: ") else { continue };
+        let Some(rest) = line.strip_prefix("- {id: ") else {
+            continue;
+        };
         let id = rest.split(',').next().unwrap().trim();
         count += 1;
         let (kind, found) = if line.contains("title:") {
@@ -220,6 +385,10 @@ fn every_catalogue_id_exists() {
             missing.push(format!("{kind} {id}"));
         }
     }
-    assert_eq!(count, 60 + 20 + 8, "catalogue copy should list 60 entries, 20 programmes, 8 topics");
+    assert_eq!(
+        count,
+        60 + 20 + 8,
+        "catalogue copy should list 60 entries, 20 programmes, 8 topics"
+    );
     assert!(missing.is_empty(), "missing from content/: {missing:?}");
 }

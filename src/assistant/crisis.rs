@@ -30,11 +30,17 @@ impl CrisisMatcher {
                         if w == "*" {
                             vec![Part::Gap]
                         } else {
-                            normalise_all(w).split_whitespace().map(|x| Part::Word(x.to_string())).collect()
+                            normalise_all(w)
+                                .split_whitespace()
+                                .map(|x| Part::Word(x.to_string()))
+                                .collect()
                         }
                     })
                     .collect();
-                parts.iter().any(|p| matches!(p, Part::Word(_))).then(|| (p.clone(), parts))
+                parts
+                    .iter()
+                    .any(|p| matches!(p, Part::Word(_)))
+                    .then(|| (p.clone(), parts))
             })
             .collect();
         CrisisMatcher { phrases }
@@ -54,8 +60,12 @@ impl CrisisMatcher {
 fn match_at(words: &[&str], i: usize, parts: &[Part]) -> bool {
     match parts.split_first() {
         None => true,
-        Some((Part::Word(w), rest)) => words.get(i) == Some(&w.as_str()) && match_at(words, i + 1, rest),
-        Some((Part::Gap, rest)) => (0..=GAP).any(|skip| i + skip <= words.len() && match_at(words, i + skip, rest)),
+        Some((Part::Word(w), rest)) => {
+            words.get(i) == Some(&w.as_str()) && match_at(words, i + 1, rest)
+        }
+        Some((Part::Gap, rest)) => {
+            (0..=GAP).any(|skip| i + skip <= words.len() && match_at(words, i + skip, rest))
+        }
     }
 }
 
@@ -81,13 +91,19 @@ mod tests {
         let c = m(&["taken * tablets"]);
         assert!(c.matches("he's taken a load of tablets").is_some());
         assert!(c.matches("he's taken tablets").is_some());
-        assert!(c.matches("taken his blood pressure and the rest of his tablets").is_none());
+        assert!(
+            c.matches("taken his blood pressure and the rest of his tablets")
+                .is_none()
+        );
     }
 
     #[test]
     fn the_end_of_a_long_message_is_checked() {
         let c = m(&["end it all"]);
-        let text = format!("{} and now he says he will end it all", "words ".repeat(3000));
+        let text = format!(
+            "{} and now he says he will end it all",
+            "words ".repeat(3000)
+        );
         assert!(c.matches(&text).is_some());
     }
 }

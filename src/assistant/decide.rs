@@ -23,18 +23,32 @@ pub struct Thresholds {
 
 impl Default for Thresholds {
     fn default() -> Self {
-        Thresholds { min_score: 11.0, min_coverage: 0.25, clarify_ratio: 0.95 }
+        Thresholds {
+            min_score: 11.0,
+            min_coverage: 0.25,
+            clarify_ratio: 0.95,
+        }
     }
 }
 
 /// The outcome for ranked hits, and how many of the top hits are close enough to offer.
 pub fn decide(hits: &[Hit], t: &Thresholds) -> (Outcome, usize) {
-    let Some(best) = hits.first() else { return (Outcome::NoAnswer, 0) };
+    let Some(best) = hits.first() else {
+        return (Outcome::NoAnswer, 0);
+    };
     if best.score < t.min_score || best.coverage < t.min_coverage {
         return (Outcome::NoAnswer, 0);
     }
-    let close = hits.iter().take(3).filter(|h| h.score >= best.score * t.clarify_ratio).count();
-    if close >= 2 { (Outcome::Clarify, close) } else { (Outcome::Answer, 1) }
+    let close = hits
+        .iter()
+        .take(3)
+        .filter(|h| h.score >= best.score * t.clarify_ratio)
+        .count();
+    if close >= 2 {
+        (Outcome::Clarify, close)
+    } else {
+        (Outcome::Answer, 1)
+    }
 }
 
 #[cfg(test)]
@@ -43,16 +57,30 @@ mod tests {
     use crate::content::Kind;
 
     fn hit(score: f32, coverage: f32) -> Hit {
-        Hit { id: format!("e{score}"), kind: Kind::Guidance, score, coverage }
+        Hit {
+            id: format!("e{score}"),
+            kind: Kind::Guidance,
+            score,
+            coverage,
+        }
     }
 
     #[test]
     fn outcomes() {
         let t = Thresholds::default();
         assert_eq!(decide(&[], &t).0, Outcome::NoAnswer);
-        assert_eq!(decide(&[hit(20.0, 0.9), hit(5.0, 0.5)], &t), (Outcome::Answer, 1));
-        assert_eq!(decide(&[hit(20.0, 0.9), hit(19.5, 0.9), hit(19.0, 0.9)], &t), (Outcome::Clarify, 3));
-        assert_eq!(decide(&[hit(20.0, 0.9), hit(18.0, 0.9)], &t), (Outcome::Answer, 1));
+        assert_eq!(
+            decide(&[hit(20.0, 0.9), hit(5.0, 0.5)], &t),
+            (Outcome::Answer, 1)
+        );
+        assert_eq!(
+            decide(&[hit(20.0, 0.9), hit(19.5, 0.9), hit(19.0, 0.9)], &t),
+            (Outcome::Clarify, 3)
+        );
+        assert_eq!(
+            decide(&[hit(20.0, 0.9), hit(18.0, 0.9)], &t),
+            (Outcome::Answer, 1)
+        );
         assert_eq!(decide(&[hit(20.0, 0.1)], &t).0, Outcome::NoAnswer);
         assert_eq!(decide(&[hit(1.0, 1.0)], &t).0, Outcome::NoAnswer);
         assert_eq!(decide(&[hit(12.0, 0.3)], &t).0, Outcome::Answer);

@@ -34,7 +34,9 @@ pub struct Context {
 
 impl Context {
     pub fn in_region(region: Option<&str>) -> Context {
-        Context { region: region.map(str::to_string) }
+        Context {
+            region: region.map(str::to_string),
+        }
     }
 }
 
@@ -51,7 +53,13 @@ impl Assistant {
         let engine = Engine::new(&content, index);
         let crisis = crisis::CrisisMatcher::new(&content.crisis.phrases);
         let regions = region::RegionMatcher::new(&content.regions);
-        Assistant { content, engine, crisis, regions, thresholds: Thresholds::default() }
+        Assistant {
+            content,
+            engine,
+            crisis,
+            regions,
+            thresholds: Thresholds::default(),
+        }
     }
 
     /// An assistant over an index built in memory.
@@ -71,7 +79,9 @@ impl Assistant {
     /// Answers one question.
     pub fn reply(&self, cx: &Context, question: &str) -> Reply {
         let named = self.regions.find(question).map(str::to_string);
-        let region = named.or_else(|| cx.region.clone()).filter(|r| self.content.region(r).is_some());
+        let region = named
+            .or_else(|| cx.region.clone())
+            .filter(|r| self.content.region(r).is_some());
         let hits = self.ranked(question, region.as_deref());
 
         if self.crisis.matches(question).is_some() {
@@ -89,7 +99,10 @@ impl Assistant {
                 reply.choices = hits
                     .iter()
                     .take(close)
-                    .map(|h| Choice::Show { id: h.id.clone(), title: self.title(&h.id) })
+                    .map(|h| Choice::Show {
+                        id: h.id.clone(),
+                        title: self.title(&h.id),
+                    })
                     .collect();
                 reply.choices.push(Choice::Topics);
             }
@@ -104,14 +117,24 @@ impl Assistant {
     /// Shows one item by id, as if it were the answer (a button or numbered choice).
     pub fn show(&self, cx: &Context, id: &str) -> Option<Reply> {
         self.content.kind_of(id)?;
-        let mut reply = self.empty(&self.title(id), cx.region.clone(), Outcome::Answer, Vec::new());
+        let mut reply = self.empty(
+            &self.title(id),
+            cx.region.clone(),
+            Outcome::Answer,
+            Vec::new(),
+        );
         self.fill_item(&mut reply, id);
         Some(reply)
     }
 
     /// The "Talk to someone" reply: Acas, then the asker's local programmes.
     pub fn talk_to_someone(&self, cx: &Context) -> Reply {
-        let mut reply = self.empty("Talk to someone", cx.region.clone(), Outcome::Answer, Vec::new());
+        let mut reply = self.empty(
+            "Talk to someone",
+            cx.region.clone(),
+            Outcome::Answer,
+            Vec::new(),
+        );
         let region = cx.region.as_deref();
         let mut cards: Vec<ProgrammeCard> = ["acas", "hse", "access-to-work-programme"]
             .iter()
@@ -134,8 +157,13 @@ impl Assistant {
 
     /// Programmes for a region: its own first, then national ones.
     pub fn programmes_for(&self, region: Option<&str>) -> Vec<ProgrammeCard> {
-        let mut v: Vec<ProgrammeCard> =
-            self.content.programmes.iter().filter(|p| p.serves(region)).map(|p| self.card(p, region)).collect();
+        let mut v: Vec<ProgrammeCard> = self
+            .content
+            .programmes
+            .iter()
+            .filter(|p| p.serves(region))
+            .map(|p| self.card(p, region))
+            .collect();
         v.sort_by_key(|c| !c.local);
         v
     }
@@ -165,10 +193,11 @@ impl Assistant {
                     if region.is_some() && !p.serves(region) {
                         return None; // another region's programme
                     }
-                    if let Some(r) = region {
-                        if !p.is_national() && p.regions.iter().any(|x| x == r) {
-                            h.score *= if local { LOCAL_BOOST } else { REGION_BOOST };
-                        }
+                    if let Some(r) = region
+                        && !p.is_national()
+                        && p.regions.iter().any(|x| x == r)
+                    {
+                        h.score *= if local { LOCAL_BOOST } else { REGION_BOOST };
                     }
                 }
                 Some(h)
@@ -183,7 +212,15 @@ impl Assistant {
         if let Some(entry) = &crisis.entry {
             hits.retain(|h| &h.id != entry);
             let score = hits.first().map(|h| h.score).unwrap_or(0.0);
-            hits.insert(0, Hit { id: entry.clone(), kind: Kind::Guidance, score, coverage: 1.0 });
+            hits.insert(
+                0,
+                Hit {
+                    id: entry.clone(),
+                    kind: Kind::Guidance,
+                    score,
+                    coverage: 1.0,
+                },
+            );
         }
         let results = self.results(&hits);
         let mut reply = self.empty(question, region, Outcome::Crisis, results);
@@ -192,8 +229,12 @@ impl Assistant {
             self.fill_item(&mut reply, entry);
         }
         let region = reply.region.clone();
-        let mut cards: Vec<ProgrammeCard> =
-            crisis.programmes.iter().filter_map(|id| self.content.programme(id)).map(|p| self.card(p, region.as_deref())).collect();
+        let mut cards: Vec<ProgrammeCard> = crisis
+            .programmes
+            .iter()
+            .filter_map(|id| self.content.programme(id))
+            .map(|p| self.card(p, region.as_deref()))
+            .collect();
         for c in std::mem::take(&mut reply.programmes) {
             if !cards.iter().any(|x| x.id == c.id) {
                 cards.push(c);
@@ -205,7 +246,13 @@ impl Assistant {
         reply
     }
 
-    fn empty(&self, question: &str, region: Option<String>, outcome: Outcome, results: Vec<Ranked>) -> Reply {
+    fn empty(
+        &self,
+        question: &str,
+        region: Option<String>,
+        outcome: Outcome,
+        results: Vec<Ranked>,
+    ) -> Reply {
         Reply {
             question: question.to_string(),
             region,
@@ -224,7 +271,12 @@ impl Assistant {
     fn results(&self, hits: &[Hit]) -> Vec<Ranked> {
         hits.iter()
             .take(MAX_RESULTS)
-            .map(|h| Ranked { id: h.id.clone(), kind: h.kind, title: self.title(&h.id), score: (f64::from(h.score) * 1000.0).round() / 1000.0 })
+            .map(|h| Ranked {
+                id: h.id.clone(),
+                kind: h.kind,
+                title: self.title(&h.id),
+                score: (f64::from(h.score) * 1000.0).round() / 1000.0,
+            })
             .collect()
     }
 
@@ -262,17 +314,39 @@ impl Assistant {
                 .related
                 .iter()
                 .take(MAX_RELATED)
-                .map(|r| ItemLink { id: r.clone(), title: self.title(r) })
+                .map(|r| ItemLink {
+                    id: r.clone(),
+                    title: self.title(r),
+                })
                 .collect();
-            reply.sources = e.sources.iter().map(|s| SourceLink { title: s.title.clone(), url: s.url.clone() }).collect();
+            reply.sources = e
+                .sources
+                .iter()
+                .map(|s| SourceLink {
+                    title: s.title.clone(),
+                    url: s.url.clone(),
+                })
+                .collect();
         } else if let Some(p) = self.content.programme(id) {
-            reply.shown = Some(Shown::Programme { card: self.card(p, region) });
-            reply.sources = p.sources.iter().map(|s| SourceLink { title: s.title.clone(), url: s.url.clone() }).collect();
+            reply.shown = Some(Shown::Programme {
+                card: self.card(p, region),
+            });
+            reply.sources = p
+                .sources
+                .iter()
+                .map(|s| SourceLink {
+                    title: s.title.clone(),
+                    url: s.url.clone(),
+                })
+                .collect();
         }
         reply.choices = reply
             .related
             .iter()
-            .map(|r| Choice::Show { id: r.id.clone(), title: r.title.clone() })
+            .map(|r| Choice::Show {
+                id: r.id.clone(),
+                title: r.title.clone(),
+            })
             .collect();
         reply.choices.push(Choice::TalkToSomeone);
     }

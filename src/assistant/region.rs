@@ -11,9 +11,20 @@ pub struct RegionMatcher {
 
 /// Words that say the asker wants something near them.
 const LOCAL: &[&[&str]] = &[
-    &["local"], &["locally"], &["round", "here"], &["around", "here"], &["near", "me"], &["nearby"],
-    &["in", "my", "area"], &["in", "the", "area"], &["regional"], &["region"], &["in", "our", "area"],
-    &["round", "ere"], &["near", "us"], &["where", "i", "am"],
+    &["local"],
+    &["locally"],
+    &["round", "here"],
+    &["around", "here"],
+    &["near", "me"],
+    &["nearby"],
+    &["in", "my", "area"],
+    &["in", "the", "area"],
+    &["regional"],
+    &["region"],
+    &["in", "our", "area"],
+    &["round", "ere"],
+    &["near", "us"],
+    &["where", "i", "am"],
 ];
 
 impl RegionMatcher {
@@ -24,12 +35,20 @@ impl RegionMatcher {
             .flat_map(|r| {
                 let names = r.places.iter().chain(std::iter::once(&r.name));
                 names
-                    .map(|p| (normalise(p).split_whitespace().map(str::to_string).collect::<Vec<_>>(), r.id.clone()))
+                    .map(|p| {
+                        (
+                            normalise(p)
+                                .split_whitespace()
+                                .map(str::to_string)
+                                .collect::<Vec<_>>(),
+                            r.id.clone(),
+                        )
+                    })
                     .filter(|(w, _)| !w.is_empty())
                     .collect::<Vec<_>>()
             })
             .collect();
-        places.sort_by(|a, b| b.0.len().cmp(&a.0.len()));
+        places.sort_by_key(|p| std::cmp::Reverse(p.0.len()));
         RegionMatcher { places }
     }
 
@@ -39,7 +58,11 @@ impl RegionMatcher {
         let words: Vec<&str> = norm.split_whitespace().collect();
         self.places
             .iter()
-            .find(|(place, _)| words.windows(place.len()).any(|w| w.iter().zip(place).all(|(a, b)| *a == b)))
+            .find(|(place, _)| {
+                words
+                    .windows(place.len())
+                    .any(|w| w.iter().zip(place).all(|(a, b)| *a == b))
+            })
             .map(|(_, id)| id.as_str())
     }
 }
@@ -48,5 +71,7 @@ impl RegionMatcher {
 pub fn wants_local(question: &str) -> bool {
     let norm = normalise(question);
     let words: Vec<&str> = norm.split_whitespace().collect();
-    LOCAL.iter().any(|phrase| words.windows(phrase.len()).any(|w| w == *phrase))
+    LOCAL
+        .iter()
+        .any(|phrase| words.windows(phrase.len()).any(|w| w == *phrase))
 }

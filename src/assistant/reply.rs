@@ -72,8 +72,15 @@ pub struct ProgrammeCard {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Shown {
-    Guidance { id: String, title: String, summary: String, answer: String },
-    Programme { card: ProgrammeCard },
+    Guidance {
+        id: String,
+        title: String,
+        summary: String,
+        answer: String,
+    },
+    Programme {
+        card: ProgrammeCard,
+    },
 }
 
 impl Shown {

@@ -19,7 +19,11 @@ pub struct Pos {
 
 impl Pos {
     pub fn new(path: &Path, line: u64, col: u64) -> Self {
-        Pos { path: path.to_path_buf(), line: line.max(1), col: col.max(1) }
+        Pos {
+            path: path.to_path_buf(),
+            line: line.max(1),
+            col: col.max(1),
+        }
     }
 
     pub fn of<T>(path: &Path, spanned: &serde_saphyr::Spanned<T>) -> Self {
@@ -58,22 +62,37 @@ pub struct Diagnostics {
 
 impl Diagnostics {
     pub fn error(&mut self, pos: Pos, message: impl Into<String>) {
-        self.items.push(Diagnostic { pos, severity: Severity::Error, message: message.into() });
+        self.items.push(Diagnostic {
+            pos,
+            severity: Severity::Error,
+            message: message.into(),
+        });
     }
 
     pub fn warning(&mut self, pos: Pos, message: impl Into<String>) {
-        self.items.push(Diagnostic { pos, severity: Severity::Warning, message: message.into() });
+        self.items.push(Diagnostic {
+            pos,
+            severity: Severity::Warning,
+            message: message.into(),
+        });
     }
 
     pub fn errors(&self) -> usize {
-        self.items.iter().filter(|d| d.severity == Severity::Error).count()
+        self.items
+            .iter()
+            .filter(|d| d.severity == Severity::Error)
+            .count()
     }
 
     pub fn warnings(&self) -> usize {
-        self.items.iter().filter(|d| d.severity == Severity::Warning).count()
+        self.items
+            .iter()
+            .filter(|d| d.severity == Severity::Warning)
+            .count()
     }
 
     pub fn sort(&mut self) {
-        self.items.sort_by(|a, b| a.pos.cmp(&b.pos).then(a.severity.cmp(&b.severity)));
+        self.items
+            .sort_by(|a, b| a.pos.cmp(&b.pos).then(a.severity.cmp(&b.severity)));
     }
 }

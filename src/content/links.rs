@@ -22,7 +22,11 @@ pub struct LinkOptions {
 
 impl Default for LinkOptions {
     fn default() -> Self {
-        LinkOptions { concurrency: 8, timeout: Duration::from_secs(10), retries: 1 }
+        LinkOptions {
+            concurrency: 8,
+            timeout: Duration::from_secs(10),
+            retries: 1,
+        }
     }
 }
 
@@ -45,7 +49,11 @@ pub async fn check_links(content: &Content, opts: &LinkOptions) -> (Vec<DeadLink
     let dead = check_urls(urls, opts).await;
     let dead = dead
         .into_iter()
-        .map(|(url, reason)| DeadLink { cited_at: by_url.remove(&url).unwrap_or_default(), url, reason })
+        .map(|(url, reason)| DeadLink {
+            cited_at: by_url.remove(&url).unwrap_or_default(),
+            url,
+            reason,
+        })
         .collect();
     (dead, checked)
 }
@@ -60,7 +68,12 @@ pub async fn check_urls(urls: Vec<String>, opts: &LinkOptions) -> Vec<(String, S
         .build()
     {
         Ok(c) => c,
-        Err(e) => return urls.into_iter().map(|u| (u, format!("cannot build HTTP client: {e}"))).collect(),
+        Err(e) => {
+            return urls
+                .into_iter()
+                .map(|u| (u, format!("cannot build HTTP client: {e}")))
+                .collect();
+        }
     };
     let mut dead: Vec<(String, String)> = stream::iter(urls)
         .map(|url| {
@@ -91,10 +104,10 @@ async fn probe(client: &reqwest::Client, url: &str, retries: u32) -> Result<(), 
 
 async fn try_once(client: &reqwest::Client, url: &str) -> Result<(), String> {
     let head = client.head(url).send().await;
-    if let Ok(r) = &head {
-        if r.status().is_success() {
-            return Ok(());
-        }
+    if let Ok(r) = &head
+        && r.status().is_success()
+    {
+        return Ok(());
     }
     // HEAD refused, failed or not implemented: ask with GET before calling the link dead.
     match client.get(url).send().await {

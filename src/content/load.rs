@@ -43,14 +43,23 @@ pub fn load_valid(root: &Path, today: NaiveDate) -> Result<Content, InvalidConte
     let loaded = load(root, today);
     let errors = loaded.diagnostics.errors();
     if errors > 0 {
-        return Err(InvalidContent { root: root.to_path_buf(), errors, diagnostics: loaded.diagnostics });
+        return Err(InvalidContent {
+            root: root.to_path_buf(),
+            errors,
+            diagnostics: loaded.diagnostics,
+        });
     }
     Ok(loaded.content)
 }
 
 /// Reads and checks everything under `root`, returning the model and every diagnostic.
 pub fn load(root: &Path, today: NaiveDate) -> Loaded {
-    let mut cx = Loader { root: root.to_path_buf(), d: Diagnostics::default(), hasher: Sha256::new(), today };
+    let mut cx = Loader {
+        root: root.to_path_buf(),
+        d: Diagnostics::default(),
+        hasher: Sha256::new(),
+        today,
+    };
 
     let topics = cx.parse::<RawTopics>(&root.join("topics.yaml"));
     let regions = cx.parse::<RawRegions>(&root.join("regions.yaml"));
@@ -78,17 +87,29 @@ pub fn load(root: &Path, today: NaiveDate) -> Loaded {
     }
 
     // Topics and regions first: entries and programmes refer to them.
-    let topics = topics.map(|t| cx.topics(&root.join("topics.yaml"), t)).unwrap_or_default();
-    let regions = regions.map(|r| cx.regions(&root.join("regions.yaml"), r)).unwrap_or_default();
-    let synonyms = synonyms.map(|s| cx.synonyms(&root.join("synonyms.yaml"), s)).unwrap_or_default();
+    let topics = topics
+        .map(|t| cx.topics(&root.join("topics.yaml"), t))
+        .unwrap_or_default();
+    let regions = regions
+        .map(|r| cx.regions(&root.join("regions.yaml"), r))
+        .unwrap_or_default();
+    let synonyms = synonyms
+        .map(|s| cx.synonyms(&root.join("synonyms.yaml"), s))
+        .unwrap_or_default();
 
     // Ids are unique across guidance and programmes.
     let mut seen: HashMap<String, Pos> = HashMap::new();
     let mut ids = |cx: &mut Loader, path: &Path, id: &S<String>| {
         let pos = Pos::of(path, id);
         if let Some(first) = seen.get(&id.value) {
-            cx.d.error(pos.clone(), format!("duplicate id `{}`: also defined at {first}", id.value));
-            cx.d.error(first.clone(), format!("duplicate id `{}`: also defined at {pos}", id.value));
+            cx.d.error(
+                pos.clone(),
+                format!("duplicate id `{}`: also defined at {first}", id.value),
+            );
+            cx.d.error(
+                first.clone(),
+                format!("duplicate id `{}`: also defined at {pos}", id.value),
+            );
         } else {
             seen.insert(id.value.clone(), pos);
         }
@@ -112,17 +133,39 @@ pub fn load(root: &Path, today: NaiveDate) -> Loaded {
         .collect();
     let topic_ids: HashSet<&str> = topics.iter().map(|t| t.id.as_str()).collect();
     let region_ids: HashSet<&str> = regions.iter().map(|r| r.id.as_str()).collect();
-    let refs = Refs { guidance: &guidance_ids, programmes: &programme_ids, topics: &topic_ids, regions: &region_ids };
+    let refs = Refs {
+        guidance: &guidance_ids,
+        programmes: &programme_ids,
+        topics: &topic_ids,
+        regions: &region_ids,
+    };
 
-    let entries: Vec<Entry> = raw_entries.iter().map(|(path, folder, e)| cx.entry(path, folder.as_deref(), e, &refs)).collect();
-    let programmes: Vec<Programme> = raw_programmes.iter().map(|(path, p)| cx.programme(path, p, &refs)).collect();
-    let crisis = crisis.map(|c| cx.crisis(&root.join("crisis.yaml"), c, &refs)).unwrap_or_default();
+    let entries: Vec<Entry> = raw_entries
+        .iter()
+        .map(|(path, folder, e)| cx.entry(path, folder.as_deref(), e, &refs))
+        .collect();
+    let programmes: Vec<Programme> = raw_programmes
+        .iter()
+        .map(|(path, p)| cx.programme(path, p, &refs))
+        .collect();
+    let crisis = crisis
+        .map(|c| cx.crisis(&root.join("crisis.yaml"), c, &refs))
+        .unwrap_or_default();
 
     let digest = hex::encode(cx.hasher.clone().finalize());
     let mut diagnostics = cx.d;
     diagnostics.sort();
     Loaded {
-        content: Content::new(root.to_path_buf(), topics, regions, synonyms, crisis, entries, programmes, digest),
+        content: Content::new(
+            root.to_path_buf(),
+            topics,
+            regions,
+            synonyms,
+            crisis,
+            entries,
+            programmes,
+            digest,
+        ),
         diagnostics,
     }
 }
@@ -149,7 +192,8 @@ impl Loader {
         let listing = match read_dir_sorted(dir) {
             Ok(l) => l,
             Err(e) => {
-                self.d.error(Pos::new(dir, 1, 1), format!("cannot read folder: {e}"));
+                self.d
+                    .error(Pos::new(dir, 1, 1), format!("cannot read folder: {e}"));
                 return out;
             }
         };
@@ -158,9 +202,14 @@ impl Loader {
                 let folder = path.file_name().map(|f| f.to_string_lossy().into_owned());
                 match read_dir_sorted(&path) {
                     Ok(files) => out.extend(
-                        files.into_iter().filter(|p| is_yaml(p)).map(|p| (p, folder.clone())),
+                        files
+                            .into_iter()
+                            .filter(|p| is_yaml(p))
+                            .map(|p| (p, folder.clone())),
                     ),
-                    Err(e) => self.d.error(Pos::new(&path, 1, 1), format!("cannot read folder: {e}")),
+                    Err(e) => self
+                        .d
+                        .error(Pos::new(&path, 1, 1), format!("cannot read folder: {e}")),
                 }
             } else if is_yaml(&path) {
                 if nested {
@@ -181,7 +230,8 @@ impl Loader {
         let text = match fs::read_to_string(path) {
             Ok(t) => t,
             Err(e) => {
-                self.d.error(Pos::new(path, 1, 1), format!("cannot read file: {e}"));
+                self.d
+                    .error(Pos::new(path, 1, 1), format!("cannot read file: {e}"));
                 return None;
             }
         };
@@ -193,8 +243,14 @@ impl Loader {
         match serde_saphyr::from_str::<T>(&text) {
             Ok(v) => Some(v),
             Err(err) => {
-                let (line, col) = err.location().map(|l| (l.line(), l.column())).unwrap_or((1, 1));
-                let message = DefaultMessageFormatter.format_message(&err).escape_debug().to_string();
+                let (line, col) = err
+                    .location()
+                    .map(|l| (l.line(), l.column()))
+                    .unwrap_or((1, 1));
+                let message = DefaultMessageFormatter
+                    .format_message(&err)
+                    .escape_debug()
+                    .to_string();
                 self.d.error(Pos::new(path, line, col), message);
                 None
             }
@@ -207,10 +263,16 @@ impl Loader {
         for t in raw.topics {
             self.id_syntax(path, &t.id);
             if !seen.insert(t.id.value.clone()) {
-                self.d.error(Pos::of(path, &t.id), format!("duplicate topic id `{}`", t.id.value));
+                self.d.error(
+                    Pos::of(path, &t.id),
+                    format!("duplicate topic id `{}`", t.id.value),
+                );
             }
             self.non_empty(path, &t.title, "title");
-            out.push(Topic { id: t.id.value, title: t.title.value });
+            out.push(Topic {
+                id: t.id.value,
+                title: t.title.value,
+            });
         }
         out
     }
@@ -221,16 +283,26 @@ impl Loader {
         for r in raw.regions {
             self.id_syntax(path, &r.id);
             if !seen.insert(r.id.value.clone()) {
-                self.d.error(Pos::of(path, &r.id), format!("duplicate region id `{}`", r.id.value));
+                self.d.error(
+                    Pos::of(path, &r.id),
+                    format!("duplicate region id `{}`", r.id.value),
+                );
             }
             self.non_empty(path, &r.name, "name");
             for p in &r.places {
                 self.non_empty(path, p, "place name");
             }
-            out.push(Region { id: r.id.value, name: r.name.value, places: r.places.into_iter().map(|p| p.value).collect() });
+            out.push(Region {
+                id: r.id.value,
+                name: r.name.value,
+                places: r.places.into_iter().map(|p| p.value).collect(),
+            });
         }
         if !out.iter().any(|r| r.id == NATIONAL) {
-            self.d.error(Pos::new(path, 1, 1), format!("regions.yaml must define the `{NATIONAL}` region"));
+            self.d.error(
+                Pos::new(path, 1, 1),
+                format!("regions.yaml must define the `{NATIONAL}` region"),
+            );
         }
         out
     }
@@ -239,19 +311,30 @@ impl Loader {
         let mut out = Vec::new();
         for g in raw.groups {
             if g.value.len() < 2 {
-                self.d.error(Pos::of(path, &g), "a synonym group needs at least two terms");
+                self.d.error(
+                    Pos::of(path, &g),
+                    "a synonym group needs at least two terms",
+                );
             }
             for t in &g.value {
                 self.non_empty(path, t, "synonym");
             }
-            out.push(g.value.into_iter().map(|t| t.value.trim().to_string()).collect());
+            out.push(
+                g.value
+                    .into_iter()
+                    .map(|t| t.value.trim().to_string())
+                    .collect(),
+            );
         }
         out
     }
 
     fn crisis(&mut self, path: &Path, raw: RawCrisis, refs: &Refs) -> Crisis {
         if raw.phrases.value.is_empty() {
-            self.d.error(Pos::of(path, &raw.phrases), "crisis.yaml needs at least one phrase");
+            self.d.error(
+                Pos::of(path, &raw.phrases),
+                "crisis.yaml needs at least one phrase",
+            );
         }
         for p in &raw.phrases.value {
             self.non_empty(path, p, "phrase");
@@ -276,11 +359,18 @@ impl Loader {
         self.item_id(path, &e.id);
         self.non_empty(path, &e.title, "title");
         if !refs.topics.contains(e.topic.value.as_str()) {
-            self.d.error(Pos::of(path, &e.topic), format!("unknown topic `{}` (not in topics.yaml)", e.topic.value));
+            self.d.error(
+                Pos::of(path, &e.topic),
+                format!("unknown topic `{}` (not in topics.yaml)", e.topic.value),
+            );
         } else if folder.is_some_and(|f| f != e.topic.value) {
             self.d.error(
                 Pos::of(path, &e.topic),
-                format!("topic `{}` does not match the folder `{}` the file is in", e.topic.value, folder.unwrap_or_default()),
+                format!(
+                    "topic `{}` does not match the folder `{}` the file is in",
+                    e.topic.value,
+                    folder.unwrap_or_default()
+                ),
             );
         }
         self.questions(path, &e.questions);
@@ -293,7 +383,8 @@ impl Loader {
         for r in &e.related {
             self.reference(path, r, refs.guidance, "guidance entry");
             if r.value == e.id.value {
-                self.d.error(Pos::of(path, r), "an entry cannot be related to itself");
+                self.d
+                    .error(Pos::of(path, r), "an entry cannot be related to itself");
             }
         }
         let sources = self.sources(path, &e.sources);
@@ -302,7 +393,12 @@ impl Loader {
             id: e.id.value.clone(),
             title: e.title.value.trim().to_string(),
             topic: e.topic.value.clone(),
-            questions: e.questions.value.iter().map(|q| q.value.trim().to_string()).collect(),
+            questions: e
+                .questions
+                .value
+                .iter()
+                .map(|q| q.value.trim().to_string())
+                .collect(),
             summary: e.summary.value.trim().to_string(),
             answer: e.answer.value.trim_end().to_string(),
             programmes: e.programmes.iter().map(|p| p.value.clone()).collect(),
@@ -318,7 +414,10 @@ impl Loader {
         self.non_empty(path, &p.name, "name");
         self.non_empty(path, &p.provider, "provider");
         if p.regions.value.is_empty() {
-            self.d.error(Pos::of(path, &p.regions), format!("regions is empty (use [{NATIONAL}] for everywhere)"));
+            self.d.error(
+                Pos::of(path, &p.regions),
+                format!("regions is empty (use [{NATIONAL}] for everywhere)"),
+            );
         }
         for r in &p.regions.value {
             self.reference(path, r, refs.regions, "region");
@@ -328,10 +427,14 @@ impl Loader {
         self.questions(path, &p.questions);
         let mut contact = Contact::default();
         if let Some(c) = &p.contact {
-            if let Some(u) = &c.url {
-                if self.https(path, u) {
-                    contact.url = Some(Source { title: p.name.value.clone(), url: u.value.trim().to_string(), pos: Pos::of(path, u) });
-                }
+            if let Some(u) = &c.url
+                && self.https(path, u)
+            {
+                contact.url = Some(Source {
+                    title: p.name.value.clone(),
+                    url: u.value.trim().to_string(),
+                    pos: Pos::of(path, u),
+                });
             }
             if let Some(ph) = &c.phone {
                 self.non_empty(path, ph, "phone");
@@ -342,9 +445,12 @@ impl Loader {
             }
             if let Some(em) = &c.email {
                 let v = em.value.trim();
-                let ok = v.split_once('@').is_some_and(|(a, b)| !a.is_empty() && b.contains('.') && !v.contains(' '));
+                let ok = v
+                    .split_once('@')
+                    .is_some_and(|(a, b)| !a.is_empty() && b.contains('.') && !v.contains(' '));
                 if !ok {
-                    self.d.error(Pos::of(path, em), format!("`{v}` is not an email address"));
+                    self.d
+                        .error(Pos::of(path, em), format!("`{v}` is not an email address"));
                 }
                 contact.email = Some(v.to_string());
             }
@@ -359,7 +465,12 @@ impl Loader {
             summary: p.summary.value.trim().to_string(),
             how_to_join: p.how_to_join.value.trim().to_string(),
             contact,
-            questions: p.questions.value.iter().map(|q| q.value.trim().to_string()).collect(),
+            questions: p
+                .questions
+                .value
+                .iter()
+                .map(|q| q.value.trim().to_string())
+                .collect(),
             sources,
             reviewed,
             path: path.to_path_buf(),
@@ -370,19 +481,31 @@ impl Loader {
         self.id_syntax(path, id);
         let stem = file_stem(path);
         if stem != id.value {
-            self.d.error(Pos::of(path, id), format!("id `{}` does not match the file name `{stem}.yaml`", id.value));
+            self.d.error(
+                Pos::of(path, id),
+                format!(
+                    "id `{}` does not match the file name `{stem}.yaml`",
+                    id.value
+                ),
+            );
         }
     }
 
     fn id_syntax(&mut self, path: &Path, id: &S<String>) {
         let v = &id.value;
         let ok = !v.is_empty()
-            && v.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+            && v.chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
             && !v.starts_with('-')
             && !v.ends_with('-')
             && !v.contains("--");
         if !ok {
-            self.d.error(Pos::of(path, id), format!("id `{v}` must be kebab-case: lowercase letters, digits and single hyphens"));
+            self.d.error(
+                Pos::of(path, id),
+                format!(
+                    "id `{v}` must be kebab-case: lowercase letters, digits and single hyphens"
+                ),
+            );
         }
     }
 
@@ -396,13 +519,19 @@ impl Loader {
         self.non_empty(path, s, what);
         let n = s.value.trim().chars().count();
         if n > max {
-            self.d.error(Pos::of(path, s), format!("{what} is {n} characters; at most {max} allowed"));
+            self.d.error(
+                Pos::of(path, s),
+                format!("{what} is {n} characters; at most {max} allowed"),
+            );
         }
     }
 
     fn questions(&mut self, path: &Path, q: &S<Vec<S<String>>>) {
         if q.value.is_empty() {
-            self.d.error(Pos::of(path, q), "questions is empty: add the ways people ask this");
+            self.d.error(
+                Pos::of(path, q),
+                "questions is empty: add the ways people ask this",
+            );
         }
         for item in &q.value {
             self.non_empty(path, item, "question");
@@ -413,7 +542,11 @@ impl Loader {
         for v in markdown::violations(&s.value) {
             let before = &s.value[..v.offset];
             let line_in = before.matches('\n').count() as u64;
-            let col_in = before.rsplit('\n').next().map(|l| l.chars().count()).unwrap_or(0) as u64;
+            let col_in = before
+                .rsplit('\n')
+                .next()
+                .map(|l| l.chars().count())
+                .unwrap_or(0) as u64;
             let start = &s.referenced;
             let pos = if line_in == 0 {
                 Pos::new(path, start.line(), start.column() + col_in)
@@ -426,28 +559,39 @@ impl Loader {
 
     fn reference(&mut self, path: &Path, r: &S<String>, known: &HashSet<&str>, what: &str) {
         if !known.contains(r.value.as_str()) {
-            self.d.error(Pos::of(path, r), format!("unknown {what} `{}`", r.value));
+            self.d
+                .error(Pos::of(path, r), format!("unknown {what} `{}`", r.value));
         }
     }
 
     fn https(&mut self, path: &Path, u: &S<String>) -> bool {
         let v = u.value.trim();
-        let ok = v.starts_with("https://") && v.len() > "https://".len() && !v.contains(char::is_whitespace);
+        let ok = v.starts_with("https://")
+            && v.len() > "https://".len()
+            && !v.contains(char::is_whitespace);
         if !ok {
-            self.d.error(Pos::of(path, u), format!("link `{v}` must be an https:// URL"));
+            self.d.error(
+                Pos::of(path, u),
+                format!("link `{v}` must be an https:// URL"),
+            );
         }
         ok
     }
 
     fn sources(&mut self, path: &Path, s: &S<Vec<RawSource>>) -> Vec<Source> {
         if s.value.is_empty() {
-            self.d.error(Pos::of(path, s), "no sources: cite at least one");
+            self.d
+                .error(Pos::of(path, s), "no sources: cite at least one");
         }
         let mut out = Vec::new();
         for src in &s.value {
             self.non_empty(path, &src.title, "source title");
             if self.https(path, &src.url) {
-                out.push(Source { title: src.title.value.trim().to_string(), url: src.url.value.trim().to_string(), pos: Pos::of(path, &src.url) });
+                out.push(Source {
+                    title: src.title.value.trim().to_string(),
+                    url: src.url.value.trim().to_string(),
+                    pos: Pos::of(path, &src.url),
+                });
             }
         }
         out
@@ -458,14 +602,27 @@ impl Loader {
             Ok(date) => {
                 let pos = Pos::of(path, s);
                 if date > self.today {
-                    self.d.warning(pos, format!("reviewed date {date} is in the future"));
-                } else if self.today.checked_sub_months(Months::new(12)).is_some_and(|limit| date < limit) {
-                    self.d.warning(pos, format!("reviewed {date}, more than 12 months ago: check it against its sources"));
+                    self.d
+                        .warning(pos, format!("reviewed date {date} is in the future"));
+                } else if self
+                    .today
+                    .checked_sub_months(Months::new(12))
+                    .is_some_and(|limit| date < limit)
+                {
+                    self.d.warning(
+                        pos,
+                        format!(
+                            "reviewed {date}, more than 12 months ago: check it against its sources"
+                        ),
+                    );
                 }
                 date
             }
             Err(_) => {
-                self.d.error(Pos::of(path, s), format!("`{}` is not a date (YYYY-MM-DD)", s.value));
+                self.d.error(
+                    Pos::of(path, s),
+                    format!("`{}` is not a date (YYYY-MM-DD)", s.value),
+                );
                 NaiveDate::MIN
             }
         }
@@ -473,7 +630,9 @@ impl Loader {
 }
 
 fn file_stem(p: &Path) -> String {
-    p.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default()
+    p.file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default()
 }
 
 fn is_yaml(p: &Path) -> bool {
@@ -481,7 +640,9 @@ fn is_yaml(p: &Path) -> bool {
 }
 
 fn read_dir_sorted(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
-    let mut v: Vec<PathBuf> = fs::read_dir(dir)?.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    let mut v: Vec<PathBuf> = fs::read_dir(dir)?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .collect();
     v.sort();
     Ok(v)
 }

@@ -44,7 +44,10 @@ pub fn violations(text: &str) -> Vec<Violation> {
             other => Some(format!("{other:?} is not allowed")),
         };
         if let Some(message) = bad {
-            out.push(Violation { offset: range.start, message });
+            out.push(Violation {
+                offset: range.start,
+                message,
+            });
         }
     }
     out
@@ -73,7 +76,10 @@ mod tests {
         assert_eq!(check("![img](https://x.org/a.png)").len(), 1);
         assert_eq!(check("---").len(), 1);
         assert_eq!(check("    indented code").len(), 1);
-        assert_eq!(check("[plain](http://example.org)"), vec!["link to `http://example.org` is not https://"]);
+        assert_eq!(
+            check("[plain](http://example.org)"),
+            vec!["link to `http://example.org` is not https://"]
+        );
     }
 
     #[test]

@@ -145,9 +145,16 @@ impl Content {
     ) -> Self {
         entries.sort_by(|a, b| a.id.cmp(&b.id));
         programmes.sort_by(|a, b| a.id.cmp(&b.id));
-        let entry_index = entries.iter().enumerate().map(|(i, e)| (e.id.clone(), i)).collect();
-        let programme_index =
-            programmes.iter().enumerate().map(|(i, p)| (p.id.clone(), i)).collect();
+        let entry_index = entries
+            .iter()
+            .enumerate()
+            .map(|(i, e)| (e.id.clone(), i))
+            .collect();
+        let programme_index = programmes
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (p.id.clone(), i))
+            .collect();
         Content {
             root,
             topics,

@@ -27,10 +27,8 @@ pub fn to_plain(md: &str) -> String {
                     _ => out.push_str(&format!("{indent}- ")),
                 }
             }
-            Event::End(TagEnd::Item) => {
-                if !out.ends_with('\n') {
-                    out.push('\n');
-                }
+            Event::End(TagEnd::Item) if !out.ends_with('\n') => {
+                out.push('\n');
             }
             Event::End(TagEnd::Paragraph) => {
                 if lists.is_empty() {
@@ -60,6 +58,9 @@ mod tests {
     #[test]
     fn lists_links_and_paragraphs() {
         let md = "Do this.\n\n**Law**\n\n- one [two](https://x.org)\n- three\n\n1. a\n2. b\n";
-        assert_eq!(super::to_plain(md), "Do this.\n\nLaw\n\n- one two <https://x.org>\n- three\n\n1. a\n2. b");
+        assert_eq!(
+            super::to_plain(md),
+            "Do this.\n\nLaw\n\n- one two <https://x.org>\n- three\n\n1. a\n2. b"
+        );
     }
 }

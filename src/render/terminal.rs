@@ -19,11 +19,24 @@ pub fn reply(r: &Reply) -> String {
         _ => {}
     }
     match &r.shown {
-        Some(Shown::Guidance { title, summary, answer, .. }) => {
-            s.push_str(&format!("{title}\n{}\n\n{summary}\n\n{}\n", "=".repeat(title.chars().count()), to_plain(answer)));
+        Some(Shown::Guidance {
+            title,
+            summary,
+            answer,
+            ..
+        }) => {
+            s.push_str(&format!(
+                "{title}\n{}\n\n{summary}\n\n{}\n",
+                "=".repeat(title.chars().count()),
+                to_plain(answer)
+            ));
         }
         Some(Shown::Programme { card }) => {
-            s.push_str(&format!("{}\n{}\n\n", card.name, "=".repeat(card.name.chars().count())));
+            s.push_str(&format!(
+                "{}\n{}\n\n",
+                card.name,
+                "=".repeat(card.name.chars().count())
+            ));
             s.push_str(&programme(card));
         }
         None => {}

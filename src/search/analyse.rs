@@ -19,20 +19,175 @@ pub const MAX_QUERY_CHARS: usize = 2_000;
 /// Words too common in questions to help find an answer. Negations and words with meaning
 /// in this domain ("off", "back", "may", "fit", "sick") are deliberately absent.
 const STOP_WORDS: &[&str] = &[
-    "a", "an", "the", "and", "or", "but", "of", "to", "in", "on", "at", "for", "with", "from", "by",
-    "as", "into", "about", "is", "are", "was", "were", "be", "been", "being", "am", "it", "its",
-    "this", "that", "these", "those", "i", "me", "my", "myself", "we", "us", "our", "you", "your",
-    "he", "him", "his", "she", "her", "they", "them", "their", "do", "does", "did", "doing", "done",
-    "have", "has", "had", "having", "can", "could", "should", "would", "will", "shall", "might",
-    "must", "what", "whats", "how", "when", "where", "which", "who", "whom", "why", "if", "so",
-    "then", "than", "there", "theres", "here", "just", "any", "some", "all", "im", "ive", "id",
-    "ill", "hes", "shes", "theyre", "weve", "were", "youre", "its", "s", "t", "d", "ll", "re", "ve",
-    "m", "dont", "get", "got", "getting", "also", "very", "really", "too", "much", "many", "one",
-    "someone", "somebody", "anyone", "anything", "something", "thing", "things", "know", "want",
-    "wants", "like", "please", "thanks", "thank", "hi", "hello", "hiya", "ok", "okay", "pet",
-    "mate", "yes", "yeah", "well", "now", "still", "even", "ever", "again", "bit", "lot", "lots",
-    "way", "say", "said", "tell", "told", "think", "go", "going", "gonna", "wanna", "need",
-    "needs", "does", "u", "ur", "pls", "plz", "cos", "cause", "because", "though", "only",
+    "a",
+    "an",
+    "the",
+    "and",
+    "or",
+    "but",
+    "of",
+    "to",
+    "in",
+    "on",
+    "at",
+    "for",
+    "with",
+    "from",
+    "by",
+    "as",
+    "into",
+    "about",
+    "is",
+    "are",
+    "was",
+    "were",
+    "be",
+    "been",
+    "being",
+    "am",
+    "it",
+    "its",
+    "this",
+    "that",
+    "these",
+    "those",
+    "i",
+    "me",
+    "my",
+    "myself",
+    "we",
+    "us",
+    "our",
+    "you",
+    "your",
+    "he",
+    "him",
+    "his",
+    "she",
+    "her",
+    "they",
+    "them",
+    "their",
+    "do",
+    "does",
+    "did",
+    "doing",
+    "done",
+    "have",
+    "has",
+    "had",
+    "having",
+    "can",
+    "could",
+    "should",
+    "would",
+    "will",
+    "shall",
+    "might",
+    "must",
+    "what",
+    "whats",
+    "how",
+    "when",
+    "where",
+    "which",
+    "who",
+    "whom",
+    "why",
+    "if",
+    "so",
+    "then",
+    "than",
+    "there",
+    "theres",
+    "here",
+    "just",
+    "any",
+    "some",
+    "all",
+    "im",
+    "ive",
+    "id",
+    "ill",
+    "hes",
+    "shes",
+    "theyre",
+    "weve",
+    "were",
+    "youre",
+    "its",
+    "s",
+    "t",
+    "d",
+    "ll",
+    "re",
+    "ve",
+    "m",
+    "dont",
+    "get",
+    "got",
+    "getting",
+    "also",
+    "very",
+    "really",
+    "too",
+    "much",
+    "many",
+    "one",
+    "someone",
+    "somebody",
+    "anyone",
+    "anything",
+    "something",
+    "thing",
+    "things",
+    "know",
+    "want",
+    "wants",
+    "like",
+    "please",
+    "thanks",
+    "thank",
+    "hi",
+    "hello",
+    "hiya",
+    "ok",
+    "okay",
+    "pet",
+    "mate",
+    "yes",
+    "yeah",
+    "well",
+    "now",
+    "still",
+    "even",
+    "ever",
+    "again",
+    "bit",
+    "lot",
+    "lots",
+    "way",
+    "say",
+    "said",
+    "tell",
+    "told",
+    "think",
+    "go",
+    "going",
+    "gonna",
+    "wanna",
+    "need",
+    "needs",
+    "does",
+    "u",
+    "ur",
+    "pls",
+    "plz",
+    "cos",
+    "cause",
+    "because",
+    "though",
+    "only",
 ];
 
 /// Builds the tantivy analyser. Register it on every index opened, new or old.
@@ -40,7 +195,9 @@ pub fn analyser() -> TextAnalyzer {
     TextAnalyzer::builder(SimpleTokenizer::default())
         .filter(RemoveLongFilter::limit(40))
         .filter(LowerCaser)
-        .filter(StopWordFilter::remove(STOP_WORDS.iter().map(|s| s.to_string())))
+        .filter(StopWordFilter::remove(
+            STOP_WORDS.iter().map(|s| s.to_string()),
+        ))
         .filter(Stemmer::new(Language::English))
         .build()
 }
@@ -64,7 +221,10 @@ fn normalise_chars(chars: Vec<char>) -> String {
             _ => c,
         };
         if c == '\'' {
-            let prev = i.checked_sub(1).and_then(|j| chars.get(j)).is_some_and(|p| p.is_alphanumeric());
+            let prev = i
+                .checked_sub(1)
+                .and_then(|j| chars.get(j))
+                .is_some_and(|p| p.is_alphanumeric());
             let next = chars.get(i + 1).is_some_and(|n| n.is_alphanumeric());
             if prev && next {
                 continue; // doesn't -> doesnt, employer's -> employers
@@ -78,27 +238,63 @@ fn normalise_chars(chars: Vec<char>) -> String {
             out.push(' ');
         }
     }
-    out.split_whitespace().map(uk_spelling).collect::<Vec<_>>().join(" ")
+    out.split_whitespace()
+        .map(uk_spelling)
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// Maps one lower-case word from US to UK spelling, so that both meet in the index.
 fn uk_spelling(word: &str) -> std::borrow::Cow<'_, str> {
     const TABLE: &[(&str, &str)] = &[
-        ("program", "programme"), ("programs", "programmes"), ("center", "centre"),
-        ("centers", "centres"), ("labor", "labour"), ("color", "colour"), ("behavior", "behaviour"),
-        ("behaviors", "behaviours"), ("behavioral", "behavioural"), ("favor", "favour"),
-        ("pediatric", "paediatric"), ("anemia", "anaemia"), ("diarrhea", "diarrhoea"),
-        ("esophagus", "oesophagus"), ("tumor", "tumour"), ("tumors", "tumours"),
-        ("hemorrhage", "haemorrhage"), ("judgment", "judgement"), ("enroll", "enrol"),
-        ("enrollment", "enrolment"), ("skeptical", "sceptical"), ("counseling", "counselling"),
-        ("counselor", "counsellor"), ("traveling", "travelling"), ("canceled", "cancelled"),
-        ("fulfill", "fulfil"), ("license", "licence"), ("defense", "defence"),
-        ("offense", "offence"), ("gray", "grey"), ("mom", "mum"), ("vacation", "holiday"),
-        ("sweater", "jumper"), ("pajamas", "pyjamas"), ("aluminum", "aluminium"),
-        ("sulfur", "sulphur"), ("neighbor", "neighbour"), ("honor", "honour"),
-        ("humor", "humour"), ("rumor", "rumour"), ("harbor", "harbour"), ("vigor", "vigour"),
-        ("ameba", "amoeba"), ("orthopedic", "orthopaedic"), ("fetus", "foetus"),
-        ("estrogen", "oestrogen"), ("leukemia", "leukaemia"), ("anesthetic", "anaesthetic"),
+        ("program", "programme"),
+        ("programs", "programmes"),
+        ("center", "centre"),
+        ("centers", "centres"),
+        ("labor", "labour"),
+        ("color", "colour"),
+        ("behavior", "behaviour"),
+        ("behaviors", "behaviours"),
+        ("behavioral", "behavioural"),
+        ("favor", "favour"),
+        ("pediatric", "paediatric"),
+        ("anemia", "anaemia"),
+        ("diarrhea", "diarrhoea"),
+        ("esophagus", "oesophagus"),
+        ("tumor", "tumour"),
+        ("tumors", "tumours"),
+        ("hemorrhage", "haemorrhage"),
+        ("judgment", "judgement"),
+        ("enroll", "enrol"),
+        ("enrollment", "enrolment"),
+        ("skeptical", "sceptical"),
+        ("counseling", "counselling"),
+        ("counselor", "counsellor"),
+        ("traveling", "travelling"),
+        ("canceled", "cancelled"),
+        ("fulfill", "fulfil"),
+        ("license", "licence"),
+        ("defense", "defence"),
+        ("offense", "offence"),
+        ("gray", "grey"),
+        ("mom", "mum"),
+        ("vacation", "holiday"),
+        ("sweater", "jumper"),
+        ("pajamas", "pyjamas"),
+        ("aluminum", "aluminium"),
+        ("sulfur", "sulphur"),
+        ("neighbor", "neighbour"),
+        ("honor", "honour"),
+        ("humor", "humour"),
+        ("rumor", "rumour"),
+        ("harbor", "harbour"),
+        ("vigor", "vigour"),
+        ("ameba", "amoeba"),
+        ("orthopedic", "orthopaedic"),
+        ("fetus", "foetus"),
+        ("estrogen", "oestrogen"),
+        ("leukemia", "leukaemia"),
+        ("anesthetic", "anaesthetic"),
     ];
     if let Some((_, uk)) = TABLE.iter().find(|(us, _)| *us == word) {
         return (*uk).into();
@@ -106,10 +302,19 @@ fn uk_spelling(word: &str) -> std::borrow::Cow<'_, str> {
     // -ize/-ization and -yze endings: organization -> organisation, analyze -> analyse.
     // Short words (size, seize, prize) are left alone.
     const SUFFIXES: &[(&str, &str)] = &[
-        ("izations", "isations"), ("ization", "isation"), ("izing", "ising"), ("izes", "ises"),
-        ("ized", "ised"), ("ize", "ise"), ("yzing", "ysing"), ("yzed", "ysed"), ("yze", "yse"),
+        ("izations", "isations"),
+        ("ization", "isation"),
+        ("izing", "ising"),
+        ("izes", "ises"),
+        ("ized", "ised"),
+        ("ize", "ise"),
+        ("yzing", "ysing"),
+        ("yzed", "ysed"),
+        ("yze", "yse"),
     ];
-    const KEEP: &[&str] = &["capsize", "capsized", "seize", "seized", "seizes", "seizing", "prize", "prized", "baptize"];
+    const KEEP: &[&str] = &[
+        "capsize", "capsized", "seize", "seized", "seizes", "seizing", "prize", "prized", "baptize",
+    ];
     if word.len() >= 7 && !KEEP.contains(&word) {
         for (us, uk) in SUFFIXES {
             if let Some(stem) = word.strip_suffix(us) {
@@ -133,7 +338,10 @@ pub fn tokens(analyser: &mut TextAnalyzer, text: &str) -> Vec<Token> {
     let mut stream = analyser.token_stream(&normalised);
     let mut out = Vec::new();
     while let Some(t) = stream.next() {
-        out.push(Token { text: t.text.clone(), position: t.position });
+        out.push(Token {
+            text: t.text.clone(),
+            position: t.position,
+        });
     }
     out
 }
@@ -143,12 +351,18 @@ mod tests {
     use super::*;
 
     fn toks(s: &str) -> Vec<String> {
-        tokens(&mut analyser(), s).into_iter().map(|t| t.text).collect()
+        tokens(&mut analyser(), s)
+            .into_iter()
+            .map(|t| t.text)
+            .collect()
     }
 
     #[test]
     fn abbreviations_survive() {
-        assert_eq!(toks("SSP, OH, RIDDOR and DSE"), vec!["ssp", "oh", "riddor", "dse"]);
+        assert_eq!(
+            toks("SSP, OH, RIDDOR and DSE"),
+            vec!["ssp", "oh", "riddor", "dse"]
+        );
     }
 
     #[test]
@@ -165,12 +379,18 @@ mod tests {
 
     #[test]
     fn apostrophes_join_words() {
-        assert_eq!(normalise("doesn't employer’s 'quoted'"), "doesnt employers quoted");
+        assert_eq!(
+            normalise("doesn't employer’s 'quoted'"),
+            "doesnt employers quoted"
+        );
     }
 
     #[test]
     fn hostile_text_is_just_words() {
-        assert_eq!(normalise("sick pay: (AND) \"ssp\" OR \u{0007} 🙂"), "sick pay and ssp or");
+        assert_eq!(
+            normalise("sick pay: (AND) \"ssp\" OR \u{0007} 🙂"),
+            "sick pay and ssp or"
+        );
         let long = "stress ".repeat(5000);
         assert!(normalise(&long).len() <= MAX_QUERY_CHARS);
     }

@@ -29,11 +29,17 @@ pub enum IndexError {
     #[error("search index: {0}")]
     Tantivy(#[from] tantivy::TantivyError),
     #[error("search index folder {path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> IndexError + '_ {
-    move |source| IndexError::Io { path: path.to_path_buf(), source }
+    move |source| IndexError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
 }
 
 /// An open index with a reader; cheap to share behind an `Arc`.
@@ -95,15 +101,29 @@ impl SearchIndex {
         let mut prepared = writer.prepare_commit()?;
         prepared.set_payload(&built_from);
         prepared.commit()?;
-        let reader = index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into()?;
-        Ok(SearchIndex { index, reader, fields, built_from })
+        let reader = index
+            .reader_builder()
+            .reload_policy(ReloadPolicy::Manual)
+            .try_into()?;
+        Ok(SearchIndex {
+            index,
+            reader,
+            fields,
+            built_from,
+        })
     }
 
     /// Builds into a new folder under `root` and makes it the live one atomically.
     pub fn build_on_disk(root: &Path, content: &Content) -> Result<SearchIndex, IndexError> {
         fs::create_dir_all(root).map_err(io(root))?;
-        let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
-        let name = format!("{}-{nanos}", &content.digest[..content.digest.len().min(12)]);
+        let nanos = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0);
+        let name = format!(
+            "{}-{nanos}",
+            &content.digest[..content.digest.len().min(12)]
+        );
         let tmp = root.join(format!(".building-{name}"));
         let dir = root.join(&name);
         fs::create_dir_all(&tmp).map_err(io(&tmp))?;
@@ -136,7 +156,12 @@ impl SearchIndex {
         let name = match fs::read_to_string(&current) {
             Ok(n) => n,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(IndexError::Io { path: current, source: e }),
+            Err(e) => {
+                return Err(IndexError::Io {
+                    path: current,
+                    source: e,
+                });
+            }
         };
         let dir = root.join(name.trim());
         if !dir.is_dir() {
@@ -152,13 +177,24 @@ impl SearchIndex {
         // Tokenizers are not stored in the index: register ours again on every open.
         index.tokenizers().register(ANALYSER, analyser());
         let fields = Fields::from_schema(&index.schema())?;
-        let reader = index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into()?;
-        Ok(SearchIndex { index, reader, fields, built_from: built_from.trim().to_string() })
+        let reader = index
+            .reader_builder()
+            .reload_policy(ReloadPolicy::Manual)
+            .try_into()?;
+        Ok(SearchIndex {
+            index,
+            reader,
+            fields,
+            built_from: built_from.trim().to_string(),
+        })
     }
 
     /// Opens the index under `root`, building it first if it is missing or was built from
     /// other content. Returns the index and whether it was (re)built.
-    pub fn open_or_build(root: &Path, content: &Content) -> Result<(SearchIndex, bool), IndexError> {
+    pub fn open_or_build(
+        root: &Path,
+        content: &Content,
+    ) -> Result<(SearchIndex, bool), IndexError> {
         let want = stamp(content);
         match Self::open(root) {
             Ok(Some(idx)) if idx.built_from == want => return Ok((idx, false)),
@@ -167,7 +203,9 @@ impl SearchIndex {
                 "the search index is stale: rebuilding it"
             ),
             Ok(None) => tracing::warn!(index = %root.display(), "no search index: building it"),
-            Err(e) => tracing::warn!(index = %root.display(), error = %e, "the search index cannot be opened: rebuilding it"),
+            Err(e) => {
+                tracing::warn!(index = %root.display(), error = %e, "the search index cannot be opened: rebuilding it")
+            }
         }
         Ok((Self::build_on_disk(root, content)?, true))
     }
@@ -178,7 +216,9 @@ impl SearchIndex {
 
     pub fn stored_id(&self, doc: &TantivyDocument) -> Option<String> {
         use tantivy::schema::Value;
-        doc.get_first(self.fields.id).and_then(|v| v.as_str()).map(str::to_string)
+        doc.get_first(self.fields.id)
+            .and_then(|v| v.as_str())
+            .map(str::to_string)
     }
 }
 

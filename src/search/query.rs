@@ -10,7 +10,9 @@
 use std::collections::{HashMap, HashSet};
 
 use tantivy::collector::TopDocs;
-use tantivy::query::{BooleanQuery, BoostQuery, DisjunctionMaxQuery, Occur, PhraseQuery, Query, TermQuery};
+use tantivy::query::{
+    BooleanQuery, BoostQuery, DisjunctionMaxQuery, Occur, PhraseQuery, Query, TermQuery,
+};
 use tantivy::schema::IndexRecordOption;
 use tantivy::tokenizer::TextAnalyzer;
 use tantivy::{TantivyDocument, Term};
@@ -86,7 +88,12 @@ impl Engine {
             kinds.insert(e.id.clone(), Kind::Guidance);
         }
         for p in &content.programmes {
-            let mut texts = vec![p.name.as_str(), p.summary.as_str(), p.provider.as_str(), p.how_to_join.as_str()];
+            let mut texts = vec![
+                p.name.as_str(),
+                p.summary.as_str(),
+                p.provider.as_str(),
+                p.how_to_join.as_str(),
+            ];
             texts.extend(p.questions.iter().map(String::as_str));
             add(&mut a, &p.id, texts);
             kinds.insert(p.id.clone(), Kind::Programme);
@@ -99,14 +106,27 @@ impl Engine {
         }
         let mut vocabulary: HashMap<usize, Vec<String>> = HashMap::new();
         for t in doc_freq.keys() {
-            vocabulary.entry(t.chars().count()).or_default().push(t.clone());
+            vocabulary
+                .entry(t.chars().count())
+                .or_default()
+                .push(t.clone());
         }
         for v in vocabulary.values_mut() {
             v.sort();
         }
         let items = terms.len();
         let doc_ids = document_ids(&index);
-        Engine { index, synonyms, terms, doc_freq, vocabulary, items, kinds, doc_ids, analyser: a }
+        Engine {
+            index,
+            synonyms,
+            terms,
+            doc_freq,
+            vocabulary,
+            items,
+            kinds,
+            doc_ids,
+            analyser: a,
+        }
     }
 
     pub fn index(&self) -> &SearchIndex {
@@ -123,7 +143,8 @@ impl Engine {
     /// Corpus terms within edit distance of an unknown token (1, or 2 from eight letters).
     fn corrections(&self, token: &str) -> Vec<String> {
         let len = token.chars().count();
-        if len < 5 || self.doc_freq.contains_key(token) || token.chars().any(|c| c.is_ascii_digit()) {
+        if len < 5 || self.doc_freq.contains_key(token) || token.chars().any(|c| c.is_ascii_digit())
+        {
             return Vec::new();
         }
         let max = if len >= 8 { 2 } else { 1 };
@@ -144,8 +165,14 @@ impl Engine {
             }
         }
         best.sort();
-        let Some(&(d0, _)) = best.first() else { return Vec::new() };
-        best.into_iter().filter(|(d, _)| *d == d0).take(3).map(|(_, c)| c.clone()).collect()
+        let Some(&(d0, _)) = best.first() else {
+            return Vec::new();
+        };
+        best.into_iter()
+            .filter(|(d, _)| *d == d0)
+            .take(3)
+            .map(|(_, c)| c.clone())
+            .collect()
     }
 
     /// Runs one question; returns at most `limit` hits, best first.
@@ -158,7 +185,10 @@ impl Engine {
         let sequence = tokens.clone();
         let mut seen = HashSet::new();
         tokens.retain(|t| seen.insert(t.clone()));
-        let mut found = Found { tokens: tokens.clone(), ..Default::default() };
+        let mut found = Found {
+            tokens: tokens.clone(),
+            ..Default::default()
+        };
         if tokens.is_empty() || limit == 0 {
             return Ok(found);
         }
@@ -172,7 +202,10 @@ impl Engine {
                 .weighted()
                 .iter()
                 .map(|&(field, boost)| {
-                    let q = TermQuery::new(Term::from_field_text(field, token), IndexRecordOption::WithFreqs);
+                    let q = TermQuery::new(
+                        Term::from_field_text(field, token),
+                        IndexRecordOption::WithFreqs,
+                    );
                     Box::new(BoostQuery::new(Box::new(q), boost * weight)) as Box<dyn Query>
                 })
                 .collect();
@@ -186,7 +219,10 @@ impl Engine {
                 .iter()
                 .filter(|&&(field, _)| field != f.body)
                 .map(|&(field, boost)| {
-                    let terms: Vec<Term> = words.iter().map(|w| Term::from_field_text(field, w)).collect();
+                    let terms: Vec<Term> = words
+                        .iter()
+                        .map(|w| Term::from_field_text(field, w))
+                        .collect();
                     let mut q = PhraseQuery::new(terms);
                     q.set_slop(1);
                     Box::new(BoostQuery::new(Box::new(q), boost * weight)) as Box<dyn Query>
@@ -198,7 +234,8 @@ impl Engine {
         // Each question token is one clause: the best of the token itself, its spelling
         // corrections and every synonym that stands for it. Taking the best (not the sum)
         // keeps a word with many synonyms from outweighing the rest of the question.
-        let mut per_token: Vec<Vec<Box<dyn Query>>> = (0..tokens.len()).map(|_| Vec::new()).collect();
+        let mut per_token: Vec<Vec<Box<dyn Query>>> =
+            (0..tokens.len()).map(|_| Vec::new()).collect();
         for (i, t) in tokens.iter().enumerate() {
             if self.doc_freq.contains_key(t) {
                 per_token[i].push(term_clause(t, 1.0));
@@ -237,7 +274,10 @@ impl Engine {
             match alts.len() {
                 0 => {}
                 1 => clauses.push((Occur::Should, alts.into_iter().next().unwrap())),
-                _ => clauses.push((Occur::Should, Box::new(DisjunctionMaxQuery::with_tie_breaker(alts, SYNONYM_TIE)))),
+                _ => clauses.push((
+                    Occur::Should,
+                    Box::new(DisjunctionMaxQuery::with_tie_breaker(alts, SYNONYM_TIE)),
+                )),
             }
         }
         if clauses.is_empty() {
@@ -250,26 +290,41 @@ impl Engine {
         let weights: Vec<f32> = tokens.iter().map(|t| self.idf(t)).collect();
         let total: f32 = weights.iter().sum();
         for (score, addr) in top {
-            let id = match self.doc_ids.get(addr.segment_ord as usize).and_then(|s| s.get(addr.doc_id as usize)) {
+            let id = match self
+                .doc_ids
+                .get(addr.segment_ord as usize)
+                .and_then(|s| s.get(addr.doc_id as usize))
+            {
                 Some(Some(id)) => id.clone(),
                 _ => {
                     let doc: TantivyDocument = searcher.doc(addr)?;
-                    let Some(id) = self.index.stored_id(&doc) else { continue };
+                    let Some(id) = self.index.stored_id(&doc) else {
+                        continue;
+                    };
                     id
                 }
             };
-            let Some(&kind) = self.kinds.get(&id) else { continue };
+            let Some(&kind) = self.kinds.get(&id) else {
+                continue;
+            };
             let terms = &self.terms[&id];
             let mut matched = 0.0;
             for (i, t) in tokens.iter().enumerate() {
                 let direct = terms.contains(t);
-                let other = stands_for.iter().any(|(j, alt)| *j == i && alt.iter().all(|w| terms.contains(w)));
+                let other = stands_for
+                    .iter()
+                    .any(|(j, alt)| *j == i && alt.iter().all(|w| terms.contains(w)));
                 if direct || other {
                     matched += weights[i];
                 }
             }
             let coverage = if total > 0.0 { matched / total } else { 0.0 };
-            found.hits.push(Hit { id, kind, score, coverage });
+            found.hits.push(Hit {
+                id,
+                kind,
+                score,
+                coverage,
+            });
         }
         Ok(found)
     }
@@ -286,7 +341,10 @@ fn document_ids(index: &SearchIndex) -> Vec<Vec<Option<String>>> {
             (0..seg.max_doc())
                 .map(|doc| {
                     let addr = tantivy::DocAddress::new(ord as u32, doc);
-                    searcher.doc::<TantivyDocument>(addr).ok().and_then(|d| index.stored_id(&d))
+                    searcher
+                        .doc::<TantivyDocument>(addr)
+                        .ok()
+                        .and_then(|d| index.stored_id(&d))
                 })
                 .collect()
         })

@@ -33,7 +33,12 @@ impl Synonyms {
             .map(|g| {
                 let mut terms: Vec<Vec<String>> = g
                     .iter()
-                    .map(|t| analyse::tokens(analyser, t).into_iter().map(|t| t.text).collect::<Vec<_>>())
+                    .map(|t| {
+                        analyse::tokens(analyser, t)
+                            .into_iter()
+                            .map(|t| t.text)
+                            .collect::<Vec<_>>()
+                    })
                     .filter(|t: &Vec<String>| !t.is_empty())
                     .collect();
                 terms.dedup();
@@ -59,7 +64,10 @@ impl Synonyms {
                         }
                         let key = (other.clone(), covers.start, covers.end);
                         if seen.insert(key) {
-                            out.push(Alternative { tokens: other.clone(), covers: covers.clone() });
+                            out.push(Alternative {
+                                tokens: other.clone(),
+                                covers: covers.clone(),
+                            });
                         }
                     }
                 }
@@ -73,7 +81,9 @@ fn find_all(haystack: &[String], needle: &[String]) -> Vec<usize> {
     if needle.is_empty() || needle.len() > haystack.len() {
         return Vec::new();
     }
-    (0..=haystack.len() - needle.len()).filter(|&i| haystack[i..i + needle.len()] == *needle).collect()
+    (0..=haystack.len() - needle.len())
+        .filter(|&i| haystack[i..i + needle.len()] == *needle)
+        .collect()
 }
 
 #[cfg(test)]
@@ -82,7 +92,10 @@ mod tests {
 
     fn syn(groups: &[&[&str]]) -> (Synonyms, TextAnalyzer) {
         let mut a = analyse::analyser();
-        let g: Vec<Vec<String>> = groups.iter().map(|g| g.iter().map(|s| s.to_string()).collect()).collect();
+        let g: Vec<Vec<String>> = groups
+            .iter()
+            .map(|g| g.iter().map(|s| s.to_string()).collect())
+            .collect();
         (Synonyms::new(&mut a, &g), a)
     }
 
@@ -99,14 +112,21 @@ mod tests {
         assert!(words.contains(&"fit note".to_string()), "{words:?}");
         assert!(words.contains(&"doctor note".to_string()), "{words:?}");
         let q = toks(&mut a, "what does the fit note say");
-        assert!(s.expand(&q).iter().any(|x| x.tokens.join(" ") == "sick note"));
+        assert!(
+            s.expand(&q)
+                .iter()
+                .any(|x| x.tokens.join(" ") == "sick note")
+        );
     }
 
     #[test]
     fn plurals_meet_through_stemming() {
         let (s, mut a) = syn(&[&["reasonable adjustments", "accommodations"]]);
         let q = toks(&mut a, "what accommodation do I have to make");
-        assert_eq!(s.expand(&q)[0].tokens, toks(&mut a, "reasonable adjustment"));
+        assert_eq!(
+            s.expand(&q)[0].tokens,
+            toks(&mut a, "reasonable adjustment")
+        );
     }
 
     #[test]
