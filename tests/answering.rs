@@ -168,6 +168,19 @@ fn crisis_is_checked_first_and_its_message_always_comes() {
 }
 
 #[test]
+fn short_precise_questions_are_answered() {
+    for (q, id) in [
+        ("how much is ssp", "ssp-eligibility"),
+        ("riddor", "riddor"),
+        ("menopause", "menopause"),
+    ] {
+        let r = ask(q);
+        assert_ne!(r.outcome, Outcome::NoAnswer, "{q}");
+        assert_eq!(r.results[0].id, id, "{q}");
+    }
+}
+
+#[test]
 fn out_of_scope_is_declined() {
     for q in ["how do I register for VAT", "asdf jkl", "hiya"] {
         let r = ask(q);

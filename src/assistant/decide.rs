@@ -19,6 +19,10 @@ pub struct Thresholds {
     pub min_coverage: f32,
     /// A runner-up scoring at least this share of the best makes the reply a clarify.
     pub clarify_ratio: f32,
+    /// A best hit that contains (nearly) every word asked about needs only `min_score_full`:
+    /// short, precise questions ("riddor", "how much is ssp") score low in BM25.
+    pub full_coverage: f32,
+    pub min_score_full: f32,
 }
 
 impl Default for Thresholds {
@@ -27,6 +31,8 @@ impl Default for Thresholds {
             min_score: 11.0,
             min_coverage: 0.25,
             clarify_ratio: 0.95,
+            full_coverage: 0.95,
+            min_score_full: 6.0,
         }
     }
 }
@@ -36,7 +42,8 @@ pub fn decide(hits: &[Hit], t: &Thresholds) -> (Outcome, usize) {
     let Some(best) = hits.first() else {
         return (Outcome::NoAnswer, 0);
     };
-    if best.score < t.min_score || best.coverage < t.min_coverage {
+    let full = best.coverage >= t.full_coverage && best.score >= t.min_score_full;
+    if (best.score < t.min_score && !full) || best.coverage < t.min_coverage {
         return (Outcome::NoAnswer, 0);
     }
     let close = hits
@@ -84,5 +91,7 @@ mod tests {
         assert_eq!(decide(&[hit(20.0, 0.1)], &t).0, Outcome::NoAnswer);
         assert_eq!(decide(&[hit(1.0, 1.0)], &t).0, Outcome::NoAnswer);
         assert_eq!(decide(&[hit(12.0, 0.3)], &t).0, Outcome::Answer);
+        assert_eq!(decide(&[hit(8.0, 1.0)], &t).0, Outcome::Answer);
+        assert_eq!(decide(&[hit(8.0, 0.8)], &t).0, Outcome::NoAnswer);
     }
 }
