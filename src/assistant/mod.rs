@@ -78,13 +78,11 @@ impl Assistant {
 
     /// Answers one question.
     pub fn reply(&self, cx: &Context, question: &str) -> Reply {
-        let named = self.regions.find(question).map(str::to_string);
-        let region = named
-            .or_else(|| cx.region.clone())
-            .filter(|r| self.content.region(r).is_some());
+        let region = self.region_for(cx, question);
+        // The crisis check comes before any search.
+        let crisis = self.crisis.matches(question).is_some();
         let hits = self.ranked(question, region.as_deref());
-
-        if self.crisis.matches(question).is_some() {
+        if crisis {
             return self.crisis_reply(question, region, hits);
         }
         let (outcome, close) = decide::decide(&hits, &self.thresholds);
@@ -170,9 +168,15 @@ impl Assistant {
 
     /// The ranked hits with their decision signals (score and coverage), for calibration.
     pub fn signals(&self, cx: &Context, question: &str) -> Vec<Hit> {
+        self.ranked(question, self.region_for(cx, question).as_deref())
+    }
+
+    /// The region a question is about: a place it names, else the asker's (known) region.
+    fn region_for(&self, cx: &Context, question: &str) -> Option<String> {
         let named = self.regions.find(question).map(str::to_string);
-        let region = named.or_else(|| cx.region.clone());
-        self.ranked(question, region.as_deref())
+        named
+            .or_else(|| cx.region.clone())
+            .filter(|r| self.content.region(r).is_some())
     }
 
     fn ranked(&self, question: &str, region: Option<&str>) -> Vec<Hit> {
@@ -319,26 +323,12 @@ impl Assistant {
                     title: self.title(r),
                 })
                 .collect();
-            reply.sources = e
-                .sources
-                .iter()
-                .map(|s| SourceLink {
-                    title: s.title.clone(),
-                    url: s.url.clone(),
-                })
-                .collect();
+            reply.sources = source_links(&e.sources);
         } else if let Some(p) = self.content.programme(id) {
             reply.shown = Some(Shown::Programme {
                 card: self.card(p, region),
             });
-            reply.sources = p
-                .sources
-                .iter()
-                .map(|s| SourceLink {
-                    title: s.title.clone(),
-                    url: s.url.clone(),
-                })
-                .collect();
+            reply.sources = source_links(&p.sources);
         }
         reply.choices = reply
             .related
@@ -364,4 +354,14 @@ impl Assistant {
             local: !p.is_national() && region.is_some_and(|r| p.regions.iter().any(|x| x == r)),
         }
     }
+}
+
+fn source_links(sources: &[crate::content::Source]) -> Vec<SourceLink> {
+    sources
+        .iter()
+        .map(|s| SourceLink {
+            title: s.title.clone(),
+            url: s.url.clone(),
+        })
+        .collect()
 }

@@ -101,10 +101,7 @@ impl SearchIndex {
         let mut prepared = writer.prepare_commit()?;
         prepared.set_payload(&built_from);
         prepared.commit()?;
-        let reader = index
-            .reader_builder()
-            .reload_policy(ReloadPolicy::Manual)
-            .try_into()?;
+        let reader = manual_reader(&index)?;
         Ok(SearchIndex {
             index,
             reader,
@@ -177,10 +174,7 @@ impl SearchIndex {
         // Tokenizers are not stored in the index: register ours again on every open.
         index.tokenizers().register(ANALYSER, analyser());
         let fields = Fields::from_schema(&index.schema())?;
-        let reader = index
-            .reader_builder()
-            .reload_policy(ReloadPolicy::Manual)
-            .try_into()?;
+        let reader = manual_reader(&index)?;
         Ok(SearchIndex {
             index,
             reader,
@@ -220,6 +214,14 @@ impl SearchIndex {
             .and_then(|v| v.as_str())
             .map(str::to_string)
     }
+}
+
+/// One reader per index, reloaded only by us (never by a background watcher).
+fn manual_reader(index: &Index) -> tantivy::Result<IndexReader> {
+    index
+        .reader_builder()
+        .reload_policy(ReloadPolicy::Manual)
+        .try_into()
 }
 
 /// The words of a Markdown answer, without its syntax or link targets.
