@@ -47,6 +47,74 @@ pub enum Command {
     Chat,
     /// Retrieval metrics over a test file (content/tests format).
     Eval(EvalArgs),
+    /// The Telegram bot and the review web app, in one process.
+    Serve(ServeArgs),
+    /// The question log: figures, CSV export, purge.
+    #[command(subcommand)]
+    Log(LogCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LogCommand {
+    /// Questions, outcome shares, helpful rate, top entries and top unanswered questions.
+    Stats {
+        /// Only the last DAYS days.
+        #[arg(long, value_name = "DAYS")]
+        since: Option<u32>,
+    },
+    /// Every question as CSV (RFC 4180, header row) on standard output.
+    Export {
+        /// CSV format (the only one).
+        #[arg(long, required = true)]
+        csv: bool,
+        /// Only the last DAYS days.
+        #[arg(long, value_name = "DAYS")]
+        since: Option<u32>,
+    },
+    /// Deletes questions older than DAYS days.
+    Purge {
+        #[arg(long, value_name = "DAYS", required = true)]
+        older_than: u32,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum OnOff {
+    On,
+    Off,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct ServeArgs {
+    /// Address for the HTTP listener (health, review app, metrics).
+    #[arg(
+        long,
+        env = "WORKHEALTH_LISTEN",
+        default_value = "127.0.0.1:8080",
+        value_name = "ADDR"
+    )]
+    pub listen: std::net::SocketAddr,
+    /// Run the web app only, without connecting to Telegram.
+    #[arg(long, env = "WORKHEALTH_NO_TELEGRAM")]
+    pub no_telegram: bool,
+    /// Telegram rate limiting (the Throttle adaptor). `off` is for load tests against a fake
+    /// Bot API on loopback only: real Telegram answers floods with 429s.
+    #[arg(
+        long,
+        env = "WORKHEALTH_THROTTLE",
+        default_value = "on",
+        value_name = "on|off"
+    )]
+    pub throttle: OnOff,
+    /// Questions older than this many days are deleted at start and daily.
+    #[arg(
+        long,
+        env = "WORKHEALTH_RETENTION_DAYS",
+        default_value_t = 365,
+        value_name = "DAYS",
+        value_parser = clap::value_parser!(u32).range(1..)
+    )]
+    pub retention_days: u32,
 }
 
 #[derive(Debug, Args)]

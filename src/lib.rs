@@ -2,10 +2,15 @@
 //! sourced guidance base. See ARCHITECTURE.md for the map of modules.
 
 pub mod assistant;
+pub mod bot;
 pub mod chat;
 pub mod cli;
 pub mod content;
 pub mod eval;
+pub mod live;
+pub mod log;
+pub mod metrics;
 pub mod render;
 pub mod run;
 pub mod search;
+pub mod serve;

@@ -10,7 +10,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use crate::assistant::{Assistant, Context};
-use crate::cli::{AskArgs, CheckArgs, Cli, Command, EvalArgs, Global};
+use crate::cli::{AskArgs, CheckArgs, Cli, Command, EvalArgs, Global, LogCommand};
 use crate::content::{self, links};
 use crate::search::SearchIndex;
 use crate::{chat, eval, render};
@@ -44,6 +44,11 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Eval(args) => eval_cmd(&cli.global, &args),
+        Command::Serve(args) => {
+            crate::serve::run(&cli.global, &args)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Log(cmd) => log_cmd(&cli.global, &cmd),
     }
 }
 
@@ -242,6 +247,42 @@ pub fn read_case_files(path: &Path) -> Result<Vec<eval::Case>> {
     } else {
         eval::read_cases(path)
     }
+}
+
+fn log_cmd(g: &Global, cmd: &LogCommand) -> Result<ExitCode> {
+    use crate::log::{self as qlog, Filter, Log, LogOptions, report};
+    let db = g.data.join(qlog::DB_FILE);
+    if !db.exists() {
+        anyhow::bail!(
+            "no question log at {} yet (it is created when `serve` first runs; --data sets the folder)",
+            db.display()
+        );
+    }
+    let log = Log::open(&g.data, LogOptions::default())
+        .with_context(|| format!("cannot open the question log in {}", g.data.display()))?;
+    let since =
+        |days: Option<u32>| days.map(|d| chrono::Utc::now() - chrono::Duration::days(i64::from(d)));
+    match cmd {
+        LogCommand::Stats { since: days } => {
+            let s = log.reader().with(|s| s.stats(since(*days)))?;
+            print!("{}", report::stats_text(&s, *days));
+        }
+        LogCommand::Export { since: days, .. } => {
+            let filter = Filter {
+                since: since(*days),
+                ..Default::default()
+            };
+            let out = std::io::BufWriter::new(std::io::stdout().lock());
+            let n = log.reader().with(|s| report::export_csv(s, &filter, out))?;
+            tracing::info!(rows = n, "exported");
+        }
+        LogCommand::Purge { older_than } => {
+            let n = log.purge_blocking(*older_than)?;
+            println!("deleted {n} question(s) older than {older_than} day(s)");
+        }
+    }
+    log.close();
+    Ok(ExitCode::SUCCESS)
 }
 
 fn today() -> chrono::NaiveDate {

@@ -1,0 +1,421 @@
+//! The Telegram bot: the only module that knows Telegram. It turns updates into questions for
+//! the [`Assistant`](crate::assistant::Assistant), renders replies as Telegram HTML, records
+//! what was asked in the question log, and sends with retries.
+
+pub mod callback;
+pub mod send;
+pub mod texts;
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use chrono::Utc;
+use futures_util::FutureExt;
+use teloxide::prelude::*;
+use teloxide::types::{ChatId, MaybeInaccessibleMessage, Message, UpdateKind, UserId};
+use teloxide::utils::command::BotCommands;
+
+use crate::assistant::{Assistant, Context, Outcome, Reply};
+use crate::live::Live;
+use crate::log::{Feedback, Log, NewQuestion, UserKey};
+use crate::metrics::Metrics;
+use crate::render::telegram::{self as tgr, escape};
+use callback::Callback;
+use send::{Tg, answer_callback, menu, send_all, send_menu};
+
+/// The log's channel name for this bot.
+pub const CHANNEL: &str = "telegram";
+
+#[derive(BotCommands, Clone, Debug, PartialEq, Eq)]
+#[command(rename_rule = "lowercase")]
+pub enum Command {
+    #[command(description = "welcome, and what I can do")]
+    Start,
+    #[command(description = "how to use workhealth")]
+    Help,
+    #[command(description = "browse the guidance by topic")]
+    Topics,
+    #[command(description = "free programmes and helplines for your area")]
+    Programmes,
+    #[command(description = "set your region for local help")]
+    Region,
+    #[command(description = "what I keep and why")]
+    Privacy,
+    #[command(description = "delete your questions and settings")]
+    Forget,
+}
+
+/// Everything a handler needs; shared by all chats.
+pub struct BotState {
+    pub live: Arc<Live>,
+    pub log: Arc<Log>,
+    pub tg: Tg,
+    pub metrics: Arc<Metrics>,
+    pub username: String,
+    pub bot_id: UserId,
+}
+
+impl BotState {
+    fn key(&self, chat: ChatId) -> UserKey {
+        self.log.user_key(CHANNEL, chat.0)
+    }
+
+    /// Handles one update. Never panics outward: a panic in handling is caught, logged, and
+    /// the chat gets an apology, so one odd update cannot take down the dispatcher.
+    pub async fn handle(self: Arc<Self>, update: Update) {
+        let chat = update.chat().map(|c| c.id);
+        let r = std::panic::AssertUnwindSafe(self.clone().dispatch(update))
+            .catch_unwind()
+            .await;
+        if r.is_err() {
+            tracing::error!("handling an update panicked; the bot carries on");
+            if let Some(chat) = chat {
+                self.say(
+                    chat,
+                    "Sorry, something went wrong on my side. Please try again.",
+                )
+                .await;
+            }
+        }
+    }
+
+    async fn dispatch(self: Arc<Self>, update: Update) {
+        match update.kind {
+            UpdateKind::Message(m) => {
+                self.metrics.updates.inc("message");
+                self.on_message(m).await
+            }
+            UpdateKind::EditedMessage(m) => {
+                self.metrics.updates.inc("edited_message");
+                if m.chat.is_private() {
+                    self.say(m.chat.id, texts::EDITED).await;
+                }
+            }
+            UpdateKind::CallbackQuery(q) => {
+                self.metrics.updates.inc("callback_query");
+                self.on_callback(q).await
+            }
+            _ => self.metrics.updates.inc("other"),
+        }
+    }
+
+    async fn say(&self, chat: ChatId, html: &str) {
+        let msgs = tgr::text(&[html.to_string()], Vec::new());
+        send_all(&self.tg, &self.metrics, chat, &msgs, None).await;
+    }
+
+    /// In a group: the text addressed to the bot (a command, a mention, or a reply to one of
+    /// its messages), with the mention removed; `None` when the message is not for the bot.
+    fn addressed<'a>(&self, m: &'a Message, text: &'a str) -> Option<String> {
+        if m.chat.is_private() {
+            return Some(text.to_string());
+        }
+        if text.starts_with('/') {
+            return Some(text.to_string());
+        }
+        let mention = format!("@{}", self.username.to_lowercase());
+        let lower = text.to_lowercase();
+        if let Some(at) = lower.find(&mention) {
+            let mut t = String::with_capacity(text.len());
+            t.push_str(&text[..at]);
+            t.push_str(&text[at + mention.len()..]);
+            return Some(t.trim().to_string());
+        }
+        let replied_to_bot = m
+            .reply_to_message()
+            .and_then(|r| r.from.as_ref())
+            .is_some_and(|u| u.id == self.bot_id);
+        replied_to_bot.then(|| text.to_string())
+    }
+
+    async fn on_message(self: Arc<Self>, m: Message) {
+        let chat = m.chat.id;
+        let Some(text) = m.text() else {
+            // Stickers, photos, voice, documents, locations...: a polite word in private
+            // chats; silence in groups, where they are not for the bot.
+            if m.chat.is_private() {
+                self.say(chat, texts::NOT_TEXT).await;
+            }
+            return;
+        };
+        let Some(text) = self.addressed(&m, text) else {
+            return;
+        };
+        if text.trim().is_empty() {
+            self.say(chat, texts::NOT_TEXT).await;
+            return;
+        }
+        if text.starts_with('/') {
+            match Command::parse(&text, &self.username) {
+                Ok(cmd) => self.on_command(chat, cmd).await,
+                Err(_) => {
+                    // A command for another bot in a group is not ours to answer.
+                    let for_other_bot = text
+                        .split_whitespace()
+                        .next()
+                        .and_then(|c| c.split_once('@'))
+                        .is_some_and(|(_, bot)| !bot.eq_ignore_ascii_case(&self.username));
+                    if !for_other_bot {
+                        self.say(chat, texts::UNKNOWN_COMMAND).await;
+                    }
+                }
+            }
+            return;
+        }
+        self.on_question(chat, &text).await;
+    }
+
+    async fn on_question(&self, chat: ChatId, text: &str) {
+        let started = Instant::now();
+        let key = self.key(chat);
+        let cx = Context {
+            region: self.log.region(&key),
+        };
+        let assistant = self.live.get();
+        let reply = assistant.reply(&cx, text);
+        let id = crate::log::new_question_id();
+        let messages = tgr::reply(&reply, Some(id));
+        self.metrics.questions.inc(reply.outcome.as_str());
+        self.metrics.reply_latency.observe(started.elapsed());
+        self.log.record(new_question(id, key, text, &reply));
+        send_all(&self.tg, &self.metrics, chat, &messages, Some(id)).await;
+    }
+
+    async fn on_command(&self, chat: ChatId, cmd: Command) {
+        let a = self.live.get();
+        match cmd {
+            Command::Start => {
+                self.say(
+                    chat,
+                    &format!("{}\n\n{}", texts::WELCOME, texts::PRIVACY_SHORT),
+                )
+                .await;
+                self.region_menu(chat, &a).await;
+            }
+            Command::Help => self.say(chat, texts::HELP).await,
+            Command::Privacy => self.say(chat, texts::PRIVACY).await,
+            Command::Topics => self.topics(chat, &a).await,
+            Command::Region => self.region_menu(chat, &a).await,
+            Command::Programmes => self.programmes(chat, &a).await,
+            Command::Forget => {
+                let rows = vec![vec![
+                    ("Yes, delete".to_string(), Callback::Forget(true)),
+                    ("No, keep them".to_string(), Callback::Forget(false)),
+                ]];
+                send_menu(&self.tg, &self.metrics, chat, texts::FORGET_ASK, menu(rows)).await;
+            }
+        }
+    }
+
+    async fn topics(&self, chat: ChatId, a: &Assistant) {
+        let rows = a
+            .content()
+            .topics
+            .iter()
+            .map(|t| vec![(tgr::button_label(&t.title), Callback::Topic(t.id.clone()))])
+            .collect();
+        send_menu(&self.tg, &self.metrics, chat, texts::TOPICS, menu(rows)).await;
+    }
+
+    async fn region_menu(&self, chat: ChatId, a: &Assistant) {
+        let mut rows: Vec<Vec<(String, Callback)>> = a
+            .content()
+            .regions
+            .iter()
+            .filter(|r| r.id != crate::content::NATIONAL)
+            .map(|r| vec![(r.name.clone(), Callback::Region(Some(r.id.clone())))])
+            .collect();
+        rows.push(vec![(
+            "Somewhere else in the UK".to_string(),
+            Callback::Region(None),
+        )]);
+        send_menu(&self.tg, &self.metrics, chat, texts::ASK_REGION, menu(rows)).await;
+    }
+
+    async fn programmes(&self, chat: ChatId, a: &Assistant) {
+        let region = self.log.region(&self.key(chat));
+        let cards = a.programmes_for(region.as_deref());
+        let heading = match region.as_deref().and_then(|r| a.content().region(r)) {
+            Some(r) => format!(
+                "<b>Programmes and helplines for {}</b>, local ones first:",
+                escape(&r.name)
+            ),
+            None => {
+                "<b>Programmes and helplines across the UK.</b> Set /region to see local ones too:"
+                    .to_string()
+            }
+        };
+        let reply = Reply {
+            programmes: cards,
+            ..a.talk_to_someone(&Context { region })
+        };
+        let mut msgs = tgr::reply(&reply, None);
+        if let Some(first) = msgs.first_mut() {
+            first.html = format!("{heading}\n\n{}", first.html);
+        }
+        send_all(&self.tg, &self.metrics, chat, &msgs, None).await;
+    }
+
+    async fn on_callback(&self, q: CallbackQuery) {
+        let data = q.data.clone().unwrap_or_default();
+        let chat = q
+            .message
+            .as_ref()
+            .map(|m: &MaybeInaccessibleMessage| m.chat().id);
+        let parsed = Callback::decode(&data);
+        let Some(chat) = chat else {
+            answer_callback(
+                &self.tg,
+                &self.metrics,
+                q.id,
+                Some("That button is out of date."),
+            )
+            .await;
+            return;
+        };
+        let a = self.live.get();
+        let key = self.key(chat);
+        let Some(cb) = parsed else {
+            answer_callback(&self.tg, &self.metrics, q.id, None).await;
+            self.say(chat, texts::STALE).await;
+            return;
+        };
+        match cb {
+            Callback::Feedback { question, helpful } => {
+                answer_callback(
+                    &self.tg,
+                    &self.metrics,
+                    q.id,
+                    Some("Thank you: that helps us improve the guidance."),
+                )
+                .await;
+                let fb = if helpful {
+                    Feedback::Helpful
+                } else {
+                    Feedback::Unhelpful
+                };
+                self.log.feedback(&key, question, fb);
+                if !helpful {
+                    let msgs = tgr::text(
+                        &[texts::UNHELPFUL_FOLLOW_UP.to_string()],
+                        vec![
+                            vec![tgr::Button::action("Browse topics", tgr::Action::Topics)],
+                            vec![tgr::Button::action(
+                                "Talk to someone",
+                                tgr::Action::TalkToSomeone,
+                            )],
+                        ],
+                    );
+                    send_all(&self.tg, &self.metrics, chat, &msgs, None).await;
+                }
+            }
+            Callback::Show { id, question } => {
+                answer_callback(&self.tg, &self.metrics, q.id, None).await;
+                let cx = Context {
+                    region: self.log.region(&key),
+                };
+                match a.show(&cx, &id) {
+                    Some(reply) => {
+                        let msgs = tgr::reply(&reply, question);
+                        send_all(&self.tg, &self.metrics, chat, &msgs, question).await;
+                    }
+                    None => self.say(chat, texts::STALE).await,
+                }
+            }
+            Callback::Topics => {
+                answer_callback(&self.tg, &self.metrics, q.id, None).await;
+                self.topics(chat, &a).await;
+            }
+            Callback::Topic(t) => {
+                answer_callback(&self.tg, &self.metrics, q.id, None).await;
+                let Some(topic) = a.content().topic(&t) else {
+                    self.say(chat, texts::STALE).await;
+                    return;
+                };
+                let mut rows: Vec<Vec<(String, Callback)>> = a
+                    .content()
+                    .entries_in(&t)
+                    .map(|e| {
+                        vec![(
+                            tgr::button_label(&e.title),
+                            Callback::Show {
+                                id: e.id.clone(),
+                                question: None,
+                            },
+                        )]
+                    })
+                    .collect();
+                rows.push(vec![("« All topics".to_string(), Callback::Topics)]);
+                let html = format!("<b>{}</b>\nChoose an entry:", escape(&topic.title));
+                send_menu(&self.tg, &self.metrics, chat, &html, menu(rows)).await;
+            }
+            Callback::TalkToSomeone => {
+                answer_callback(&self.tg, &self.metrics, q.id, None).await;
+                let reply = a.talk_to_someone(&Context {
+                    region: self.log.region(&key),
+                });
+                let mut msgs = tgr::reply(&reply, None);
+                if let Some(first) = msgs.first_mut() {
+                    first.html = format!(
+                        "<b>People who can help</b>\nFree, confidential advice for employers:\n\n{}",
+                        first.html
+                    );
+                }
+                send_all(&self.tg, &self.metrics, chat, &msgs, None).await;
+            }
+            Callback::Programmes => {
+                answer_callback(&self.tg, &self.metrics, q.id, None).await;
+                self.programmes(chat, &a).await;
+            }
+            Callback::Region(r) => {
+                let region = r.filter(|r| a.content().region(r).is_some());
+                answer_callback(&self.tg, &self.metrics, q.id, Some("Saved.")).await;
+                self.log.set_region(&key, region.clone());
+                let html = match region.as_deref().and_then(|r| a.content().region(r)) {
+                    Some(r) => format!(
+                        "Thanks: I'll show help in <b>{}</b> first. Change it any time with /region. Now, what would you like to ask?",
+                        escape(&r.name)
+                    ),
+                    None => "Thanks: I'll show help available across the UK. Change it any time with /region. Now, what would you like to ask?".to_string(),
+                };
+                self.say(chat, &html).await;
+            }
+            Callback::Forget(false) => {
+                answer_callback(&self.tg, &self.metrics, q.id, None).await;
+                self.say(chat, "Nothing was deleted.").await;
+            }
+            Callback::Forget(true) => {
+                answer_callback(&self.tg, &self.metrics, q.id, None).await;
+                let html = match self.log.forget(&key).await {
+                    Ok(n) => format!(
+                        "Done: I deleted {n} question(s) and your settings. You can carry on asking; new questions will be kept as /privacy explains."
+                    ),
+                    Err(e) => {
+                        tracing::error!(error = %e, "/forget failed");
+                        "Sorry, I couldn't delete your data just now. Please try /forget again in a few minutes.".to_string()
+                    }
+                };
+                self.say(chat, &html).await;
+            }
+        }
+    }
+}
+
+fn new_question(id: i64, user: UserKey, text: &str, r: &Reply) -> NewQuestion {
+    NewQuestion {
+        id,
+        asked_at: Utc::now(),
+        user,
+        region: r.region.clone(),
+        channel: CHANNEL.to_string(),
+        text: text.chars().take(4096).collect(),
+        outcome: r.outcome.as_str().to_string(),
+        results: r.results.iter().map(|x| (x.id.clone(), x.score)).collect(),
+        shown_id: match r.outcome {
+            Outcome::Answer | Outcome::Crisis => r.shown.as_ref().map(|s| s.id().to_string()),
+            _ => None,
+        },
+        content_digest: r.content_digest.clone(),
+        reply_text: Some(crate::render::terminal::reply(r)),
+    }
+}

@@ -1,0 +1,285 @@
+//! Sending to Telegram: the client (throttled or not), bounded retries with backoff, and the
+//! one place that turns rendered messages into Bot API requests.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use teloxide::RequestError;
+use teloxide::adaptors::Throttle;
+use teloxide::prelude::*;
+use teloxide::types::{
+    ChatId, InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions, ParseMode,
+};
+
+use super::callback::Callback;
+use crate::metrics::Metrics;
+use crate::render::telegram::{ButtonKind, Message as Out};
+
+/// The Bot API client: throttled to Telegram's rate limits (the Throttle adaptor innermost),
+/// or not, for load tests on loopback.
+#[derive(Clone)]
+pub enum Tg {
+    Plain(Bot),
+    Throttled(Throttle<Bot>),
+}
+
+/// Runs `$e` with `$b` bound to the inner requester, whichever it is.
+macro_rules! with_bot {
+    ($tg:expr, $b:ident => $e:expr) => {
+        match $tg {
+            Tg::Plain($b) => $e,
+            Tg::Throttled($b) => $e,
+        }
+    };
+}
+
+/// How many times one request is tried before it is reported as undelivered.
+pub const ATTEMPTS: u32 = 5;
+/// The longest `retry_after` honoured; Telegram's are seconds to a minute.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(120);
+
+/// A short name for a failure, for metrics and logs.
+pub fn error_kind(e: &RequestError) -> &'static str {
+    match e {
+        RequestError::RetryAfter(_) => "retry_after",
+        RequestError::Network(err) if err.is_timeout() => "timeout",
+        RequestError::Network(_) => "network",
+        RequestError::Io(_) => "io",
+        RequestError::InvalidJson { .. } => "invalid_response",
+        RequestError::MigrateToChatId(_) => "migrated",
+        RequestError::Api(teloxide::ApiError::Unknown(_)) => "server",
+        RequestError::Api(_) => "api",
+    }
+}
+
+/// Whether trying again may help: rate limits, server errors, timeouts, dropped connections.
+fn retryable(e: &RequestError) -> Option<Duration> {
+    match e {
+        RequestError::RetryAfter(s) => Some(s.duration().min(MAX_RETRY_AFTER)),
+        RequestError::Network(_)
+        | RequestError::Io(_)
+        | RequestError::InvalidJson { .. }
+        | RequestError::Api(teloxide::ApiError::Unknown(_)) => Some(Duration::ZERO),
+        _ => None,
+    }
+}
+
+/// Runs a request, retrying with backoff (and honouring `retry_after`) up to [`ATTEMPTS`].
+pub async fn with_retry<T, F, Fut>(
+    metrics: &Metrics,
+    what: &str,
+    mut request: F,
+) -> Result<T, RequestError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, RequestError>>,
+{
+    let mut backoff = Duration::from_millis(200);
+    let mut attempt = 1;
+    loop {
+        match request().await {
+            Ok(v) => return Ok(v),
+            Err(e) => {
+                metrics.telegram_errors.inc(error_kind(&e));
+                match retryable(&e) {
+                    Some(wait) if attempt < ATTEMPTS => {
+                        let wait = if wait.is_zero() { backoff } else { wait };
+                        tracing::warn!(error = %e, attempt, wait_ms = wait.as_millis() as u64, what, "Telegram request failed; retrying");
+                        metrics.telegram_retries.fetch_add(1, Ordering::Relaxed);
+                        tokio::time::sleep(wait).await;
+                        backoff = (backoff * 2).min(Duration::from_secs(10));
+                        attempt += 1;
+                    }
+                    _ => return Err(e),
+                }
+            }
+        }
+    }
+}
+
+fn keyboard(
+    rows: &[Vec<crate::render::telegram::Button>],
+    question: Option<i64>,
+) -> Option<InlineKeyboardMarkup> {
+    let rows: Vec<Vec<InlineKeyboardButton>> = rows
+        .iter()
+        .map(|row| {
+            row.iter()
+                .filter_map(|b| match &b.kind {
+                    ButtonKind::Action(a) => Callback::from_action(a, question)
+                        .encode()
+                        .map(|data| InlineKeyboardButton::callback(b.text.clone(), data)),
+                    ButtonKind::Url(u) => reqwest::Url::parse(u)
+                        .ok()
+                        .map(|url| InlineKeyboardButton::url(b.text.clone(), url)),
+                })
+                .collect::<Vec<_>>()
+        })
+        .filter(|r| !r.is_empty())
+        .collect();
+    (!rows.is_empty()).then(|| InlineKeyboardMarkup::new(rows))
+}
+
+/// Buttons from callbacks directly (menus the bot builds itself).
+pub fn menu(rows: Vec<Vec<(String, Callback)>>) -> InlineKeyboardMarkup {
+    InlineKeyboardMarkup::new(
+        rows.into_iter()
+            .map(|row| {
+                row.into_iter()
+                    .filter_map(|(text, cb)| {
+                        cb.encode().map(|d| InlineKeyboardButton::callback(text, d))
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .filter(|r| !r.is_empty())
+            .collect::<Vec<_>>(),
+    )
+}
+
+/// Sends one HTML message (with retries). Falls back to plain text once if Telegram refuses
+/// the markup, so a rendering slip costs formatting, not the answer.
+pub async fn send_html(
+    tg: &Tg,
+    metrics: &Metrics,
+    chat: ChatId,
+    html: &str,
+    markup: Option<InlineKeyboardMarkup>,
+) -> Result<(), RequestError> {
+    let no_preview = LinkPreviewOptions {
+        is_disabled: true,
+        url: None,
+        prefer_small_media: false,
+        prefer_large_media: false,
+        show_above_text: false,
+    };
+    let r = with_retry(metrics, "sendMessage", || {
+        let markup = markup.clone();
+        let no_preview = no_preview.clone();
+        async move {
+            with_bot!(tg, b => {
+                let mut req = b
+                    .send_message(chat, html)
+                    .parse_mode(ParseMode::Html)
+                    .link_preview_options(no_preview);
+                if let Some(m) = markup {
+                    req = req.reply_markup(m);
+                }
+                req.await.map(|_| ())
+            })
+        }
+    })
+    .await;
+    match r {
+        Err(RequestError::Api(teloxide::ApiError::CantParseEntities(why))) => {
+            tracing::error!(why, "Telegram refused our HTML; sending as plain text");
+            let plain = strip_tags(html);
+            with_retry(metrics, "sendMessage", || {
+                let markup = markup.clone();
+                let plain = plain.clone();
+                async move {
+                    with_bot!(tg, b => {
+                        let mut req = b.send_message(chat, plain);
+                        if let Some(m) = markup {
+                            req = req.reply_markup(m);
+                        }
+                        req.await.map(|_| ())
+                    })
+                }
+            })
+            .await
+        }
+        other => other,
+    }
+}
+
+fn strip_tags(html: &str) -> String {
+    let mut out = String::new();
+    let mut in_tag = false;
+    for c in html.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' if in_tag => in_tag = false,
+            c if !in_tag => out.push(c),
+            _ => {}
+        }
+    }
+    out.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&amp;", "&")
+}
+
+/// Sends rendered messages in order; stops at the first that cannot be delivered, and logs it.
+pub async fn send_all(
+    tg: &Tg,
+    metrics: &Arc<Metrics>,
+    chat: ChatId,
+    messages: &[Out],
+    question: Option<i64>,
+) -> bool {
+    for m in messages {
+        let markup = keyboard(&m.buttons, question);
+        if let Err(e) = send_html(tg, metrics, chat, &m.html, markup).await {
+            metrics.undelivered.fetch_add(1, Ordering::Relaxed);
+            tracing::error!(error = %e, kind = error_kind(&e), "a reply could not be delivered");
+            return false;
+        }
+    }
+    true
+}
+
+/// Sends a message with a menu of buttons.
+pub async fn send_menu(
+    tg: &Tg,
+    metrics: &Arc<Metrics>,
+    chat: ChatId,
+    html: &str,
+    markup: InlineKeyboardMarkup,
+) -> bool {
+    match send_html(tg, metrics, chat, html, Some(markup)).await {
+        Ok(()) => true,
+        Err(e) => {
+            metrics.undelivered.fetch_add(1, Ordering::Relaxed);
+            tracing::error!(error = %e, kind = error_kind(&e), "a menu could not be delivered");
+            false
+        }
+    }
+}
+
+/// Answers a callback query at once (so the button stops spinning), with an optional toast.
+pub async fn answer_callback(
+    tg: &Tg,
+    metrics: &Metrics,
+    id: teloxide::types::CallbackQueryId,
+    text: Option<&str>,
+) {
+    let r = with_retry(metrics, "answerCallbackQuery", || {
+        let id = id.clone();
+        async move {
+            with_bot!(tg, b => {
+                let mut req = b.answer_callback_query(id);
+                if let Some(t) = text {
+                    req = req.text(t);
+                }
+                req.await.map(|_| ())
+            })
+        }
+    })
+    .await;
+    if let Err(e) = r {
+        tracing::warn!(error = %e, "could not answer a callback query");
+    }
+}
+
+/// Registers the command menu.
+pub async fn set_commands(tg: &Tg, metrics: &Metrics) -> Result<(), RequestError> {
+    use teloxide::utils::command::BotCommands;
+    let cmds = super::Command::bot_commands();
+    with_retry(metrics, "setMyCommands", || {
+        let cmds = cmds.clone();
+        async move { with_bot!(tg, b => b.set_my_commands(cmds).await.map(|_| ())) }
+    })
+    .await
+}

@@ -1,0 +1,174 @@
+//! The question log: every question kept for review, with privacy built in.
+//!
+//! The only module that writes the log. Questions are redacted ([`redact`]) and keyed by a
+//! pseudonymous user key ([`pseudonym`]) before they reach storage; writes go through one
+//! writer thread ([`writer`]) so the answering path never waits on the disk. Storage is
+//! behind the [`store::Store`] trait; [`sqlite`] is the implementation.
+
+pub mod pseudonym;
+pub mod redact;
+pub mod report;
+pub mod sqlite;
+pub mod store;
+pub mod writer;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+pub use pseudonym::{Pseudonymiser, UserKey};
+pub use store::{Filter, Stats, Store};
+pub use writer::{Log, LogOptions, WriterHealth};
+
+/// File name of the SQLite database inside `--data`.
+pub const DB_FILE: &str = "workhealth.sqlite3";
+
+#[derive(Debug, thiserror::Error)]
+pub enum LogError {
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(
+        "{0}: not a valid pseudonymisation key (64 hex characters expected); restore it from a backup, or move it away to start a new one (old users' rows can then no longer be found by /forget)"
+    )]
+    BadKey(PathBuf),
+    #[error("cannot get random bytes: {0}")]
+    Random(String),
+    #[error(
+        "{path}: the database schema is version {found}, newer than this binary knows ({known}); run a newer workhealth, or restore a backup"
+    )]
+    SchemaTooNew {
+        path: PathBuf,
+        found: i64,
+        known: i64,
+    },
+    #[error("database {path}: {source}")]
+    Sqlite {
+        path: PathBuf,
+        source: rusqlite::Error,
+    },
+    #[error("the log writer has stopped")]
+    WriterGone,
+    #[error("{0}")]
+    Invalid(String),
+}
+
+impl LogError {
+    pub fn io(path: &Path, source: std::io::Error) -> LogError {
+        LogError::Io {
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+}
+
+/// What a reviewer or a stats line calls the outcome of a question.
+pub const OUTCOMES: [&str; 4] = ["answer", "clarify", "no_answer", "crisis"];
+
+/// 👍 or 👎 on an answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Feedback {
+    Helpful,
+    Unhelpful,
+}
+
+impl Feedback {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Feedback::Helpful => "helpful",
+            Feedback::Unhelpful => "unhelpful",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Feedback> {
+        match s {
+            "helpful" => Some(Feedback::Helpful),
+            "unhelpful" => Some(Feedback::Unhelpful),
+            _ => None,
+        }
+    }
+}
+
+/// A question as a channel hands it to the log. `text` is redacted by [`Log::record`].
+#[derive(Debug, Clone)]
+pub struct NewQuestion {
+    pub id: i64,
+    pub asked_at: DateTime<Utc>,
+    pub user: UserKey,
+    pub region: Option<String>,
+    pub channel: String,
+    pub text: String,
+    pub outcome: String,
+    /// Top result ids with their scores, best first.
+    pub results: Vec<(String, f64)>,
+    pub shown_id: Option<String>,
+    pub content_digest: String,
+    /// The reply as sent, as plain text (curated content; no user text but the question).
+    pub reply_text: Option<String>,
+}
+
+/// A reviewer's work on one question.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Review {
+    /// "new" or "reviewed".
+    pub state: String,
+    pub tags: Vec<String>,
+    pub note: Option<String>,
+    /// "Should have been answered by" this entry id.
+    pub suggested_entry: Option<String>,
+    pub reviewed_at: Option<DateTime<Utc>>,
+    pub reviewed_by: Option<String>,
+}
+
+/// One stored question, as reviewers and exports see it. It carries no user key.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Question {
+    pub id: i64,
+    pub asked_at: DateTime<Utc>,
+    pub region: Option<String>,
+    pub channel: String,
+    pub text: String,
+    pub outcome: String,
+    pub results: Vec<(String, f64)>,
+    pub shown_id: Option<String>,
+    pub content_digest: String,
+    pub reply_text: Option<String>,
+    pub feedback: Option<Feedback>,
+    pub feedback_at: Option<DateTime<Utc>>,
+    pub review: Review,
+}
+
+/// A new random question id: positive, below 2^53 (safe in any JSON reader), so ids reveal
+/// neither order nor volume and need no round trip to the database.
+pub fn new_question_id() -> i64 {
+    let mut b = [0u8; 8];
+    if getrandom::fill(&mut b).is_err() {
+        // No entropy source: fall back to time-derived ids, still unique in practice.
+        let t = Utc::now().timestamp_nanos_opt().unwrap_or_default();
+        return (t as u64 & ((1 << 53) - 1)).max(1) as i64;
+    }
+    ((u64::from_le_bytes(b) & ((1 << 53) - 1)).max(1)) as i64
+}
+
+/// Shared read access to a store: one connection behind a lock (reads are rare and quick).
+#[derive(Clone)]
+pub struct Reader(Arc<Mutex<Box<dyn Store>>>);
+
+impl Reader {
+    pub fn new(store: Box<dyn Store>) -> Reader {
+        Reader(Arc::new(Mutex::new(store)))
+    }
+
+    pub fn with<T>(
+        &self,
+        f: impl FnOnce(&mut dyn Store) -> Result<T, LogError>,
+    ) -> Result<T, LogError> {
+        let mut guard = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        f(guard.as_mut())
+    }
+}

@@ -1,0 +1,459 @@
+//! The one writer: a thread that owns the store's write connection and applies queued
+//! operations in batches, one transaction each. Channels hand it work without waiting on the
+//! disk; a failing disk (full, read-only, locked) is reported and retried with backoff while
+//! the bot keeps answering, and nothing queued is dropped silently.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use tokio::sync::oneshot;
+
+use super::sqlite::SqliteStore;
+use super::store::{Applied, Store, WriteOp};
+use super::{DB_FILE, Feedback, LogError, NewQuestion, Pseudonymiser, Reader, UserKey, redact};
+
+#[derive(Debug, Clone)]
+pub struct LogOptions {
+    /// Operations that may wait for the writer before `record` reports the log as full.
+    pub queue_capacity: usize,
+    /// Most operations committed in one transaction.
+    pub batch: usize,
+    pub retry_min: Duration,
+    pub retry_max: Duration,
+    /// On close, how long to keep retrying a failing disk before reporting what is lost.
+    pub close_deadline: Duration,
+}
+
+impl Default for LogOptions {
+    fn default() -> Self {
+        LogOptions {
+            queue_capacity: 100_000,
+            batch: 512,
+            retry_min: Duration::from_millis(50),
+            retry_max: Duration::from_secs(5),
+            close_deadline: Duration::from_secs(10),
+        }
+    }
+}
+
+/// What the writer has done, for `/readyz` and `/metrics`.
+#[derive(Debug, Default)]
+pub struct WriterHealth {
+    /// Operations queued and not yet committed.
+    pub depth: AtomicU64,
+    pub committed: AtomicU64,
+    /// Failed attempts to commit (each is retried).
+    pub write_errors: AtomicU64,
+    /// Operations that could not be logged at all (queue full, or given up on at close).
+    pub lost: AtomicU64,
+    /// True while the last attempt failed.
+    pub failing: AtomicBool,
+    pub last_error: Mutex<Option<String>>,
+}
+
+type Done = oneshot::Sender<Result<Applied, String>>;
+
+type Control = Box<dyn FnOnce(&mut dyn Store) + Send>;
+
+enum Msg {
+    Op(WriteOp, Option<Done>),
+    Flush(oneshot::Sender<()>),
+    Control(Control),
+}
+
+/// The question log: pseudonymise, redact, queue for the writer; read through [`Reader`].
+pub struct Log {
+    tx: Mutex<Option<SyncSender<Msg>>>,
+    pseudonym: Pseudonymiser,
+    reader: Reader,
+    regions: Mutex<HashMap<UserKey, Option<String>>>,
+    health: Arc<WriterHealth>,
+    closing: Arc<AtomicBool>,
+    thread: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl Log {
+    /// Opens the SQLite log in `data_dir` (created if needed), with its pseudonymisation key.
+    pub fn open(data_dir: &Path, opts: LogOptions) -> Result<Log, LogError> {
+        std::fs::create_dir_all(data_dir).map_err(|e| LogError::io(data_dir, e))?;
+        let pseudonym = Pseudonymiser::load_or_create(data_dir)?;
+        let db = data_dir.join(DB_FILE);
+        let writer = SqliteStore::open(&db)?;
+        let reader = SqliteStore::open(&db)?;
+        Ok(Log::with_stores(
+            Box::new(writer),
+            Box::new(reader),
+            pseudonym,
+            opts,
+        ))
+    }
+
+    /// A log over any store: `writer` is moved to the writer thread, `reader` serves reads.
+    pub fn with_stores(
+        writer: Box<dyn Store>,
+        reader: Box<dyn Store>,
+        pseudonym: Pseudonymiser,
+        opts: LogOptions,
+    ) -> Log {
+        let (tx, rx) = mpsc::sync_channel(opts.queue_capacity);
+        let health = Arc::new(WriterHealth::default());
+        let closing = Arc::new(AtomicBool::new(false));
+        let w = Writer {
+            store: writer,
+            rx,
+            health: health.clone(),
+            closing: closing.clone(),
+            opts,
+        };
+        let thread = std::thread::Builder::new()
+            .name("log-writer".into())
+            .spawn(move || w.run())
+            .expect("spawn the log writer thread");
+        Log {
+            tx: Mutex::new(Some(tx)),
+            pseudonym,
+            reader: Reader::new(reader),
+            regions: Mutex::new(HashMap::new()),
+            health,
+            closing,
+            thread: Mutex::new(Some(thread)),
+        }
+    }
+
+    pub fn user_key(&self, channel: &str, id: i64) -> UserKey {
+        self.pseudonym.key(channel, id)
+    }
+
+    pub fn reader(&self) -> &Reader {
+        &self.reader
+    }
+
+    pub fn health(&self) -> &Arc<WriterHealth> {
+        &self.health
+    }
+
+    fn send(&self, msg: Msg) -> Result<(), LogError> {
+        let guard = self.tx.lock().unwrap_or_else(|p| p.into_inner());
+        let Some(tx) = guard.as_ref() else {
+            return Err(LogError::WriterGone);
+        };
+        let is_op = matches!(msg, Msg::Op(..));
+        if is_op {
+            self.health.depth.fetch_add(1, Ordering::Relaxed);
+        }
+        match tx.try_send(msg) {
+            Ok(()) => Ok(()),
+            Err(e) => {
+                if is_op {
+                    self.health.depth.fetch_sub(1, Ordering::Relaxed);
+                }
+                match e {
+                    TrySendError::Full(_) => Err(LogError::Invalid(
+                        "the question log's write queue is full (is the disk failing?)".into(),
+                    )),
+                    TrySendError::Disconnected(_) => Err(LogError::WriterGone),
+                }
+            }
+        }
+    }
+
+    fn op(&self, op: WriteOp) {
+        if let Err(e) = self.send(Msg::Op(op, None)) {
+            self.health.lost.fetch_add(1, Ordering::Relaxed);
+            tracing::error!(error = %e, "question log: an entry could not be queued and is lost");
+        }
+    }
+
+    async fn op_wait(&self, op: WriteOp) -> Result<Applied, LogError> {
+        let (done, rx) = oneshot::channel();
+        self.send(Msg::Op(op, Some(done)))?;
+        match rx.await {
+            Ok(r) => r.map_err(LogError::Invalid),
+            Err(_) => Err(LogError::WriterGone),
+        }
+    }
+
+    fn op_blocking(&self, op: WriteOp) -> Result<Applied, LogError> {
+        let (done, rx) = oneshot::channel();
+        self.send(Msg::Op(op, Some(done)))?;
+        match rx.blocking_recv() {
+            Ok(r) => r.map_err(LogError::Invalid),
+            Err(_) => Err(LogError::WriterGone),
+        }
+    }
+
+    /// Queues a question; the text is redacted here, before it goes anywhere. Returns its id
+    /// (assigned when `q.id` is 0) at once, without waiting on the disk.
+    pub fn record(&self, mut q: NewQuestion) -> i64 {
+        if q.id == 0 {
+            q.id = super::new_question_id();
+        }
+        q.text = redact::redact(&q.text);
+        let id = q.id;
+        self.op(WriteOp::Insert(Box::new(q)));
+        id
+    }
+
+    /// Attaches 👍/👎 to a question, if that user asked it.
+    pub fn feedback(&self, user: &UserKey, id: i64, feedback: Feedback) {
+        self.op(WriteOp::Feedback {
+            id,
+            user: user.clone(),
+            feedback,
+            at: Utc::now(),
+        });
+    }
+
+    /// The user's region, from memory or the store.
+    pub fn region(&self, user: &UserKey) -> Option<String> {
+        if let Some(r) = self
+            .regions
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(user)
+        {
+            return r.clone();
+        }
+        match self.reader.with(|s| s.region(user)) {
+            Ok(r) => {
+                self.regions
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .insert(user.clone(), r.clone());
+                r
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot read a chat's settings; answering without a region");
+                None
+            }
+        }
+    }
+
+    pub fn set_region(&self, user: &UserKey, region: Option<String>) {
+        self.regions
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(user.clone(), region.clone());
+        self.op(WriteOp::SetRegion {
+            user: user.clone(),
+            region,
+            at: Utc::now(),
+        });
+    }
+
+    /// Deletes the user's questions and settings; returns how many questions went.
+    pub async fn forget(&self, user: &UserKey) -> Result<u64, LogError> {
+        self.regions
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(user);
+        let r = self.op_wait(WriteOp::Forget { user: user.clone() }).await?;
+        self.regions
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(user);
+        Ok(r.rows)
+    }
+
+    /// Applies a write and waits for it (CLI and review app).
+    pub fn write_blocking(&self, op: WriteOp) -> Result<Applied, LogError> {
+        self.op_blocking(op)
+    }
+
+    pub async fn write(&self, op: WriteOp) -> Result<Applied, LogError> {
+        self.op_wait(op).await
+    }
+
+    /// Deletes questions older than `days` days; returns how many.
+    pub fn purge_blocking(&self, days: u32) -> Result<u64, LogError> {
+        let before = Utc::now() - chrono::Duration::days(i64::from(days));
+        Ok(self.op_blocking(WriteOp::Purge { before })?.rows)
+    }
+
+    pub async fn purge(&self, days: u32) -> Result<u64, LogError> {
+        let before: DateTime<Utc> = Utc::now() - chrono::Duration::days(i64::from(days));
+        Ok(self.op_wait(WriteOp::Purge { before }).await?.rows)
+    }
+
+    /// Waits until everything queued before this call is committed (or given up on).
+    pub async fn flush(&self) {
+        let (done, rx) = oneshot::channel();
+        if self.send(Msg::Flush(done)).is_ok() {
+            let _ = rx.await;
+        }
+    }
+
+    pub fn flush_blocking(&self) {
+        let (done, rx) = oneshot::channel();
+        if self.send(Msg::Flush(done)).is_ok() {
+            let _ = rx.blocking_recv();
+        }
+    }
+
+    /// Runs `f` on the writer's own store, in queue order (test hooks such as a size cap).
+    pub fn on_writer(&self, f: impl FnOnce(&mut dyn Store) + Send + 'static) {
+        let _ = self.send(Msg::Control(Box::new(f)));
+    }
+
+    /// Commits everything queued and stops the writer. Later writes are reported as lost.
+    pub fn close(&self) {
+        self.closing.store(true, Ordering::Relaxed);
+        let tx = self.tx.lock().unwrap_or_else(|p| p.into_inner()).take();
+        drop(tx);
+        if let Some(t) = self.thread.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for Log {
+    fn drop(&mut self) {
+        self.close();
+    }
+}
+
+struct Writer {
+    store: Box<dyn Store>,
+    rx: Receiver<Msg>,
+    health: Arc<WriterHealth>,
+    closing: Arc<AtomicBool>,
+    opts: LogOptions,
+}
+
+impl Writer {
+    fn run(mut self) {
+        let mut pending: Vec<(WriteOp, Option<Done>)> = Vec::new();
+        while let Ok(first) = self.rx.recv() {
+            let mut next = Some(first);
+            while let Some(msg) = next.take() {
+                match msg {
+                    Msg::Op(op, done) => pending.push((op, done)),
+                    Msg::Flush(done) => {
+                        self.commit(&mut pending);
+                        let _ = done.send(());
+                    }
+                    Msg::Control(f) => {
+                        self.commit(&mut pending);
+                        f(self.store.as_mut());
+                    }
+                }
+                if pending.len() >= self.opts.batch {
+                    self.commit(&mut pending);
+                }
+                next = self.rx.try_recv().ok();
+            }
+            self.commit(&mut pending);
+        }
+        self.commit(&mut pending);
+    }
+
+    fn commit(&mut self, pending: &mut Vec<(WriteOp, Option<Done>)>) {
+        if pending.is_empty() {
+            return;
+        }
+        let batch = std::mem::take(pending);
+        let ops: Vec<WriteOp> = batch.iter().map(|(op, _)| op.clone()).collect();
+        let mut delay = self.opts.retry_min;
+        let mut attempts = 0u32;
+        let mut close_started: Option<Instant> = None;
+        loop {
+            match self.store.apply(&ops) {
+                Ok(applied) => {
+                    self.finish(batch, applied.into_iter().map(Ok).collect());
+                    if self.health.failing.swap(false, Ordering::Relaxed) {
+                        tracing::info!(attempts, "question log: writing again after failures");
+                    }
+                    return;
+                }
+                Err(e) if e.is_transient() => {
+                    attempts += 1;
+                    self.health.write_errors.fetch_add(1, Ordering::Relaxed);
+                    self.health.failing.store(true, Ordering::Relaxed);
+                    *self
+                        .health
+                        .last_error
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner()) = Some(e.to_string());
+                    if attempts == 1 || attempts.is_power_of_two() {
+                        tracing::error!(error = %e, attempts, queued = ops.len(),
+                            "question log: cannot write; retrying (the bot keeps answering)");
+                    }
+                    if self.closing.load(Ordering::Relaxed) {
+                        let started = *close_started.get_or_insert_with(Instant::now);
+                        if started.elapsed() >= self.opts.close_deadline {
+                            let n = batch.len() as u64;
+                            self.health.lost.fetch_add(n, Ordering::Relaxed);
+                            tracing::error!(error = %e, lost = n,
+                                "question log: giving up at shutdown; these entries are lost");
+                            let msg = e.to_string();
+                            self.finish(batch, ops.iter().map(|_| Err(msg.clone())).collect());
+                            return;
+                        }
+                    }
+                    std::thread::sleep(delay);
+                    delay = (delay * 2).min(self.opts.retry_max);
+                }
+                Err(e) => {
+                    // A permanent error: apply one by one so one bad entry costs only itself.
+                    tracing::warn!(error = %e, "question log: batch refused; writing entries singly");
+                    let results = ops
+                        .iter()
+                        .map(|op| match self.store.apply(std::slice::from_ref(op)) {
+                            Ok(mut a) => Ok(a.pop().unwrap_or(Applied { rows: 0 })),
+                            Err(e) => {
+                                self.health.lost.fetch_add(1, Ordering::Relaxed);
+                                tracing::error!(error = %e, "question log: an entry was refused and is lost");
+                                Err(e.to_string())
+                            }
+                        })
+                        .collect();
+                    self.finish(batch, results);
+                    return;
+                }
+            }
+        }
+    }
+
+    fn finish(&self, batch: Vec<(WriteOp, Option<Done>)>, results: Vec<Result<Applied, String>>) {
+        let n = batch.len() as u64;
+        let ok = results.iter().filter(|r| r.is_ok()).count() as u64;
+        self.health.depth.fetch_sub(n, Ordering::Relaxed);
+        self.health.committed.fetch_add(ok, Ordering::Relaxed);
+        for ((_, done), r) in batch.into_iter().zip(results) {
+            if let Some(done) = done {
+                let _ = done.send(r);
+            }
+        }
+    }
+}
+
+impl LogError {
+    /// Errors worth retrying: the disk or the database may recover (space freed, lock gone).
+    pub fn is_transient(&self) -> bool {
+        use rusqlite::ErrorCode::*;
+        match self {
+            LogError::Sqlite {
+                source: rusqlite::Error::SqliteFailure(e, _),
+                ..
+            } => matches!(
+                e.code,
+                DiskFull
+                    | ReadOnly
+                    | DatabaseBusy
+                    | DatabaseLocked
+                    | SystemIoFailure
+                    | CannotOpen
+                    | FileLockingProtocolFailed
+                    | OutOfMemory
+            ),
+            LogError::Io { .. } => true,
+            _ => false,
+        }
+    }
+}

@@ -1,0 +1,454 @@
+//! Telegram HTML for a reply: every piece of text escaped, answers' Markdown turned into the
+//! few tags Telegram allows, long replies split at paragraph boundaries into messages that
+//! each stay under Telegram's 4,096-character limit, and buttons as abstract [`Action`]s (the
+//! bot module turns them into callback data). A pure function of the reply.
+
+use pulldown_cmark::{Event, Parser, Tag, TagEnd};
+
+use crate::assistant::{Choice, Outcome, ProgrammeCard, Reply, Shown};
+
+/// Telegram's limit is 4,096 characters after entity parsing; stay a little under it.
+pub const MAX_MESSAGE: usize = 4000;
+
+/// What a button does when pressed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    Show(String),
+    Feedback { question: i64, helpful: bool },
+    Topics,
+    TalkToSomeone,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ButtonKind {
+    Action(Action),
+    Url(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Button {
+    pub text: String,
+    pub kind: ButtonKind,
+}
+
+impl Button {
+    pub fn action(text: impl Into<String>, a: Action) -> Button {
+        Button {
+            text: text.into(),
+            kind: ButtonKind::Action(a),
+        }
+    }
+}
+
+/// One message to send: HTML text and its inline keyboard rows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Message {
+    pub html: String,
+    pub buttons: Vec<Vec<Button>>,
+}
+
+/// Escapes text for Telegram HTML: only `<`, `>` and `&` need it.
+pub fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        match c {
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Escapes a URL for an `href` attribute (quotes too).
+fn escape_attr(s: &str) -> String {
+    escape(s).replace('"', "&quot;")
+}
+
+/// The length Telegram counts for our own HTML: text without tags, entities as one
+/// character, in UTF-16 code units.
+pub fn visible_len(html: &str) -> usize {
+    let mut n = 0;
+    let mut chars = html.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '<' => {
+                for c in chars.by_ref() {
+                    if c == '>' {
+                        break;
+                    }
+                }
+            }
+            '&' => {
+                for c in chars.by_ref() {
+                    if c == ';' {
+                        break;
+                    }
+                }
+                n += 1;
+            }
+            c => n += c.len_utf16(),
+        }
+    }
+    n
+}
+
+/// Answer Markdown to self-contained HTML blocks (each paragraph or list item one block,
+/// tags closed within it), so blocks can be packed into messages in any grouping.
+pub fn markdown_blocks(md: &str) -> Vec<String> {
+    let mut blocks = Vec::new();
+    let mut cur = String::new();
+    let mut lists: Vec<Option<u64>> = Vec::new();
+    for ev in Parser::new(md) {
+        match ev {
+            Event::Start(Tag::List(start)) => lists.push(start),
+            Event::End(TagEnd::List(_)) => {
+                lists.pop();
+            }
+            Event::Start(Tag::Item) => {
+                let indent = "  ".repeat(lists.len().saturating_sub(1));
+                match lists.last_mut() {
+                    Some(Some(n)) => {
+                        cur.push_str(&format!("{indent}{n}. "));
+                        *n += 1;
+                    }
+                    _ => cur.push_str(&format!("{indent}• ")),
+                }
+            }
+            Event::End(TagEnd::Item) | Event::End(TagEnd::Paragraph) => {
+                let b = cur.trim().to_string();
+                if !b.is_empty() {
+                    blocks.push(b);
+                }
+                cur.clear();
+            }
+            Event::Start(Tag::Paragraph) => {}
+            Event::Start(Tag::Strong) => cur.push_str("<b>"),
+            Event::End(TagEnd::Strong) => cur.push_str("</b>"),
+            Event::Start(Tag::Emphasis) => cur.push_str("<i>"),
+            Event::End(TagEnd::Emphasis) => cur.push_str("</i>"),
+            Event::Start(Tag::Link { dest_url, .. }) => {
+                cur.push_str(&format!("<a href=\"{}\">", escape_attr(&dest_url)));
+            }
+            Event::End(TagEnd::Link) => cur.push_str("</a>"),
+            Event::Code(t) => cur.push_str(&format!("<code>{}</code>", escape(&t))),
+            Event::Text(t) => cur.push_str(&escape(&t)),
+            Event::SoftBreak => cur.push(' '),
+            Event::HardBreak => cur.push('\n'),
+            _ => {}
+        }
+    }
+    let b = cur.trim().to_string();
+    if !b.is_empty() {
+        blocks.push(b);
+    }
+    blocks
+}
+
+/// Where a reply's text comes from: what to say, then what buttons to offer.
+pub fn reply(r: &Reply, question_id: Option<i64>) -> Vec<Message> {
+    let mut first: Vec<String> = Vec::new();
+    let mut blocks: Vec<String> = Vec::new();
+    if let Some(msg) = &r.crisis_message {
+        // The crisis message goes first, in a message of its own.
+        first = markdown_blocks(msg);
+    }
+    match r.outcome {
+        Outcome::Clarify => blocks.push(
+            "I'm not sure which of these you mean. Choose the closest, or ask in other words:"
+                .to_string(),
+        ),
+        Outcome::NoAnswer => {
+            blocks.push("Sorry, I don't have guidance on that yet.".to_string());
+            blocks.push(
+                "Try asking in other words, browse /topics, or talk to someone: Acas gives free, \
+                 confidential employment advice on 0300 123 1100. If someone's life is at risk, call 999."
+                    .to_string(),
+            );
+        }
+        _ => {}
+    }
+    match &r.shown {
+        Some(Shown::Guidance {
+            title,
+            summary,
+            answer,
+            ..
+        }) => {
+            blocks.push(format!("<b>{}</b>", escape(title)));
+            blocks.push(format!("<i>{}</i>", escape(summary)));
+            blocks.extend(markdown_blocks(answer));
+        }
+        Some(Shown::Programme { card }) => {
+            blocks.push(format!("<b>{}</b>", escape(&card.name)));
+            blocks.extend(programme_blocks(card, false));
+        }
+        None => {}
+    }
+    if !r.programmes.is_empty() {
+        blocks.push("<b>Who can help</b>".to_string());
+        for p in &r.programmes {
+            blocks.push(programme_blocks(p, true).join("\n"));
+        }
+    }
+    if !r.sources.is_empty() {
+        let links: Vec<String> = r
+            .sources
+            .iter()
+            .map(|s| {
+                format!(
+                    "• <a href=\"{}\">{}</a>",
+                    escape_attr(&s.url),
+                    escape(&s.title)
+                )
+            })
+            .collect();
+        blocks.push(format!("<b>Sources</b>\n{}", links.join("\n")));
+    }
+    if r.shown.is_some() {
+        blocks.push("<i>Information, not legal or medical advice.</i>".to_string());
+    }
+
+    let mut rows: Vec<Vec<Button>> = Vec::new();
+    if let (Some(q), true) = (question_id, r.shown.is_some()) {
+        rows.push(vec![
+            Button::action(
+                "👍 Helpful",
+                Action::Feedback {
+                    question: q,
+                    helpful: true,
+                },
+            ),
+            Button::action(
+                "👎 Not helpful",
+                Action::Feedback {
+                    question: q,
+                    helpful: false,
+                },
+            ),
+        ]);
+    }
+    for c in &r.choices {
+        let action = match c {
+            Choice::Show { id, .. } => Action::Show(id.clone()),
+            Choice::Topics => Action::Topics,
+            Choice::TalkToSomeone => Action::TalkToSomeone,
+        };
+        rows.push(vec![Button::action(button_label(c.label()), action)]);
+    }
+
+    let mut out = Vec::new();
+    if !first.is_empty() {
+        out.extend(pack(&first, Vec::new()));
+    }
+    out.extend(pack(&blocks, rows));
+    out
+}
+
+/// Button text: Telegram shows about 40 characters on a phone; keep labels short.
+pub fn button_label(s: &str) -> String {
+    const MAX: usize = 60;
+    if s.chars().count() <= MAX {
+        s.to_string()
+    } else {
+        let mut t: String = s.chars().take(MAX - 1).collect();
+        t.push('…');
+        t
+    }
+}
+
+fn programme_blocks(p: &ProgrammeCard, with_name: bool) -> Vec<String> {
+    let mut lines = Vec::new();
+    if with_name {
+        let local = if p.local { " (in your area)" } else { "" };
+        lines.push(format!(
+            "• <b>{}</b>{local} — {}",
+            escape(&p.name),
+            escape(&p.provider)
+        ));
+        lines.push(escape(&p.summary));
+    } else {
+        lines.push(format!("<i>{}</i>", escape(&p.provider)));
+        lines.push(escape(&p.summary));
+    }
+    lines.push(format!("<b>How to join:</b> {}", escape(&p.how_to_join)));
+    let mut contact = Vec::new();
+    if let Some(u) = &p.url {
+        contact.push(format!("<a href=\"{}\">Website</a>", escape_attr(u)));
+    }
+    if let Some(ph) = &p.phone {
+        contact.push(format!("Phone {}", escape(ph)));
+    }
+    if let Some(e) = &p.email {
+        contact.push(escape(e));
+    }
+    if !contact.is_empty() {
+        lines.push(contact.join(" · "));
+    }
+    lines
+}
+
+/// A plain message with optional buttons, for the bot's own texts (help, privacy...).
+pub fn text(html_blocks: &[String], buttons: Vec<Vec<Button>>) -> Vec<Message> {
+    pack(html_blocks, buttons)
+}
+
+/// Packs blocks into messages under [`MAX_MESSAGE`], joining with blank lines; buttons go on
+/// the last message. A block too long on its own is cut at line, then word, boundaries.
+pub fn pack(blocks: &[String], buttons: Vec<Vec<Button>>) -> Vec<Message> {
+    let mut pieces: Vec<String> = Vec::new();
+    for b in blocks {
+        if visible_len(b) <= MAX_MESSAGE {
+            pieces.push(b.clone());
+        } else {
+            pieces.extend(cut(b));
+        }
+    }
+    let mut out: Vec<Message> = Vec::new();
+    let mut cur = String::new();
+    let mut cur_len = 0;
+    for p in pieces {
+        let len = visible_len(&p);
+        let sep = if cur.is_empty() { 0 } else { 2 };
+        if cur_len + sep + len > MAX_MESSAGE && !cur.is_empty() {
+            out.push(Message {
+                html: std::mem::take(&mut cur),
+                buttons: Vec::new(),
+            });
+            cur_len = 0;
+        }
+        if !cur.is_empty() {
+            cur.push_str("\n\n");
+            cur_len += 2;
+        }
+        cur.push_str(&p);
+        cur_len += len;
+    }
+    if !cur.is_empty() || out.is_empty() {
+        if cur.is_empty() {
+            cur.push('…');
+        }
+        out.push(Message {
+            html: cur,
+            buttons: Vec::new(),
+        });
+    }
+    if let Some(last) = out.last_mut() {
+        last.buttons = buttons;
+    }
+    out
+}
+
+/// Cuts an over-long block: its markup is dropped (a tag can't span messages), the text is
+/// re-escaped and cut at line or word boundaries.
+fn cut(block: &str) -> Vec<String> {
+    let plain = unescape_plain(block);
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut cur_len = 0;
+    let flush = |cur: &mut String, cur_len: &mut usize, out: &mut Vec<String>| {
+        if !cur.trim().is_empty() {
+            out.push(escape(cur.trim()));
+        }
+        cur.clear();
+        *cur_len = 0;
+    };
+    for word in plain.split_inclusive([' ', '\n']) {
+        let len: usize = word.chars().map(char::len_utf16).sum();
+        if cur_len + len > MAX_MESSAGE {
+            flush(&mut cur, &mut cur_len, &mut out);
+        }
+        if len > MAX_MESSAGE {
+            // One enormous "word": cut it by characters.
+            for c in word.chars() {
+                if cur_len + c.len_utf16() > MAX_MESSAGE {
+                    flush(&mut cur, &mut cur_len, &mut out);
+                }
+                cur.push(c);
+                cur_len += c.len_utf16();
+            }
+            continue;
+        }
+        cur.push_str(word);
+        cur_len += len;
+    }
+    flush(&mut cur, &mut cur_len, &mut out);
+    out
+}
+
+/// Our HTML back to its text (tags removed, our four entities decoded).
+fn unescape_plain(html: &str) -> String {
+    let mut out = String::new();
+    let mut in_tag = false;
+    for c in html.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' if in_tag => in_tag = false,
+            c if !in_tag => out.push(c),
+            _ => {}
+        }
+    }
+    out.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&amp;", "&")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_only_what_telegram_needs() {
+        assert_eq!(escape("a<b>&c\"d'"), "a&lt;b&gt;&amp;c\"d'");
+    }
+
+    #[test]
+    fn markdown_becomes_allowed_tags_only() {
+        let b = markdown_blocks(
+            "Do **this** & *that* <now>.\n\n- one [link](https://x.org/a?b=1&c=2)\n- two\n\n1. first\n2. second\n",
+        );
+        assert_eq!(
+            b,
+            vec![
+                "Do <b>this</b> &amp; <i>that</i> &lt;now&gt;.",
+                "• one <a href=\"https://x.org/a?b=1&amp;c=2\">link</a>",
+                "• two",
+                "1. first",
+                "2. second",
+            ]
+        );
+    }
+
+    #[test]
+    fn visible_length_counts_entities_once_and_utf16() {
+        assert_eq!(visible_len("<b>a&amp;b</b>"), 3);
+        assert_eq!(visible_len("😀"), 2);
+    }
+
+    #[test]
+    fn long_text_is_split_under_the_limit_at_paragraphs() {
+        let para = "word ".repeat(300); // 1,500 characters
+        let blocks: Vec<String> = (0..4).map(|i| format!("{i} {para}")).collect();
+        let msgs = pack(&blocks, vec![vec![Button::action("x", Action::Topics)]]);
+        assert_eq!(msgs.len(), 2);
+        for m in &msgs {
+            assert!(visible_len(&m.html) <= MAX_MESSAGE);
+        }
+        assert!(msgs[0].buttons.is_empty());
+        assert_eq!(msgs[1].buttons.len(), 1);
+        assert!(msgs[1].html.starts_with("2 "));
+    }
+
+    #[test]
+    fn an_enormous_block_is_cut_without_breaking_markup() {
+        let block = format!("<b>{}</b>", "a&amp;b ".repeat(2000));
+        let msgs = pack(&[block], Vec::new());
+        assert!(msgs.len() >= 4);
+        for m in &msgs {
+            assert!(visible_len(&m.html) <= MAX_MESSAGE);
+            assert!(!m.html.contains('<'));
+        }
+    }
+}
