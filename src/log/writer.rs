@@ -59,12 +59,9 @@ pub struct WriterHealth {
 
 type Done = oneshot::Sender<Result<Applied, String>>;
 
-type Control = Box<dyn FnOnce(&mut dyn Store) + Send>;
-
 enum Msg {
     Op(WriteOp, Option<Done>),
     Flush(oneshot::Sender<()>),
-    Control(Control),
 }
 
 /// The question log: pseudonymise, redact, queue for the writer; read through [`Reader`].
@@ -296,11 +293,6 @@ impl Log {
         }
     }
 
-    /// Runs `f` on the writer's own store, in queue order (test hooks such as a size cap).
-    pub fn on_writer(&self, f: impl FnOnce(&mut dyn Store) + Send + 'static) {
-        let _ = self.send(Msg::Control(Box::new(f)));
-    }
-
     /// Commits everything queued and stops the writer. Later writes are reported as lost.
     pub fn close(&self) {
         self.closing.store(true, Ordering::Relaxed);
@@ -337,10 +329,6 @@ impl Writer {
                     Msg::Flush(done) => {
                         self.commit(&mut pending);
                         let _ = done.send(());
-                    }
-                    Msg::Control(f) => {
-                        self.commit(&mut pending);
-                        f(self.store.as_mut());
                     }
                 }
                 if pending.len() >= self.opts.batch {

@@ -44,30 +44,28 @@ const BOT_USERNAME: &str = "workhealth_test_bot";
 const GROUP_PRESSER: i64 = 1000;
 /// Telegram's limit on message text after entity parsing, in UTF-16 code units.
 const MAX_TEXT: usize = 4096;
-const TAGS: [&str; 16] = [
-    "a",
-    "b",
-    "strong",
-    "i",
-    "em",
-    "s",
-    "strike",
-    "del",
-    "u",
-    "ins",
-    "tg-spoiler",
-    "tg-emoji",
-    "span",
-    "pre",
-    "code",
-    "blockquote",
-];
+const TAGS: &str =
+    "a b strong i em s strike del u ins tg-spoiler tg-emoji span pre code blockquote";
+/// The methods served; a request may spell them in any case (teloxide sends `SendMessage`).
+const METHODS: &str = "getMe getUpdates sendMessage editMessageText editMessageReplyMarkup \
+    answerCallbackQuery setMyCommands getMyCommands deleteMyCommands setWebhook deleteWebhook \
+    getWebhookInfo sendChatAction";
+/// Inline button kinds besides `url` and `callback_data`, accepted as they are.
+const OTHER_BUTTONS: &str = "login_url switch_inline_query switch_inline_query_current_chat \
+    switch_inline_query_chosen_chat copy_text web_app callback_game pay";
+const ACTIONS: &str = "typing upload_photo record_video upload_video record_voice upload_voice \
+    upload_document choose_sticker find_location record_video_note upload_video_note";
+/// Update kinds Telegram sends only when `allowed_updates` names them.
+const OPT_IN_UPDATES: &str = "chat_member message_reaction message_reaction_count";
 const TEXT_BUTTON: &str =
     "can't parse inline keyboard button: Text buttons are unallowed in the inline keyboard";
 const NOT_MODIFIED: &str = "message is not modified: specified new message content and reply \
     markup are exactly the same as a current content and reply markup of the message";
+const BAD_QUERY: &str = "query is too old and response timeout expired or query ID is invalid";
 const CONFLICT: &str = "Conflict: terminated by other getUpdates request; make sure that only one \
     bot instance is running";
+const WEBHOOK_ACTIVE: &str = "Conflict: can't use getUpdates method while webhook is active; use \
+    deleteWebhook to delete the webhook first";
 
 /// What the next matching request gets instead of (or before) its normal answer.
 #[derive(Debug, Clone)]
@@ -106,7 +104,8 @@ pub struct Button {
     pub url: Option<String>,
 }
 
-/// A request answered 400: its method as requested, Telegram's description, its parameters.
+/// A request answered 400: its method as Telegram spells it (`sendMessage`, whatever the case
+/// requested), Telegram's description, and its parameters.
 #[derive(Debug, Clone)]
 pub struct Rejected {
     pub method: String,
@@ -122,7 +121,7 @@ pub struct FakeTelegram {
 
 struct Inner {
     state: Mutex<State>,
-    /// Woken on every change: long polls and `wait_sent` re-check then.
+    /// Woken on every change: long polls and `wait_sent` look again then.
     changed: Notify,
     url: String,
 }
@@ -163,6 +162,13 @@ struct Msg {
     source: Option<(String, Option<String>)>,
 }
 
+/// A message text that passed Telegram's checks.
+struct Text {
+    raw: String,
+    plain: String,
+    parse_mode: Option<String>,
+}
+
 /// A Bot API error: HTTP status (also `error_code`) and description.
 struct ApiError {
     code: u16,
@@ -172,11 +178,13 @@ struct ApiError {
 type Params = Map<String, Value>;
 type Answer = Result<Value, ApiError>;
 
+fn api_error(code: u16, description: &str) -> ApiError {
+    let description = description.to_owned();
+    ApiError { code, description }
+}
+
 fn bad(what: &str) -> ApiError {
-    ApiError {
-        code: 400,
-        description: format!("Bad Request: {what}"),
-    }
+    api_error(400, &format!("Bad Request: {what}"))
 }
 
 impl FakeTelegram {
@@ -230,16 +238,11 @@ impl FakeTelegram {
 
     /// A text message in the private chat of user `chat_id`.
     pub fn send_text(&self, chat_id: i64, text: &str) -> i64 {
-        self.push_message(
-            "message",
-            private_chat(chat_id),
-            user(chat_id),
-            text_content(text),
-        )
+        self.send_content(chat_id, text_content(text))
     }
 
     /// A text message from `user_id` in group `chat_id` (negative), replying to the bot's last
-    /// message there if `reply_to_bot` (an earlier bot message is made up if there is none).
+    /// message there if `reply_to_bot` (made up if the bot sent none).
     pub fn send_group_text(
         &self,
         chat_id: i64,
@@ -296,21 +299,7 @@ impl FakeTelegram {
     /// (the data is not checked against the keyboard: clients can send any). Panics if the bot
     /// never sent that message to that chat.
     pub fn press_button(&self, chat_id: i64, message_id: i64, data: &str) -> i64 {
-        let query = {
-            let mut s = self.lock();
-            let msg = s.chats.get(&chat_id).and_then(|c| c.msgs.get(&message_id));
-            match msg.filter(|m| m.source.is_some()).map(|m| m.json.clone()) {
-                Some(msg) => {
-                    s.last_query += 1;
-                    let id = (5_000_000_000 + s.last_query).to_string();
-                    s.queries.insert(id.clone(), false);
-                    let presser = if chat_id > 0 { chat_id } else { GROUP_PRESSER };
-                    Some(json!({"id": id, "from": user(presser), "message": msg,
-                        "chat_instance": format!("ci{chat_id}"), "data": data}))
-                }
-                None => None,
-            }
-        };
+        let query = self.lock().new_query(chat_id, message_id, data);
         let query = query.unwrap_or_else(|| {
             panic!("press_button: the bot never sent message {message_id} to chat {chat_id}")
         });
@@ -344,8 +333,8 @@ impl FakeTelegram {
 
     /// How many requests of that method arrived, faulted ones included (case-insensitive).
     pub fn calls(&self, method: &str) -> usize {
-        self.lock()
-            .calls
+        let s = self.lock();
+        s.calls
             .get(&method.to_ascii_lowercase())
             .copied()
             .unwrap_or(0)
@@ -383,22 +372,21 @@ impl FakeTelegram {
 
     /// Pushes a `kind` update holding a message with `content`'s fields, numbered in its chat.
     fn push_message(&self, kind: &str, chat: Value, from: Value, content: Value) -> i64 {
-        let msg = {
+        let mut msg = {
             let mut s = self.lock();
             let c = s.chat_entry(&chat);
             let id = match c.last_user_msg {
                 Some(id) if kind == "edited_message" => id,
                 _ => c.alloc(),
             };
-            let mut msg = json!({"message_id": id, "date": now(), "chat": chat, "from": from});
-            if let (Some(msg), Value::Object(content)) = (msg.as_object_mut(), content) {
-                msg.extend(content);
-            }
-            if kind == "edited_message" {
-                msg["edit_date"] = json!(now());
-            }
-            msg
+            json!({"message_id": id, "date": now(), "chat": chat, "from": from})
         };
+        if let (Some(msg), Value::Object(content)) = (msg.as_object_mut(), content) {
+            msg.extend(content);
+        }
+        if kind == "edited_message" {
+            msg["edit_date"] = json!(now());
+        }
         self.push_update(json!({ kind: msg }))
     }
 
@@ -407,11 +395,8 @@ impl FakeTelegram {
         loop {
             let mut changed = pin!(self.inner.changed.notified());
             changed.as_mut().enable();
-            let sent: Vec<Sent> = self
-                .sent()
-                .into_iter()
-                .filter(|s| chat.is_none_or(|c| s.chat_id == c))
-                .collect();
+            let mut sent = self.sent();
+            sent.retain(|s| chat.is_none_or(|c| s.chat_id == c));
             if sent.len() >= n {
                 return sent;
             }
@@ -425,41 +410,21 @@ impl FakeTelegram {
         }
     }
 
+    async fn answer(&self, method: &str, p: &Params) -> Answer {
+        if method == "getupdates" {
+            return self.get_updates(p).await;
+        }
+        let answer = self.lock().call(method, p);
+        self.inner.changed.notify_waiters();
+        answer
+    }
+
     /// getUpdates: confirms below `offset`, then holds until an update or min(timeout, 1 s).
     async fn get_updates(&self, p: &Params) -> Answer {
         let limit = int(p, "limit").unwrap_or(100).clamp(1, 100) as usize;
         let wait = Duration::from_secs(int(p, "timeout").unwrap_or(0).clamp(0, 1) as u64);
         let deadline = Instant::now() + wait;
-        let me = {
-            let mut s = self.lock();
-            if s.webhook.is_some() {
-                let d = "Conflict: can't use getUpdates method while webhook is active; use \
-                    deleteWebhook to delete the webhook first";
-                return Err(ApiError {
-                    code: 409,
-                    description: d.into(),
-                });
-            }
-            if let Some(Value::Array(kinds)) = object(p, "allowed_updates") {
-                s.allowed = kinds
-                    .iter()
-                    .filter_map(|k| k.as_str().map(String::from))
-                    .collect();
-            }
-            match int(p, "offset") {
-                Some(o) if o < 0 => {
-                    let keep = o.unsigned_abs() as usize;
-                    let drop = s.queue.len().saturating_sub(keep);
-                    s.queue.drain(..drop);
-                }
-                Some(o) => s
-                    .queue
-                    .retain(|u| u["update_id"].as_i64().is_some_and(|id| id >= o)),
-                None => {}
-            }
-            s.poller += 1;
-            s.poller
-        };
+        let me = self.lock().start_poll(p)?;
         self.inner.changed.notify_waiters();
         loop {
             let mut changed = pin!(self.inner.changed.notified());
@@ -467,10 +432,7 @@ impl FakeTelegram {
             {
                 let mut s = self.lock();
                 if s.poller != me {
-                    return Err(ApiError {
-                        code: 409,
-                        description: CONFLICT.into(),
-                    });
+                    return Err(api_error(409, CONFLICT));
                 }
                 let batch = s.deliverable(limit);
                 if !batch.is_empty() || Instant::now() >= deadline {
@@ -479,45 +441,6 @@ impl FakeTelegram {
             }
             let _ = timeout_at(deadline, changed).await;
         }
-    }
-
-    /// Every method but getUpdates: answered at once, under the lock.
-    fn call(&self, method: &str, p: &Params) -> Answer {
-        let mut s = self.lock();
-        let answer = match method {
-            "getme" => Ok(me()),
-            "sendmessage" => s.send_message(p),
-            "editmessagetext" => s.edit(p, true),
-            "editmessagereplymarkup" => s.edit(p, false),
-            "answercallbackquery" => s.answer_callback(p),
-            "setmycommands" => s.set_commands(p),
-            "deletemycommands" => {
-                s.commands.clear();
-                Ok(json!(true))
-            }
-            "getmycommands" => Ok(s.commands.iter().map(|(c, d)| command(c, d)).collect()),
-            "setwebhook" => s.set_webhook(p),
-            "deletewebhook" => {
-                s.webhook = None;
-                if flag(p, "drop_pending_updates") {
-                    s.queue.clear();
-                }
-                Ok(json!(true))
-            }
-            "getwebhookinfo" => Ok(json!({
-                "url": s.webhook.as_ref().map_or("", |w| w.0.as_str()),
-                "has_custom_certificate": false,
-                "pending_update_count": s.queue.len(),
-            })),
-            "sendchataction" => s.chat_action(p),
-            _ => Err(ApiError {
-                code: 404,
-                description: "Not Found".into(),
-            }),
-        };
-        drop(s);
-        self.inner.changed.notify_waiters();
-        answer
     }
 }
 
@@ -551,10 +474,7 @@ async fn handle(
             kill.0.store(true, Ordering::SeqCst);
             return StatusCode::OK.into_response();
         }
-        Some(Fault::Status(code)) => Err(ApiError {
-            code,
-            description: status_text(code).into(),
-        }),
+        Some(Fault::Status(code)) => Err(api_error(code, status_text(code))),
         Some(Fault::Delay(delay)) => {
             tokio::time::sleep(delay).await;
             tg.answer(&key, &p).await
@@ -563,9 +483,13 @@ async fn handle(
     };
     match answer {
         Ok(result) => Json(json!({"ok": true, "result": result})).into_response(),
-        Err(e) => {
-            if e.code == 400 {
-                let description = e.description.clone();
+        Err(ApiError { code, description }) => {
+            let response = error(code, &description);
+            if code == 400 {
+                let known = METHODS
+                    .split_whitespace()
+                    .find(|m| m.eq_ignore_ascii_case(&method));
+                let method = known.map_or(method, String::from);
                 let body = Value::Object(p);
                 tg.lock().rejected.push(Rejected {
                     method,
@@ -573,29 +497,61 @@ async fn handle(
                     body,
                 });
             }
-            error(e.code, &e.description)
-        }
-    }
-}
-
-impl FakeTelegram {
-    async fn answer(&self, method: &str, p: &Params) -> Answer {
-        match method {
-            "getupdates" => self.get_updates(p).await,
-            _ => self.call(method, p),
+            response
         }
     }
 }
 
 impl State {
+    /// Every method but getUpdates.
+    fn call(&mut self, method: &str, p: &Params) -> Answer {
+        match method {
+            "getme" => Ok(me()),
+            "sendmessage" => self.send_message(p),
+            "editmessagetext" => self.edit(p, true),
+            "editmessagereplymarkup" => self.edit(p, false),
+            "answercallbackquery" => self.answer_callback(p),
+            "setmycommands" => self.set_commands(p),
+            "getmycommands" => Ok(self.commands.iter().map(|(c, d)| command(c, d)).collect()),
+            "deletemycommands" => {
+                self.commands.clear();
+                Ok(json!(true))
+            }
+            "setwebhook" => self.set_webhook(p),
+            "deletewebhook" => {
+                self.webhook = None;
+                if flag(p, "drop_pending_updates") {
+                    self.queue.clear();
+                }
+                Ok(json!(true))
+            }
+            "getwebhookinfo" => {
+                let url = self.webhook.as_ref().map_or("", |w| w.0.as_str());
+                let pending = self.queue.len();
+                Ok(json!({"url": url, "has_custom_certificate": false,
+                    "pending_update_count": pending}))
+            }
+            "sendchataction" => {
+                self.chat(p)?;
+                match string(p, "action") {
+                    Some(a) if ACTIONS.split_whitespace().any(|x| x == a) => Ok(json!(true)),
+                    _ => Err(bad("wrong parameter action in request")),
+                }
+            }
+            _ => Err(api_error(404, "Not Found")),
+        }
+    }
+
     fn chat_entry(&mut self, chat: &Value) -> &mut Chat {
         let id = chat["id"].as_i64().unwrap_or(0);
-        self.chats.entry(id).or_insert_with(|| Chat {
-            json: chat.clone(),
+        let (json, msgs) = (chat.clone(), HashMap::new());
+        let new = || Chat {
+            json,
             next_id: 1,
-            msgs: HashMap::new(),
+            msgs,
             last_user_msg: None,
-        })
+        };
+        self.chats.entry(id).or_insert_with(new)
     }
 
     /// The chat named by `chat_id`, if an update came from it.
@@ -609,13 +565,10 @@ impl State {
 
     /// Registers the chats, messages and callback queries in a pushed update.
     fn learn(&mut self, update: &Value) {
-        let Some(fields) = update.as_object() else {
-            return;
-        };
         if let Some(id) = update["callback_query"]["id"].as_str() {
             self.queries.entry(id.to_owned()).or_insert(false);
         }
-        for v in fields.values() {
+        for v in update.as_object().into_iter().flat_map(Map::values) {
             let msg = if v.get("chat").is_some() {
                 v
             } else {
@@ -628,23 +581,13 @@ impl State {
             let Some(id) = msg["message_id"].as_i64() else {
                 continue;
             };
-            c.next_id = c.next_id.max(id + 1);
-            let from_bot = msg["from"]["id"].as_i64() == Some(BOT_ID);
-            if from_bot {
-                let text = msg["text"].as_str().unwrap_or_default().to_owned();
-                let source = Some((text, None));
-                c.msgs.entry(id).or_insert_with(|| Msg {
-                    json: msg.clone(),
-                    source,
-                });
+            c.next_id = c.next_id.max(id.saturating_add(1));
+            let json = msg.clone();
+            if msg["from"]["id"].as_i64() == Some(BOT_ID) {
+                let source = Some((msg["text"].as_str().unwrap_or_default().to_owned(), None));
+                c.msgs.entry(id).or_insert(Msg { json, source });
             } else {
-                c.msgs.insert(
-                    id,
-                    Msg {
-                        json: msg.clone(),
-                        source: None,
-                    },
-                );
+                c.msgs.insert(id, Msg { json, source: None });
                 c.last_user_msg = Some(id);
             }
         }
@@ -653,40 +596,64 @@ impl State {
     /// The bot's last message in `chat`, or a made-up earlier one.
     fn last_bot_message(&mut self, chat: &Value) -> Value {
         let c = self.chat_entry(chat);
-        let last = c
-            .msgs
-            .iter()
-            .filter(|(_, m)| m.source.is_some())
-            .max_by_key(|(id, _)| **id);
-        if let Some((_, m)) = last {
-            return m.json.clone();
+        let bot_msgs = c.msgs.iter().filter(|(_, m)| m.source.is_some());
+        let last = bot_msgs
+            .max_by_key(|(id, _)| **id)
+            .map(|(_, m)| m.json.clone());
+        last.unwrap_or_else(|| {
+            json!({"message_id": c.alloc(), "date": now(), "chat": chat, "from": bot_user(),
+                "text": "An earlier message"})
+        })
+    }
+
+    /// A callback query from a press on bot message `message_id`, if the bot sent it.
+    fn new_query(&mut self, chat_id: i64, message_id: i64, data: &str) -> Option<Value> {
+        let msg = self.chats.get(&chat_id)?.msgs.get(&message_id)?;
+        let msg = msg.source.as_ref().map(|_| msg.json.clone())?;
+        self.last_query += 1;
+        let id = (5_000_000_000 + self.last_query).to_string();
+        self.queries.insert(id.clone(), false);
+        let from = user(if chat_id > 0 { chat_id } else { GROUP_PRESSER });
+        Some(
+            json!({"id": id, "from": from, "message": msg, "chat_instance": format!("c{chat_id}"),
+            "data": data}),
+        )
+    }
+
+    /// Starts a getUpdates call: confirms updates below `offset`; returns this poll's number.
+    fn start_poll(&mut self, p: &Params) -> Result<u64, ApiError> {
+        if self.webhook.is_some() {
+            return Err(api_error(409, WEBHOOK_ACTIVE));
         }
-        let id = c.alloc();
-        let text = "An earlier message";
-        let json = json!({"message_id": id, "date": now(), "chat": chat, "from": bot_user(),
-            "text": text});
-        c.msgs.insert(
-            id,
-            Msg {
-                json: json.clone(),
-                source: Some((text.into(), None)),
-            },
-        );
-        json
+        if let Some(Value::Array(kinds)) = object(p, "allowed_updates") {
+            self.allowed = kinds
+                .iter()
+                .filter_map(|k| k.as_str().map(String::from))
+                .collect();
+        }
+        match int(p, "offset") {
+            // A negative offset keeps only that many of the newest updates.
+            Some(o) if o < 0 => {
+                let drop = self.queue.len().saturating_sub(o.unsigned_abs() as usize);
+                self.queue.drain(..drop);
+            }
+            Some(o) => self.queue.retain(|u| u["update_id"].as_i64() >= Some(o)),
+            None => {}
+        }
+        self.poller += 1;
+        Ok(self.poller)
     }
 
     /// Drops queued updates of kinds not allowed, then returns up to `limit`.
     fn deliverable(&mut self, limit: usize) -> Vec<Value> {
         let State { queue, allowed, .. } = self;
-        let by_default =
-            |k: &str| !["chat_member", "message_reaction", "message_reaction_count"].contains(&k);
         queue.retain(|u| {
             let kind = u
                 .as_object()
                 .and_then(|o| o.keys().find(|k| *k != "update_id"));
             let kind = kind.map_or("", String::as_str);
             if allowed.is_empty() {
-                by_default(kind)
+                !OPT_IN_UPDATES.split(' ').any(|k| k == kind)
             } else {
                 allowed.iter().any(|a| a == kind)
             }
@@ -695,16 +662,15 @@ impl State {
     }
 
     fn send_message(&mut self, p: &Params) -> Answer {
-        let (raw, plain, parse_mode) = checked_text(p, "message is too long")?;
+        let text = checked_text(p, "message is too long")?;
         let (markup, buttons) = checked_markup(p)?;
         let chat = self.chat(p)?;
-        let reply = object(p, "reply_parameters");
-        let reply_to = reply.as_ref().and_then(|r| r["message_id"].as_i64());
-        let reply_to = reply_to.or_else(|| int(p, "reply_to_message_id"));
-        let may_miss = reply
-            .as_ref()
-            .and_then(|r| r["allow_sending_without_reply"].as_bool());
-        let may_miss = may_miss.unwrap_or(false) || flag(p, "allow_sending_without_reply");
+        let reply = object(p, "reply_parameters").unwrap_or_default();
+        let reply_to = reply["message_id"]
+            .as_i64()
+            .or_else(|| int(p, "reply_to_message_id"));
+        let may_miss = reply["allow_sending_without_reply"].as_bool() == Some(true)
+            || flag(p, "allow_sending_without_reply");
         let replied = reply_to
             .and_then(|r| chat.msgs.get(&r))
             .map(|m| m.json.clone());
@@ -712,47 +678,36 @@ impl State {
             return Err(bad("message to be replied not found"));
         }
         let id = chat.alloc();
-        let mut msg = json!({"message_id": id, "date": now(), "chat": chat.json, "from": bot_user(),
-            "text": plain});
+        let mut json = json!({"message_id": id, "date": now(), "chat": chat.json,
+            "from": bot_user(), "text": text.plain});
         if let Some(mut replied) = replied {
             // Telegram nests replies one level deep only.
-            if let Some(r) = replied.as_object_mut() {
-                r.remove("reply_to_message");
-            }
-            msg["reply_to_message"] = replied;
+            replied
+                .as_object_mut()
+                .and_then(|r| r.remove("reply_to_message"));
+            json["reply_to_message"] = replied;
         }
         if !markup.is_null() {
-            msg["reply_markup"] = markup;
+            json["reply_markup"] = markup;
         }
-        let source = Some((raw.clone(), parse_mode.clone()));
+        let source = Some((text.raw.clone(), text.parse_mode.clone()));
         chat.msgs.insert(
             id,
             Msg {
-                json: msg.clone(),
+                json: json.clone(),
                 source,
             },
         );
         let chat_id = chat.json["id"].as_i64().unwrap_or(0);
-        self.sent.push(Sent {
-            method: "sendMessage".into(),
-            chat_id,
-            message_id: id,
-            text: Some(raw),
-            plain: Some(plain),
-            parse_mode,
-            buttons,
-            disable_preview: no_preview(p),
-        });
-        Ok(msg)
+        self.record("sendMessage", (chat_id, id), Some(text), buttons, p);
+        Ok(json)
     }
 
     /// editMessageText (`with_text`) or editMessageReplyMarkup.
     fn edit(&mut self, p: &Params, with_text: bool) -> Answer {
-        let text = if with_text {
-            Some(checked_text(p, "MESSAGE_TOO_LONG")?)
-        } else {
-            None
-        };
+        let text = with_text
+            .then(|| checked_text(p, "MESSAGE_TOO_LONG"))
+            .transpose()?;
         let (markup, buttons) = checked_markup(p)?;
         if p.contains_key("inline_message_id") {
             return Err(bad("MESSAGE_ID_INVALID"));
@@ -768,14 +723,15 @@ impl State {
             .source
             .clone()
             .ok_or_else(|| bad("message can't be edited"))?;
-        let new = text
-            .as_ref()
-            .map_or(old.clone(), |(raw, _, pm)| (raw.clone(), pm.clone()));
+        let new = match &text {
+            Some(t) => (t.raw.clone(), t.parse_mode.clone()),
+            None => old.clone(),
+        };
         if new == old && msg.json.get("reply_markup").unwrap_or(&Value::Null) == &markup {
             return Err(bad(NOT_MODIFIED));
         }
-        if let Some((_, plain, _)) = &text {
-            msg.json["text"] = json!(plain);
+        if let Some(t) = &text {
+            msg.json["text"] = json!(t.plain);
         }
         if !markup.is_null() {
             msg.json["reply_markup"] = markup;
@@ -786,24 +742,42 @@ impl State {
         msg.json["edit_date"] = json!(now());
         msg.source = Some(new);
         let json = msg.json.clone();
-        let (raw, plain, parse_mode) =
-            text.map_or((None, None, None), |(r, t, pm)| (Some(r), Some(t), pm));
-        self.sent.push(Sent {
-            method: if with_text {
-                "editMessageText"
-            } else {
-                "editMessageReplyMarkup"
-            }
-            .into(),
+        let method = if with_text {
+            "editMessageText"
+        } else {
+            "editMessageReplyMarkup"
+        };
+        self.record(method, (chat_id, id), text, buttons, p);
+        Ok(json)
+    }
+
+    fn record(
+        &mut self,
+        method: &str,
+        at: (i64, i64),
+        text: Option<Text>,
+        buttons: Vec<Vec<Button>>,
+        p: &Params,
+    ) {
+        let preview = object(p, "link_preview_options").unwrap_or_default();
+        let disable_preview =
+            preview["is_disabled"] == json!(true) || flag(p, "disable_web_page_preview");
+        let (text, plain, parse_mode) = match text {
+            Some(t) => (Some(t.raw), Some(t.plain), t.parse_mode),
+            None => (None, None, None),
+        };
+        let (method, chat_id, message_id) = (method.to_owned(), at.0, at.1);
+        let sent = Sent {
+            method,
             chat_id,
-            message_id: id,
-            text: raw,
+            message_id,
+            text,
             plain,
             parse_mode,
             buttons,
-            disable_preview: no_preview(p),
-        });
-        Ok(json)
+            disable_preview,
+        };
+        self.sent.push(sent);
     }
 
     fn answer_callback(&mut self, p: &Params) -> Answer {
@@ -814,9 +788,7 @@ impl State {
                 self.answered.push(id);
                 Ok(json!(true))
             }
-            _ => Err(bad(
-                "query is too old and response timeout expired or query ID is invalid",
-            )),
+            _ => Err(bad(BAD_QUERY)),
         }
     }
 
@@ -854,27 +826,6 @@ impl State {
         }
         Ok(json!(true))
     }
-
-    fn chat_action(&mut self, p: &Params) -> Answer {
-        self.chat(p)?;
-        let actions = [
-            "typing",
-            "upload_photo",
-            "record_video",
-            "upload_video",
-            "record_voice",
-            "upload_voice",
-            "upload_document",
-            "choose_sticker",
-            "find_location",
-            "record_video_note",
-            "upload_video_note",
-        ];
-        match string(p, "action") {
-            Some(a) if actions.contains(&a.as_str()) => Ok(json!(true)),
-            _ => Err(bad("wrong parameter action in request")),
-        }
-    }
 }
 
 impl Chat {
@@ -884,19 +835,19 @@ impl Chat {
     }
 }
 
-/// Checks `text` and `parse_mode` as Telegram does: returns (raw, plain, parse_mode).
-fn checked_text(p: &Params, too_long: &str) -> Result<(String, String, Option<String>), ApiError> {
+/// Checks `text` and `parse_mode` as Telegram does.
+fn checked_text(p: &Params, too_long: &str) -> Result<Text, ApiError> {
     let raw = string(p, "text").unwrap_or_default();
     let parse_mode = string(p, "parse_mode").filter(|m| !m.is_empty());
     let plain = match parse_mode
-        .as_deref()
-        .map(str::to_ascii_lowercase)
+        .as_ref()
+        .map(|m| m.to_ascii_lowercase())
         .as_deref()
     {
         None => raw.clone(),
-        Some("html") => parse_telegram_html(&raw).map_err(|d| ApiError {
+        Some("html") => parse_telegram_html(&raw).map_err(|description| ApiError {
             code: 400,
-            description: d,
+            description,
         })?,
         Some("markdown" | "markdownv2") => {
             return Err(bad(
@@ -912,14 +863,16 @@ fn checked_text(p: &Params, too_long: &str) -> Result<(String, String, Option<St
     if plain.encode_utf16().count() > MAX_TEXT {
         return Err(bad(too_long));
     }
-    Ok((raw, plain, parse_mode))
+    Ok(Text {
+        raw,
+        plain,
+        parse_mode,
+    })
 }
 
 /// Checks `reply_markup`: returns the inline keyboard to echo (Null if none) and its buttons.
 fn checked_markup(p: &Params) -> Result<(Value, Vec<Vec<Button>>), ApiError> {
-    let Some(markup) = object(p, "reply_markup") else {
-        return Ok((Value::Null, vec![]));
-    };
+    let markup = object(p, "reply_markup").unwrap_or_default();
     let Some(rows) = markup.get("inline_keyboard") else {
         return Ok((Value::Null, vec![]));
     };
@@ -929,22 +882,9 @@ fn checked_markup(p: &Params) -> Result<(Value, Vec<Vec<Button>>), ApiError> {
         let mut line = Vec::new();
         for b in row.as_array().ok_or_else(invalid)? {
             let get = |k: &str| b.get(k).and_then(Value::as_str).filter(|v| !v.is_empty());
-            let text = b.get("text").and_then(Value::as_str).unwrap_or_default();
-            let (data, url) = (get("callback_data"), get("url"));
-            let other = [
-                "login_url",
-                "switch_inline_query",
-                "switch_inline_query_current_chat",
-                "switch_inline_query_chosen_chat",
-                "copy_text",
-                "web_app",
-                "callback_game",
-                "pay",
-            ];
-            let other = other
-                .iter()
-                .any(|k| b.get(*k).is_some_and(|v| !v.is_null()));
-            if text.is_empty() || (data.is_none() && url.is_none() && !other) {
+            let (text, data, url) = (get("text"), get("callback_data"), get("url"));
+            let other = OTHER_BUTTONS.split_whitespace().any(|k| !b[k].is_null());
+            if text.is_none() || (data.is_none() && url.is_none() && !other) {
                 return Err(bad(TEXT_BUTTON));
             }
             if data.is_some_and(|d| d.len() > 64) {
@@ -953,9 +893,9 @@ fn checked_markup(p: &Params) -> Result<(Value, Vec<Vec<Button>>), ApiError> {
             if url.is_some_and(|u| !valid_url(u)) {
                 return Err(bad("BUTTON_URL_INVALID"));
             }
-            let (callback_data, url) = (data.map(String::from), url.map(String::from));
+            let [text, callback_data, url] = [text, data, url].map(|v| v.map(String::from));
             line.push(Button {
-                text: text.to_owned(),
+                text: text.unwrap_or_default(),
                 callback_data,
                 url,
             });
@@ -967,194 +907,171 @@ fn checked_markup(p: &Params) -> Result<(Value, Vec<Vec<Button>>), ApiError> {
 
 /// An http(s) URL with a host, or a tg:// link.
 fn valid_url(u: &str) -> bool {
-    let lower = u.to_ascii_lowercase();
-    let host = |rest: &str| {
-        rest.split(['/', '?', '#'])
-            .next()
-            .is_some_and(|h| !h.is_empty())
-    };
-    match lower.split_once("://") {
-        Some(("http" | "https", rest)) => host(rest),
-        Some(("tg", rest)) => !rest.is_empty(),
-        _ => false,
+    let has_host = |rest: &str| !rest.starts_with(['/', '?', '#']) && !rest.is_empty();
+    match u.split_once("://") {
+        Some((scheme, rest)) if scheme.eq_ignore_ascii_case("tg") => !rest.is_empty(),
+        Some((scheme, rest)) => {
+            matches!(scheme.to_ascii_lowercase().as_str(), "http" | "https") && has_host(rest)
+        }
+        None => false,
     }
+}
+
+/// Returns from the enclosing function with a Bot API "can't parse entities" error.
+macro_rules! fail {
+    ($($arg:tt)*) => {
+        return Err(format!("Bad Request: can't parse entities: {}", format_args!($($arg)*)))
+    };
 }
 
 /// Telegram's HTML parse mode, as TDLib parses it: the plain text, or the Bot API's description
 /// of the error (`Bad Request: can't parse entities: ...`, byte offsets into `s`). Stricter in
 /// one way: a `&` that starts no supported entity is refused (Telegram would show it literally).
 pub fn parse_telegram_html(s: &str) -> Result<String, String> {
-    let fail = |m: String| Err(format!("Bad Request: can't parse entities: {m}"));
     let b = s.as_bytes();
     let at = |i: usize| b.get(i).copied().unwrap_or(0);
-    let next_char = |i: usize| s[i..].chars().next().unwrap_or_default();
+    // Moves past the bytes `go` accepts; past the end reads NUL, as TDLib's C string does.
+    let scan = |mut i: usize, go: &dyn Fn(u8) -> bool| {
+        while go(at(i)) {
+            i += 1;
+        }
+        i
+    };
+    let spaces = |c: u8| c != 0 && is_space(c);
+    let word = |c: u8| !is_space(c) && c != b'>';
     let mut out = String::new();
     // Open tags: name, argument, and where their content starts in `out`.
     let mut open: Vec<(String, String, usize)> = Vec::new();
     let mut surrogate = false;
     let mut i = 0;
     while i < b.len() {
+        let begin = i;
         if b[i] == b'&' {
             let Some((code, next)) = decode_entity(b, i) else {
-                return fail(format!(
-                    "Unsupported HTML entity at byte offset {i}: write \"&\" as \"&amp;\" (only \
-                     &lt; &gt; &amp; &quot; and numeric entities are supported)"
-                ));
+                fail!("Unsupported HTML entity at byte offset {i}: write \"&\" as \"&amp;\"")
             };
             match char::from_u32(code) {
                 Some(c) => out.push(c),
                 None => surrogate = true,
             }
             i = next;
-            continue;
-        }
-        if b[i] != b'<' {
-            out.push(next_char(i));
-            i += next_char(i).len_utf8();
-            continue;
-        }
-        let begin = i;
-        i += 1;
-        if at(i) == b'/' {
+        } else if b[i] != b'<' {
+            let c = s[i..].chars().next().unwrap_or_default();
+            out.push(c);
+            i += c.len_utf8();
+        } else if at(i + 1) == b'/' {
             let Some((tag, arg, start)) = open.pop() else {
-                return fail(format!("Unexpected end tag at byte offset {begin}"));
+                fail!("Unexpected end tag at byte offset {begin}")
             };
-            while !is_space(at(i)) && at(i) != b'>' {
-                i += 1;
-            }
+            i = scan(i + 1, &word);
             let end_tag = s[begin + 2..i].to_ascii_lowercase();
-            while at(i) != 0 && is_space(at(i)) {
-                i += 1;
-            }
+            i = scan(i, &spaces);
             if at(i) != b'>' {
-                return fail(format!("Unclosed end tag at byte offset {begin}"));
+                fail!("Unclosed end tag at byte offset {begin}");
             }
             if !end_tag.is_empty() && end_tag != tag {
-                return fail(format!(
+                fail!(
                     "Unmatched end tag at byte offset {begin}, expected \"</{tag}>\", found \
                      \"</{end_tag}>\""
-                ));
+                );
             }
-            if tag == "tg-emoji" && out.len() > start && !arg.parse::<i64>().is_ok_and(|v| v > 0) {
-                return fail("Invalid custom emoji identifier specified".into());
+            let emoji_id =
+                arg.bytes().all(|c| c.is_ascii_digit()) && arg.parse::<i64>().is_ok_and(|v| v > 0);
+            if tag == "tg-emoji" && out.len() > start && !emoji_id {
+                fail!("Invalid custom emoji identifier specified");
             }
             i += 1;
-            continue;
-        }
-        while !is_space(at(i)) && at(i) != b'>' {
-            i += 1;
-        }
-        if at(i) == 0 {
-            return fail(format!("Unclosed start tag at byte offset {begin}"));
-        }
-        let tag = s[begin + 1..i].to_ascii_lowercase();
-        if !TAGS.contains(&tag.as_str()) {
-            return fail(format!(
-                "Unsupported start tag \"{tag}\" at byte offset {begin}"
-            ));
-        }
-        let mut arg = String::new();
-        while at(i) != b'>' {
-            while at(i) != 0 && is_space(at(i)) {
-                i += 1;
+        } else {
+            i = scan(i + 1, &word);
+            if at(i) == 0 {
+                fail!("Unclosed start tag at byte offset {begin}");
             }
-            if at(i) == b'>' {
-                break;
+            let tag = s[begin + 1..i].to_ascii_lowercase();
+            if !TAGS.split(' ').any(|t| t == tag) {
+                fail!("Unsupported start tag \"{tag}\" at byte offset {begin}");
             }
-            let name_start = i;
-            while !is_space(at(i)) && !b"=>/\"'".contains(&at(i)) {
-                i += 1;
-            }
-            let name = &s[name_start..i];
-            if name.is_empty() {
-                return fail(format!(
-                    "Empty attribute name in the tag \"{tag}\" at byte offset {begin}"
-                ));
-            }
-            while at(i) != 0 && is_space(at(i)) {
-                i += 1;
-            }
-            if at(i) != b'=' {
-                // An attribute without a value, like `<blockquote expandable>`.
+            let mut arg = String::new();
+            loop {
+                i = scan(i, &spaces);
+                if at(i) == b'>' {
+                    break;
+                }
+                let name_start = i;
+                i = scan(i, &|c| !is_space(c) && !b"=>/\"'".contains(&c));
+                let name = &s[name_start..i];
+                if name.is_empty() {
+                    fail!("Empty attribute name in the tag \"{tag}\" at byte offset {begin}");
+                }
+                i = scan(i, &spaces);
                 if at(i) == 0 {
-                    return fail(format!(
-                        "Unclosed start tag \"{tag}\" at byte offset {begin}"
-                    ));
+                    fail!("Unclosed start tag \"{tag}\" at byte offset {begin}");
                 }
-                continue;
-            }
-            i += 1;
-            while at(i) != 0 && is_space(at(i)) {
-                i += 1;
-            }
-            if at(i) == 0 {
-                return fail(format!(
-                    "Unclosed start tag \"{tag}\" at byte offset {begin}"
-                ));
-            }
-            let mut value = String::new();
-            if at(i) == b'"' || at(i) == b'\'' {
-                // A quoted string; entities are decoded, anything else is kept as it is.
-                let quote = at(i);
-                i += 1;
-                while at(i) != quote && at(i) != 0 {
-                    match decode_entity(b, i).filter(|_| at(i) == b'&') {
-                        Some((code, next)) => {
-                            value.push(char::from_u32(code).unwrap_or('\u{fffd}'));
-                            i = next;
-                        }
-                        None => {
-                            value.push(next_char(i));
-                            i += next_char(i).len_utf8();
-                        }
+                if at(i) != b'=' {
+                    continue; // an attribute without a value, like `expandable`
+                }
+                i = scan(i + 1, &spaces);
+                if at(i) == 0 {
+                    fail!("Unclosed start tag \"{tag}\" at byte offset {begin}");
+                }
+                let value;
+                if at(i) == b'"' || at(i) == b'\'' {
+                    (value, i) = quoted(s, i);
+                } else {
+                    // A name token: letters, digits, '.' and '-', case-insensitive.
+                    let end = scan(i, &|c| c.is_ascii_alphanumeric() || c == b'.' || c == b'-');
+                    if word(at(end)) {
+                        fail!("Unexpected end of name token at byte offset {i}");
                     }
+                    (value, i) = (s[i..end].to_ascii_lowercase(), end);
                 }
-                if at(i) == quote {
-                    i += 1;
+                if at(i) == 0 {
+                    fail!("Unclosed start tag at byte offset {begin}");
                 }
-            } else {
-                // A name token: letters, digits, '.' and '-', case-insensitive.
-                let token = i;
-                while at(i).is_ascii_alphanumeric() || at(i) == b'.' || at(i) == b'-' {
-                    i += 1;
+                match (tag.as_str(), name) {
+                    ("tg-emoji", "emoji-id") => arg = value,
+                    ("span", "class") => arg = value.strip_prefix("tg-").unwrap_or_default().into(),
+                    _ => {}
                 }
-                if !is_space(at(i)) && at(i) != b'>' {
-                    return fail(format!(
-                        "Unexpected end of name token at byte offset {token}"
-                    ));
-                }
-                value = s[token..i].to_ascii_lowercase();
             }
-            if at(i) == 0 {
-                return fail(format!("Unclosed start tag at byte offset {begin}"));
+            if tag == "span" && arg != "spoiler" {
+                fail!("Tag \"span\" must have class \"tg-spoiler\" at byte offset {begin}");
             }
-            match (tag.as_str(), name) {
-                ("tg-emoji", "emoji-id") => arg = value,
-                ("span", "class") => arg = value.strip_prefix("tg-").unwrap_or_default().into(),
-                _ => {}
-            }
+            open.push((tag, arg, out.len()));
+            i += 1;
         }
-        if tag == "span" && arg != "spoiler" {
-            return fail(format!(
-                "Tag \"span\" must have class \"tg-spoiler\" at byte offset {begin}"
-            ));
-        }
-        open.push((tag, arg, out.len()));
-        i += 1;
     }
     if let Some((tag, ..)) = open.last() {
-        return fail(format!(
-            "Can't find end tag corresponding to start tag \"{tag}\""
-        ));
+        fail!("Can't find end tag corresponding to start tag \"{tag}\"");
     }
     if surrogate {
-        return fail(
-            "Text contains invalid Unicode characters after decoding HTML entities, \
-            check for unmatched surrogate code units"
-                .into(),
+        fail!(
+            "Text contains invalid Unicode characters after decoding HTML entities, check for \
+             unmatched surrogate code units"
         );
     }
     Ok(out)
+}
+
+/// A quoted attribute value at `s[i]`, entities decoded and anything else kept; returns it and
+/// the offset after its closing quote.
+fn quoted(s: &str, mut i: usize) -> (String, usize) {
+    let b = s.as_bytes();
+    let quote = b[i];
+    let mut value = String::new();
+    i += 1;
+    while i < b.len() && b[i] != quote {
+        if b[i] == b'&'
+            && let Some((code, next)) = decode_entity(b, i)
+        {
+            value.push(char::from_u32(code).unwrap_or(char::REPLACEMENT_CHARACTER));
+            i = next;
+        } else {
+            let c = s[i..].chars().next().unwrap_or_default();
+            value.push(c);
+            i += c.len_utf8();
+        }
+    }
+    (value, (i + 1).min(b.len()))
 }
 
 /// TDLib's `decode_html_entity` at `b[pos] == '&'`: `&lt; &gt; &amp; &quot;` or a numeric
@@ -1163,9 +1080,8 @@ fn decode_entity(b: &[u8], pos: usize) -> Option<(u32, usize)> {
     let at = |i: usize| b.get(i).copied().unwrap_or(0);
     let mut end = pos + 1;
     let code = if at(end) == b'#' {
-        end += 1;
-        let radix = if at(end) == b'x' { 16 } else { 10 };
-        end += usize::from(radix == 16);
+        let radix = if at(end + 1) == b'x' { 16 } else { 10 };
+        end += 1 + usize::from(radix == 16);
         let mut code: u32 = 0;
         while let Some(digit) = char::from(at(end)).to_digit(radix) {
             code = code.saturating_mul(radix).saturating_add(digit);
@@ -1179,45 +1095,61 @@ fn decode_entity(b: &[u8], pos: usize) -> Option<(u32, usize)> {
         while at(end).is_ascii_alphabetic() {
             end += 1;
         }
-        match &b[pos + 1..end] {
-            b"lt" => '<'.into(),
-            b"gt" => '>'.into(),
-            b"amp" => '&'.into(),
-            b"quot" => '"'.into(),
-            _ => return None,
-        }
+        let named = [("lt", '<'), ("gt", '>'), ("amp", '&'), ("quot", '"')];
+        let name = &b[pos + 1..end];
+        named.iter().find(|(n, _)| n.as_bytes() == name)?.1.into()
     };
     Some((code, if at(end) == b';' { end + 1 } else { end }))
 }
 
-/// TDLib's `is_space`, which also stops at the end of the text (read as NUL).
+/// TDLib's `is_space`, NUL included.
 fn is_space(c: u8) -> bool {
     matches!(c, b' ' | b'\t' | b'\r' | b'\n' | 0 | 0x0b | 0x0c)
 }
 
-/// The request's parameters: query string, then a JSON or url-encoded form body.
+/// The request's parameters: query string, then a url-encoded, multipart or JSON body. Form and
+/// multipart values are strings; the readers below accept both.
 fn params(uri: &Uri, headers: &HeaderMap, body: &[u8]) -> Params {
-    let mut p = Params::new();
-    let mut add_form = |form: &str| {
-        let uri = format!("/?{form}").parse().unwrap_or_default();
-        if let Ok(Query(pairs)) = Query::<Vec<(String, String)>>::try_from_uri(&uri) {
-            p.extend(pairs.into_iter().map(|(k, v)| (k, Value::String(v))));
-        }
-    };
-    add_form(uri.query().unwrap_or_default());
     let kind = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
+    let body_text = String::from_utf8_lossy(body);
+    let mut pairs = form(uri.query().unwrap_or_default());
     if kind.starts_with("application/x-www-form-urlencoded") {
-        add_form(std::str::from_utf8(body).unwrap_or_default());
-    } else if let Ok(Value::Object(json)) = serde_json::from_slice(body) {
+        pairs.extend(form(&body_text));
+    } else if let Some(boundary) = kind.split("boundary=").nth(1) {
+        pairs.extend(multipart(&body_text, boundary.trim_matches('"')));
+    }
+    let mut p: Params = pairs
+        .into_iter()
+        .map(|(k, v)| (k, Value::String(v)))
+        .collect();
+    if let Ok(Value::Object(json)) = serde_json::from_slice(body) {
         p.extend(json);
     }
     p
 }
 
-/// A text parameter (form values are strings; other JSON scalars are read as text).
+fn form(query: &str) -> Vec<(String, String)> {
+    let uri = format!("/?{query}").parse().unwrap_or_default();
+    Query::try_from_uri(&uri)
+        .map(|Query(pairs)| pairs)
+        .unwrap_or_default()
+}
+
+/// The fields of a multipart/form-data body (teloxide uses it for setWebhook and uploads).
+fn multipart(body: &str, boundary: &str) -> Vec<(String, String)> {
+    let delimiter = format!("--{boundary}");
+    let fields = body.split(delimiter.as_str()).filter_map(|part| {
+        let (head, value) = part.split_once("\r\n\r\n")?;
+        let name = head.split("name=\"").nth(1)?.split('"').next()?.to_owned();
+        Some((name, value.strip_suffix("\r\n").unwrap_or(value).to_owned()))
+    });
+    fields.collect()
+}
+
+/// A text parameter (other JSON scalars are read as text).
 fn string(p: &Params, key: &str) -> Option<String> {
     match p.get(key)? {
         Value::String(s) => Some(s.clone()),
@@ -1227,32 +1159,19 @@ fn string(p: &Params, key: &str) -> Option<String> {
 }
 
 fn int(p: &Params, key: &str) -> Option<i64> {
-    match p.get(key)? {
-        Value::Number(n) => n.as_i64(),
-        Value::String(s) => s.trim().parse().ok(),
-        _ => None,
-    }
+    string(p, key)?.trim().parse().ok()
 }
 
 fn flag(p: &Params, key: &str) -> bool {
-    matches!(p.get(key), Some(Value::Bool(true))) || string(p, key).as_deref() == Some("true")
+    string(p, key).as_deref() == Some("true")
 }
 
 /// A JSON parameter, given as JSON or (in forms) as a JSON-encoded string.
 fn object(p: &Params, key: &str) -> Option<Value> {
     match p.get(key)? {
         Value::String(s) => serde_json::from_str(s).ok(),
-        Value::Null => None,
-        v => Some(v.clone()),
+        v => Some(v.clone()).filter(|v| !v.is_null()),
     }
-}
-
-fn no_preview(p: &Params) -> bool {
-    let options = object(p, "link_preview_options");
-    let disabled = options
-        .and_then(|o| o["is_disabled"].as_bool())
-        .unwrap_or(false);
-    disabled || flag(p, "disable_web_page_preview")
 }
 
 fn error(code: u16, description: &str) -> Response {
@@ -1287,17 +1206,14 @@ fn bot_user() -> Value {
     json!({"id": BOT_ID, "is_bot": true, "first_name": "Workhealth Test", "username": BOT_USERNAME})
 }
 
-/// getMe's `Me`: teloxide needs every flag.
+/// getMe's `Me`: teloxide's dispatcher needs every one of these flags.
 fn me() -> Value {
     let mut me = bot_user();
-    for (flag, value) in [
-        ("can_join_groups", true),
-        ("can_read_all_group_messages", false),
-        ("supports_inline_queries", false),
-        ("can_connect_to_business", false),
-        ("has_main_web_app", false),
-    ] {
-        me[flag] = json!(value);
+    let flags = json!({"can_join_groups": true, "can_read_all_group_messages": false,
+        "supports_inline_queries": false, "can_connect_to_business": false,
+        "has_main_web_app": false});
+    if let (Some(me), Value::Object(flags)) = (me.as_object_mut(), flags) {
+        me.extend(flags);
     }
     me
 }
@@ -1325,7 +1241,7 @@ fn text_content(text: &str) -> Value {
             Some('@') => "mention",
             _ => "",
         };
-        // A name of ASCII letters, digits and '_' (and "@botname" after a command).
+        // ASCII letters, digits and '_' (and "@botname" after a command).
         let name_char = |c: char| c.is_ascii_alphanumeric() || c == '_' || (c == '@' && n == 0);
         let name = word
             .get(1..)
@@ -1386,8 +1302,8 @@ impl Connected<IncomingStream<'_, Killable>> for KillSwitch {
 impl AsyncRead for KillableStream {
     fn poll_read(
         mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
+        cx: &mut Context,
+        buf: &mut ReadBuf,
     ) -> Poll<io::Result<()>> {
         Pin::new(&mut self.tcp).poll_read(cx, buf)
     }
@@ -1396,7 +1312,7 @@ impl AsyncRead for KillableStream {
 impl AsyncWrite for KillableStream {
     fn poll_write(
         mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
+        cx: &mut Context,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
         if self.kill.0.load(Ordering::SeqCst) {
@@ -1405,11 +1321,11 @@ impl AsyncWrite for KillableStream {
         Pin::new(&mut self.tcp).poll_write(cx, buf)
     }
 
-    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context) -> Poll<io::Result<()>> {
         Pin::new(&mut self.tcp).poll_flush(cx)
     }
 
-    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context) -> Poll<io::Result<()>> {
         Pin::new(&mut self.tcp).poll_shutdown(cx)
     }
 }
