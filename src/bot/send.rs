@@ -58,10 +58,24 @@ pub fn error_kind(e: &RequestError) -> &'static str {
 fn retryable(e: &RequestError) -> Option<Duration> {
     match e {
         RequestError::RetryAfter(s) => Some(s.duration().min(MAX_RETRY_AFTER)),
-        RequestError::Network(_)
-        | RequestError::Io(_)
-        | RequestError::InvalidJson { .. }
-        | RequestError::Api(teloxide::ApiError::Unknown(_)) => Some(Duration::ZERO),
+        RequestError::Network(_) | RequestError::Io(_) | RequestError::InvalidJson { .. } => {
+            Some(Duration::ZERO)
+        }
+        // teloxide reports server errors (5xx) as unknown API errors; a refusal it doesn't
+        // know (a 400 or 403 with new wording) is also "unknown" and retrying won't help.
+        RequestError::Api(teloxide::ApiError::Unknown(text))
+            if ![
+                "Bad Request",
+                "Forbidden",
+                "Unauthorized",
+                "Not Found",
+                "Conflict",
+            ]
+            .iter()
+            .any(|p| text.starts_with(p)) =>
+        {
+            Some(Duration::ZERO)
+        }
         _ => None,
     }
 }
@@ -70,6 +84,20 @@ fn retryable(e: &RequestError) -> Option<Duration> {
 pub async fn with_retry<T, F, Fut>(
     metrics: &Metrics,
     what: &str,
+    request: F,
+) -> Result<T, RequestError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, RequestError>>,
+{
+    with_retry_n(metrics, what, ATTEMPTS, request).await
+}
+
+/// [`with_retry`] with its own number of attempts.
+pub async fn with_retry_n<T, F, Fut>(
+    metrics: &Metrics,
+    what: &str,
+    attempts: u32,
     mut request: F,
 ) -> Result<T, RequestError>
 where
@@ -84,7 +112,7 @@ where
             Err(e) => {
                 metrics.telegram_errors.inc(error_kind(&e));
                 match retryable(&e) {
-                    Some(wait) if attempt < ATTEMPTS => {
+                    Some(wait) if attempt < attempts => {
                         let wait = if wait.is_zero() { backoff } else { wait };
                         tracing::warn!(error = %e, attempt, wait_ms = wait.as_millis() as u64, what, "Telegram request failed; retrying");
                         metrics.telegram_retries.fetch_add(1, Ordering::Relaxed);
@@ -255,7 +283,8 @@ pub async fn answer_callback(
     id: teloxide::types::CallbackQueryId,
     text: Option<&str>,
 ) {
-    let r = with_retry(metrics, "answerCallbackQuery", || {
+    // A callback query expires within seconds: one retry at most.
+    let r = with_retry_n(metrics, "answerCallbackQuery", 2, || {
         let id = id.clone();
         async move {
             with_bot!(tg, b => {

@@ -1,6 +1,8 @@
 //! Shared test helpers: fixture content in a temp folder, and running the binary.
 #![allow(dead_code)]
 
+pub mod fake_telegram;
+
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

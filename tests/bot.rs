@@ -1,0 +1,685 @@
+//! The Telegram bot end to end: `workhealth serve` as a child process, talking HTTP through
+//! the real teloxide client to a fake Bot API on 127.0.0.1 that refuses what Telegram refuses.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use common::fake_telegram::{FakeTelegram, Fault, Sent};
+use workhealth::log::sqlite::SqliteStore;
+use workhealth::log::{DB_FILE, Feedback, Filter, Store};
+
+const T: Duration = Duration::from_secs(20);
+
+struct Serve {
+    child: Child,
+    fake: FakeTelegram,
+    data: tempfile::TempDir,
+    _index: tempfile::TempDir,
+    stderr: Arc<Mutex<Vec<String>>>,
+    http: String,
+}
+
+impl Serve {
+    async fn start(args: &[&str]) -> Serve {
+        Serve::start_with(args, &common::repo().join("content")).await
+    }
+
+    async fn start_with(args: &[&str], content: &Path) -> Serve {
+        let fake = FakeTelegram::start().await;
+        let data = tempfile::tempdir().unwrap();
+        let index = tempfile::tempdir().unwrap();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_workhealth"))
+            .args(["--content", content.to_str().unwrap()])
+            .args(["--index", index.path().join("idx").to_str().unwrap()])
+            .args(["--data", data.path().to_str().unwrap()])
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .args(args)
+            .env("TELOXIDE_TOKEN", "123456:TEST")
+            .env("TELOXIDE_API_URL", fake.api_url())
+            .env("RUST_LOG", "workhealth=info")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stderr = Arc::new(Mutex::new(Vec::new()));
+        let (tx, rx) = std::sync::mpsc::channel();
+        {
+            let stderr = stderr.clone();
+            let pipe = child.stderr.take().unwrap();
+            std::thread::spawn(move || {
+                for line in BufReader::new(pipe).lines().map_while(Result::ok) {
+                    if let Some(addr) = line.strip_prefix("workhealth: listening on ") {
+                        let _ = tx.send(addr.to_string());
+                    }
+                    stderr.lock().unwrap().push(line);
+                }
+            });
+        }
+        let http = tokio::task::spawn_blocking(move || rx.recv_timeout(T))
+            .await
+            .unwrap()
+            .expect("serve did not start listening");
+        let s = Serve {
+            child,
+            fake,
+            data,
+            _index: index,
+            stderr,
+            http,
+        };
+        // Ready when it polls for updates.
+        let t0 = std::time::Instant::now();
+        while s.fake.calls("getUpdates") == 0 {
+            assert!(t0.elapsed() < T, "serve never polled: {}", s.log_text());
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        s
+    }
+
+    fn log_text(&self) -> String {
+        self.stderr.lock().unwrap().join("\n")
+    }
+
+    /// SIGTERM, and wait for a clean exit.
+    async fn stop(&mut self) {
+        let pid = self.child.id().to_string();
+        Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+        let t0 = std::time::Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                assert!(
+                    status.success(),
+                    "serve exited with {status}: {}",
+                    self.log_text()
+                );
+                return;
+            }
+            assert!(t0.elapsed() < T, "serve did not stop: {}", self.log_text());
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    fn db(&self) -> SqliteStore {
+        SqliteStore::open(&self.data.path().join(DB_FILE)).unwrap()
+    }
+
+    fn db_path(&self) -> PathBuf {
+        self.data.path().to_path_buf()
+    }
+
+    async fn ask(&self, chat: i64, text: &str) -> Vec<Sent> {
+        let before = self
+            .fake
+            .sent()
+            .iter()
+            .filter(|s| s.chat_id == chat)
+            .count();
+        self.fake.send_text(chat, text);
+        self.fake.wait_sent_to(chat, before + 1, T).await;
+        // Let a multi-part reply finish.
+        settle(&self.fake, chat).await;
+        self.fake
+            .sent()
+            .into_iter()
+            .filter(|s| s.chat_id == chat)
+            .skip(before)
+            .collect()
+    }
+
+    async fn press(&self, chat: i64, message_id: i64, data: &str) -> Vec<Sent> {
+        let before = self
+            .fake
+            .sent()
+            .iter()
+            .filter(|s| s.chat_id == chat)
+            .count();
+        let answered = self.fake.answered_callbacks().len();
+        self.fake.press_button(chat, message_id, data);
+        let t0 = std::time::Instant::now();
+        while self.fake.answered_callbacks().len() == answered {
+            assert!(
+                t0.elapsed() < T,
+                "callback never answered: {}",
+                self.log_text()
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        settle(&self.fake, chat).await;
+        self.fake
+            .sent()
+            .into_iter()
+            .filter(|s| s.chat_id == chat)
+            .skip(before)
+            .collect()
+    }
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Waits until a chat has had no new message for a while.
+async fn settle(fake: &FakeTelegram, chat: i64) {
+    let mut n = usize::MAX;
+    loop {
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        let now = fake.sent().iter().filter(|s| s.chat_id == chat).count();
+        if now == n {
+            return;
+        }
+        n = now;
+    }
+}
+
+fn plain(s: &Sent) -> String {
+    s.plain.clone().unwrap_or_default()
+}
+
+fn all_data(msgs: &[Sent]) -> Vec<String> {
+    msgs.iter()
+        .flat_map(|m| m.buttons.iter().flatten())
+        .filter_map(|b| b.callback_data.clone())
+        .collect()
+}
+
+fn button<'a>(msgs: &'a [Sent], label: &str) -> (&'a Sent, String) {
+    for m in msgs {
+        for b in m.buttons.iter().flatten() {
+            if b.text.contains(label) {
+                return (m, b.callback_data.clone().expect("a callback button"));
+            }
+        }
+    }
+    panic!("no button {label:?} in {msgs:#?}");
+}
+
+fn assert_clean(s: &Serve) {
+    assert!(
+        s.fake.rejected().is_empty(),
+        "Telegram would refuse: {:#?}",
+        s.fake.rejected()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn commands_are_registered_and_each_answers() {
+    let mut s = Serve::start(&["--throttle", "off"]).await;
+    let names: Vec<String> = s.fake.commands().into_iter().map(|(c, _)| c).collect();
+    for c in [
+        "start",
+        "help",
+        "topics",
+        "programmes",
+        "region",
+        "privacy",
+        "forget",
+    ] {
+        assert!(
+            names.iter().any(|n| n == c),
+            "{c} not registered: {names:?}"
+        );
+    }
+    let chat = 700_100_200;
+    let start = s.ask(chat, "/start").await;
+    let text: String = start.iter().map(plain).collect();
+    assert!(text.contains("workhealth"), "{text}");
+    assert!(text.contains("Privacy"), "{text}");
+    assert!(text.contains("not legal or medical advice"), "{text}");
+    let (_, ne) = button(&start, "North East");
+    assert_eq!(ne, "r:north-east");
+
+    let help = s.ask(chat, "/help").await;
+    assert!(plain(&help[0]).contains("/topics"));
+    let privacy = s.ask(chat, "/privacy").await;
+    assert!(plain(&privacy[0]).contains("never store your name"));
+
+    let topics = s.ask(chat, "/topics").await;
+    let (menu, data) = button(&topics, "Sickness absence");
+    let entries = s.press(chat, menu.message_id, &data).await;
+    let (menu, data) = button(&entries, "Fit notes");
+    let shown = s.press(chat, menu.message_id, &data).await;
+    assert!(
+        plain(&shown[0]).contains("Fit notes"),
+        "{:?}",
+        plain(&shown[0])
+    );
+
+    // Region: chosen by button, remembered for /programmes.
+    let region = s.ask(chat, "/region").await;
+    let (menu, data) = button(&region, "North East");
+    let saved = s.press(chat, menu.message_id, &data).await;
+    assert!(plain(&saved[0]).contains("North East England"));
+    let progs = s.ask(chat, "/programmes").await;
+    let text: String = progs.iter().map(plain).collect();
+    assert!(text.contains("for North East England"), "{text}");
+    let award = text
+        .find("Better Health at Work")
+        .expect("the North East award");
+    let acas = text.find("Acas").expect("national programmes too");
+    assert!(award < acas, "local first");
+    assert!(
+        !text.contains("Working Well"),
+        "another region's programme: {text}"
+    );
+
+    let unknown = s.ask(chat, "/frobnicate").await;
+    assert!(plain(&unknown[0]).contains("/help"));
+    assert_clean(&s);
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_question_is_answered_escaped_with_buttons_and_feedback_is_logged() {
+    let mut s = Serve::start(&["--throttle", "off"]).await;
+    let chat = 700_100_300;
+    let reply = s
+        .ask(chat, "<b>how much</b> is statutory sick pay & who gets it?")
+        .await;
+    assert!(!reply.is_empty());
+    for m in &reply {
+        assert_eq!(m.parse_mode.as_deref(), Some("HTML"));
+        assert!(plain(m).chars().count() <= 4096);
+    }
+    let text: String = reply.iter().map(plain).collect();
+    assert!(
+        text.contains("Statutory Sick Pay") || text.contains("SSP"),
+        "{text}"
+    );
+    assert!(text.contains("Sources"), "{text}");
+    let data = all_data(&reply);
+    assert!(data.iter().all(|d| d.len() <= 64));
+    assert!(
+        data.iter()
+            .any(|d| d.starts_with("f:") && d.ends_with(":1"))
+    );
+    assert!(data.iter().any(|d| d == "h"), "talk to someone: {data:?}");
+    assert!(
+        data.iter().filter(|d| d.starts_with("s:")).count() >= 1,
+        "related: {data:?}"
+    );
+
+    let (m, up) = button(&reply, "👍");
+    let before = s.fake.answered_callbacks().len();
+    s.press(chat, m.message_id, &up).await;
+    assert_eq!(s.fake.answered_callbacks().len(), before + 1);
+
+    let (m, talk) = button(&reply, "Talk to someone");
+    let talk = s.press(chat, m.message_id, &talk).await;
+    assert!(talk.iter().map(plain).collect::<String>().contains("Acas"));
+    assert_clean(&s);
+    s.stop().await;
+
+    let mut db = s.db();
+    let qs = db.questions(&Filter::default(), 10, 0).unwrap();
+    assert_eq!(qs.len(), 1, "one row per question");
+    let q = &qs[0];
+    assert_eq!(q.outcome, "answer");
+    assert_eq!(q.channel, "telegram");
+    assert!(q.shown_id.is_some());
+    assert!(!q.results.is_empty());
+    assert_eq!(q.feedback, Some(Feedback::Helpful));
+    assert!(q.content_digest.starts_with("v1:") || !q.content_digest.is_empty());
+    let id = up.split(':').nth(1).unwrap().parse::<i64>().unwrap();
+    assert_eq!(q.id, id, "feedback attached to the right row");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn clarify_offers_choices_and_a_choice_shows_the_entry() {
+    let s = Serve::start(&["--throttle", "off"]).await;
+    let chat = 700_100_400;
+    let reply = s.ask(chat, "stress").await;
+    let text: String = reply.iter().map(plain).collect();
+    assert!(text.contains("not sure which"), "{text}");
+    let shows: Vec<String> = all_data(&reply)
+        .into_iter()
+        .filter(|d| d.starts_with("s:"))
+        .collect();
+    assert!(shows.len() >= 2, "{shows:?}");
+    let m = reply.last().unwrap();
+    let shown = s.press(chat, m.message_id, &shows[0]).await;
+    let text: String = shown.iter().map(plain).collect();
+    assert!(text.contains("stress") || text.contains("Stress"), "{text}");
+    // A choice made from a clarify carries feedback buttons for the original question.
+    assert!(all_data(&shown).iter().any(|d| d.starts_with("f:")));
+    assert_clean(&s);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_crisis_message_comes_first() {
+    let s = Serve::start(&["--throttle", "off"]).await;
+    let chat = 700_100_500;
+    let reply = s
+        .ask(chat, "one of my staff told me she wants to end her life")
+        .await;
+    assert!(reply.len() >= 2, "{reply:#?}");
+    let first = plain(&reply[0]);
+    assert!(first.contains("999"), "{first}");
+    assert!(first.contains("116 123"), "{first}");
+    assert_clean(&s);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn non_text_updates_get_a_polite_reply() {
+    let s = Serve::start(&["--throttle", "off"]).await;
+    let chat = 700_100_600;
+    for (i, send) in [
+        FakeTelegram::send_sticker as fn(&FakeTelegram, i64) -> i64,
+        FakeTelegram::send_photo,
+        FakeTelegram::send_voice,
+        FakeTelegram::send_document,
+        FakeTelegram::send_location,
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        send(&s.fake, chat);
+        let got = s.fake.wait_sent_to(chat, i + 1, T).await;
+        assert!(
+            plain(&got[i]).contains("only read text"),
+            "{:?}",
+            plain(&got[i])
+        );
+    }
+    s.fake.send_text(chat, "a question to edit");
+    settle(&s.fake, chat).await;
+    let n = s.fake.sent().iter().filter(|m| m.chat_id == chat).count();
+    s.fake.send_edited_text(chat, "an edited question");
+    let got = s.fake.wait_sent_to(chat, n + 1, T).await;
+    assert!(
+        plain(&got[n]).contains("new message"),
+        "{:?}",
+        plain(&got[n])
+    );
+    let long = "my worker is off sick with a bad back, what do I pay? ".repeat(100);
+    assert!(long.len() > 4096);
+    let reply = s.ask(chat, &long).await;
+    assert!(!reply.is_empty(), "an over-long question is answered");
+    let odd = s
+        .ask(
+            chat,
+            "\"quotes\" (brackets) AND OR: -not ~x *y [z] 😀 \u{7}",
+        )
+        .await;
+    assert!(!odd.is_empty());
+    assert_clean(&s);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn forged_and_stale_buttons_get_a_polite_reply() {
+    let s = Serve::start(&["--throttle", "off"]).await;
+    let chat = 700_100_700;
+    let reply = s.ask(chat, "/help").await;
+    let mid = reply[0].message_id;
+    for data in [
+        "s:no-such-entry",
+        "zz:top",
+        "f:abc:1",
+        "t:nonsense",
+        "s:<b>",
+    ] {
+        let before = s.fake.answered_callbacks().len();
+        let got = s.press(chat, mid, data).await;
+        assert_eq!(s.fake.answered_callbacks().len(), before + 1, "{data}");
+        assert!(
+            got.iter().any(|m| plain(m).contains("out of date")),
+            "{data}: {got:#?}"
+        );
+    }
+    assert_clean(&s);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn in_groups_only_commands_mentions_and_replies_are_answered() {
+    let s = Serve::start(&["--throttle", "off"]).await;
+    let group = -100_200_300;
+    s.fake
+        .send_group_text(group, 11, "how much is statutory sick pay", false);
+    s.fake.send_sticker(group);
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert_eq!(
+        s.fake.sent().iter().filter(|m| m.chat_id == group).count(),
+        0,
+        "a group message without a mention is ignored"
+    );
+    let mention = format!("@{} how much is statutory sick pay", s.fake.bot_username());
+    s.fake.send_group_text(group, 11, &mention, false);
+    let got = s.fake.wait_sent_to(group, 1, T).await;
+    assert!(plain(&got[0]).contains("Sick Pay") || plain(&got[0]).contains("SSP"));
+    settle(&s.fake, group).await;
+    let n = s.fake.sent().iter().filter(|m| m.chat_id == group).count();
+    s.fake
+        .send_group_text(group, 12, "and what about fit notes", true);
+    s.fake.wait_sent_to(group, n + 1, T).await;
+    settle(&s.fake, group).await;
+    let n = s.fake.sent().iter().filter(|m| m.chat_id == group).count();
+    let help = format!("/help@{}", s.fake.bot_username());
+    s.fake.send_group_text(group, 12, &help, false);
+    let got = s.fake.wait_sent_to(group, n + 1, T).await;
+    assert!(plain(&got[n]).contains("/topics"));
+    assert_clean(&s);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn rate_limits_and_server_errors_are_retried_until_delivered() {
+    let mut s = Serve::start(&["--throttle", "off"]).await;
+    let chat = 700_100_800;
+    s.fake.send_text(chat, "/help");
+    s.fake.wait_sent_to(chat, 1, T).await;
+    s.fake
+        .fail_next("sendMessage", Fault::TooManyRequests { retry_after: 1 });
+    let got = s.ask(chat, "/privacy").await;
+    assert!(
+        plain(&got[0]).contains("never store"),
+        "delivered after the 429"
+    );
+    s.fake.fail_next("sendMessage", Fault::Drop);
+    let got = s.ask(chat, "/help").await;
+    assert!(
+        plain(&got[0]).contains("/topics"),
+        "delivered after a dropped connection"
+    );
+    s.fake.fail_next("sendMessage", Fault::Status(502));
+    let before = s.fake.calls("sendMessage");
+    s.fake.send_text(chat, "/privacy");
+    let n = s.fake.sent().iter().filter(|m| m.chat_id == chat).count();
+    let got = s
+        .fake
+        .wait_sent_to(chat, n + 1, Duration::from_secs(40))
+        .await;
+    assert!(
+        plain(&got[n]).contains("never store"),
+        "delivered after the 502"
+    );
+    assert!(s.fake.calls("sendMessage") >= before + 2, "it was retried");
+    assert_clean(&s);
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn with_throttling_on_a_429_is_waited_out_and_delivered() {
+    let s = Serve::start(&[]).await;
+    let chat = 700_100_850;
+    s.fake
+        .fail_next("sendMessage", Fault::TooManyRequests { retry_after: 1 });
+    let got = s.ask(chat, "/help").await;
+    assert!(plain(&got[0]).contains("/topics"));
+    assert_clean(&s);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_6000_character_reply_is_split_at_paragraphs_under_the_limit() {
+    // Content whose entry has a long answer and long programme cards.
+    let dir = tempfile::tempdir().unwrap();
+    common::copy_dir(&common::repo().join("content"), dir.path());
+    let path = dir.path().join("guidance/absence/fit-notes.yaml");
+    let mut text = std::fs::read_to_string(&path).unwrap();
+    let start = text.find("answer: |").unwrap();
+    let end = text[start..].find("\nprogrammes:").unwrap() + start;
+    let para =
+        "This paragraph is long on purpose so that the answer reaches the limit of its length. ";
+    let mut answer = String::from("answer: |\n");
+    for i in 0..8 {
+        answer.push_str(&format!("  Part {i}. {}\n\n", para.repeat(4).trim()));
+    }
+    text.replace_range(start..end, answer.trim_end());
+    std::fs::write(&path, text).unwrap();
+    let s = Serve::start_with(&["--throttle", "off"], dir.path()).await;
+    let chat = 700_100_900;
+    let topics = s.ask(chat, "/topics").await;
+    let (menu, data) = button(&topics, "Sickness absence");
+    let entries = s.press(chat, menu.message_id, &data).await;
+    let (menu, data) = button(&entries, "Fit notes");
+    let reply = s.press(chat, menu.message_id, &data).await;
+    let total: usize = reply.iter().map(|m| plain(m).chars().count()).sum();
+    // With programmes and sources the reply is well over one message.
+    assert!(
+        reply.len() >= 2,
+        "{total} characters in {} message(s)",
+        reply.len()
+    );
+    for m in &reply {
+        let p = plain(m);
+        assert!(p.encode_utf16().count() <= 4096);
+        assert!(
+            !p.starts_with(' ') && !p.ends_with(' '),
+            "cut at a boundary: {p:?}"
+        );
+    }
+    assert!(
+        reply[..reply.len() - 1]
+            .iter()
+            .all(|m| m.buttons.is_empty())
+    );
+    assert!(
+        !reply.last().unwrap().buttons.is_empty(),
+        "buttons on the last part"
+    );
+    assert_clean(&s);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn no_chat_id_or_personal_detail_reaches_the_data_folder() {
+    let mut s = Serve::start(&["--throttle", "off"]).await;
+    let chat = 700_123_456;
+    let other = 700_654_321;
+    s.ask(chat, "how much is statutory sick pay").await;
+    s.ask(chat, "my email is sam.smith@example.org and phone 07700 900456, can I phone her when she's off sick").await;
+    s.ask(other, "what is a fit note").await;
+    let region = s.ask(chat, "/region").await;
+    let (m, ne) = button(&region, "North East");
+    s.press(chat, m.message_id, &ne).await;
+    s.stop().await;
+    let bytes: Vec<u8> = std::fs::read_dir(s.db_path())
+        .unwrap()
+        .flat_map(|e| std::fs::read(e.unwrap().path()).unwrap())
+        .collect();
+    for secret in [
+        "700123456",
+        "700654321",
+        "sam.smith",
+        "example.org",
+        "07700 900456",
+    ] {
+        assert!(
+            !bytes.windows(secret.len()).any(|w| w == secret.as_bytes()),
+            "{secret} is in the data folder"
+        );
+    }
+    let mut db = s.db();
+    assert_eq!(
+        db.count(&Filter::default()).unwrap(),
+        3,
+        "one row per question"
+    );
+    let texts: Vec<String> = db
+        .questions(&Filter::default(), 10, 0)
+        .unwrap()
+        .into_iter()
+        .map(|q| q.text)
+        .collect();
+    assert!(
+        texts
+            .iter()
+            .any(|t| t.contains("[email]") && t.contains("[phone]")),
+        "{texts:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn forget_asks_first_then_deletes() {
+    let mut s = Serve::start(&["--throttle", "off"]).await;
+    let chat = 700_222_333;
+    let other = 700_222_444;
+    s.ask(chat, "how much is statutory sick pay").await;
+    s.ask(chat, "what is a fit note").await;
+    s.ask(other, "what is a fit note").await;
+    let ask = s.ask(chat, "/forget").await;
+    assert!(plain(&ask[0]).contains("can't be undone"));
+    let (m, no) = button(&ask, "No");
+    s.press(chat, m.message_id, &no).await;
+    let (m, yes) = button(&ask, "Yes");
+    let done = s.press(chat, m.message_id, &yes).await;
+    assert!(
+        plain(&done[0]).contains("deleted 2 question(s)"),
+        "{:?}",
+        plain(&done[0])
+    );
+    assert_clean(&s);
+    s.stop().await;
+    let mut db = s.db();
+    let left = db.questions(&Filter::default(), 10, 0).unwrap();
+    assert_eq!(left.len(), 1, "only the other chat's question is left");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn health_answers_and_a_missing_token_is_a_clear_error() {
+    let mut s = Serve::start(&["--throttle", "off"]).await;
+    let body = reqwest::get(format!("{}/healthz", s.http))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(body.trim(), "ok");
+    s.stop().await;
+
+    let r = common::bin()
+        .args(["serve"])
+        .env_remove("TELOXIDE_TOKEN")
+        .output()
+        .unwrap();
+    assert_eq!(r.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&r.stderr);
+    assert!(
+        err.contains("TELOXIDE_TOKEN") && err.contains("chat"),
+        "{err}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sigterm_finishes_replies_in_flight_and_keeps_every_logged_question() {
+    let mut s = Serve::start(&["--throttle", "off"]).await;
+    for i in 0..20 {
+        s.fake
+            .send_text(710_000_000 + i, "how much is statutory sick pay");
+    }
+    // Stop while replies are going out.
+    s.fake.wait_sent(1, T).await;
+    s.stop().await;
+    let answered: std::collections::HashSet<i64> =
+        s.fake.sent().iter().map(|m| m.chat_id).collect();
+    let logged = s.db().count(&Filter::default()).unwrap();
+    assert!(
+        logged as usize >= answered.len(),
+        "{logged} logged, {} answered",
+        answered.len()
+    );
+}
