@@ -95,6 +95,8 @@ pub struct Sent {
     /// The inline keyboard, row by row (empty if none).
     pub buttons: Vec<Vec<Button>>,
     pub disable_preview: bool,
+    /// When the fake accepted it (for latency measurements).
+    pub at: std::time::Instant,
 }
 
 #[derive(Debug, Clone)]
@@ -309,6 +311,11 @@ impl FakeTelegram {
     /// Every accepted send or edit, in arrival order.
     pub fn sent(&self) -> Vec<Sent> {
         self.lock().sent.clone()
+    }
+
+    /// How many accepted sends match `f`, without copying them (for polling in load tests).
+    pub fn count_sent(&self, f: impl Fn(&Sent) -> bool) -> usize {
+        self.lock().sent.iter().filter(|s| f(s)).count()
     }
 
     /// Every request answered 400.
@@ -776,6 +783,7 @@ impl State {
             parse_mode,
             buttons,
             disable_preview,
+            at: std::time::Instant::now(),
         };
         self.sent.push(sent);
     }
@@ -1280,6 +1288,8 @@ impl Listener for Killable {
         loop {
             match self.0.accept().await {
                 Ok((tcp, addr)) => {
+                    // As any real server: no Nagle delay on small responses.
+                    let _ = tcp.set_nodelay(true);
                     let kill = KillSwitch(Arc::default());
                     return (KillableStream { tcp, kill }, addr);
                 }
