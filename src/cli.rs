@@ -52,6 +52,19 @@ pub enum Command {
     /// The question log: figures, CSV export, purge.
     #[command(subcommand)]
     Log(LogCommand),
+    /// Reviewer accounts for the review web app.
+    #[command(subcommand)]
+    Reviewers(ReviewersCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ReviewersCommand {
+    /// Adds a reviewer, or sets a new password (read from stdin when piped, else prompted).
+    Add { name: String },
+    /// Removes a reviewer and ends their sessions.
+    Remove { name: String },
+    /// Lists reviewers.
+    List,
 }
 
 #[derive(Debug, Subcommand)]

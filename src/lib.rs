@@ -11,6 +11,7 @@ pub mod live;
 pub mod log;
 pub mod metrics;
 pub mod render;
+pub mod review;
 pub mod run;
 pub mod search;
 pub mod serve;

@@ -31,6 +31,10 @@ impl Live {
         *self.problem.lock().unwrap_or_else(|p| p.into_inner()) = None;
     }
 
+    pub fn clear_problem(&self) {
+        *self.problem.lock().unwrap_or_else(|p| p.into_inner()) = None;
+    }
+
     pub fn set_problem(&self, why: String) {
         *self.problem.lock().unwrap_or_else(|p| p.into_inner()) = Some(why);
     }
@@ -40,5 +44,81 @@ impl Live {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .clone()
+    }
+}
+
+/// Reloads content into a [`Live`] assistant: validate, build a fresh index beside the live
+/// one, swap. On errors the live assistant keeps answering from its last good content and the
+/// errors are kept for the review app's overview.
+pub struct Reloader {
+    pub content: std::path::PathBuf,
+    pub index: std::path::PathBuf,
+    pub live: Arc<Live>,
+    pub metrics: Arc<crate::metrics::Metrics>,
+    /// One reload at a time.
+    lock: Mutex<()>,
+}
+
+impl Reloader {
+    pub fn new(
+        content: std::path::PathBuf,
+        index: std::path::PathBuf,
+        live: Arc<Live>,
+        metrics: Arc<crate::metrics::Metrics>,
+    ) -> Reloader {
+        Reloader {
+            content,
+            index,
+            live,
+            metrics,
+            lock: Mutex::new(()),
+        }
+    }
+
+    /// Returns the new content digest, or every error (one a line, `path:line:col: ...`).
+    pub fn reload(&self, why: &str) -> Result<String, String> {
+        let _one = self.lock.lock().unwrap_or_else(|p| p.into_inner());
+        let today = chrono::Utc::now().date_naive();
+        let loaded = crate::content::load(&self.content, today);
+        if loaded.diagnostics.errors() > 0 {
+            let errors: Vec<String> = loaded
+                .diagnostics
+                .items
+                .iter()
+                .filter(|d| d.severity == crate::content::diag::Severity::Error)
+                .map(|d| d.to_string())
+                .collect();
+            for e in &errors {
+                tracing::error!(reload = why, "{e}");
+            }
+            let text = errors.join("\n");
+            self.live.set_problem(text.clone());
+            self.metrics.reloads.inc("error");
+            return Err(text);
+        }
+        let content = Arc::new(loaded.content);
+        if content.digest == self.live.get().content().digest {
+            self.live.clear_problem();
+            self.metrics.reloads.inc("unchanged");
+            return Ok(content.digest.clone());
+        }
+        let index = match crate::search::SearchIndex::open_or_build(&self.index, &content) {
+            Ok((index, _)) => index,
+            Err(e) => {
+                let text = format!(
+                    "{}: cannot build the search index: {e}",
+                    self.index.display()
+                );
+                tracing::error!(reload = why, "{text}");
+                self.live.set_problem(text.clone());
+                self.metrics.reloads.inc("error");
+                return Err(text);
+            }
+        };
+        let digest = content.digest.clone();
+        self.live.swap(Assistant::new(content, index));
+        self.metrics.reloads.inc("ok");
+        tracing::info!(reload = why, %digest, "content reloaded");
+        Ok(digest)
     }
 }

@@ -49,6 +49,24 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Log(cmd) => log_cmd(&cli.global, &cmd),
+        Command::Reviewers(cmd) => {
+            use crate::cli::ReviewersCommand as R;
+            let log = crate::log::Log::open(&cli.global.data, crate::log::LogOptions::default())
+                .with_context(|| {
+                    format!(
+                        "cannot open the question log in {}",
+                        cli.global.data.display()
+                    )
+                })?;
+            let r = match &cmd {
+                R::Add { name } => crate::review::accounts::add(&log, name),
+                R::Remove { name } => crate::review::accounts::remove(&log, name),
+                R::List => crate::review::accounts::list(&log),
+            };
+            log.close();
+            r?;
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }
 

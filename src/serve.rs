@@ -17,7 +17,7 @@ use tokio::sync::watch;
 use crate::bot::BotState;
 use crate::bot::send::{Tg, set_commands, with_retry};
 use crate::cli::{Global, OnOff, ServeArgs};
-use crate::live::Live;
+use crate::live::{Live, Reloader};
 use crate::log::{Log, LogOptions};
 use crate::metrics::Metrics;
 
@@ -32,6 +32,7 @@ pub struct AppState {
     pub live: Arc<Live>,
     pub log: Arc<Log>,
     pub metrics: Arc<Metrics>,
+    pub reloader: Arc<Reloader>,
 }
 
 pub fn run(g: &Global, args: &ServeArgs) -> Result<()> {
@@ -89,10 +90,17 @@ async fn serve(g: &Global, args: &ServeArgs, token: Option<String>) -> Result<()
     }
 
     let (stop_tx, stop_rx) = watch::channel(false);
+    let reloader = Arc::new(Reloader::new(
+        g.content.clone(),
+        g.index.clone(),
+        live.clone(),
+        metrics.clone(),
+    ));
     let state = AppState {
         live: live.clone(),
         log: log.clone(),
         metrics: metrics.clone(),
+        reloader,
     };
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
@@ -132,9 +140,11 @@ async fn serve(g: &Global, args: &ServeArgs, token: Option<String>) -> Result<()
     Ok(())
 }
 
+/// The whole HTTP app: operators' endpoints and the review app.
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(|| async { "ok\n" }))
+        .merge(crate::review::routes())
         .with_state(state)
 }
 
