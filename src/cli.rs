@@ -119,6 +119,14 @@ pub struct ServeArgs {
         value_name = "on|off"
     )]
     pub throttle: OnOff,
+    /// Reload content when its files change (SIGHUP and the review app reload it either way).
+    #[arg(
+        long,
+        env = "WORKHEALTH_WATCH",
+        default_value = "on",
+        value_name = "on|off"
+    )]
+    pub watch: OnOff,
     /// Questions older than this many days are deleted at start and daily.
     #[arg(
         long,
@@ -128,6 +136,27 @@ pub struct ServeArgs {
         value_parser = clap::value_parser!(u32).range(1..)
     )]
     pub retention_days: u32,
+    /// Webhook mode: Telegram posts updates to this https URL, served on --listen (behind a
+    /// TLS-terminating proxy). Without it: long polling (which deletes any webhook).
+    #[arg(long, env = "WORKHEALTH_WEBHOOK", value_name = "URL")]
+    pub webhook: Option<String>,
+    /// The webhook's secret token, the same on every replica (default: derived from the bot
+    /// token, so replicas with one token agree).
+    #[arg(
+        long,
+        env = "WORKHEALTH_WEBHOOK_SECRET",
+        value_name = "SECRET",
+        hide_env_values = true
+    )]
+    pub webhook_secret: Option<String>,
+    /// Where the question log lives (default: SQLite in --data).
+    #[arg(
+        long,
+        env = "WORKHEALTH_DATABASE_URL",
+        value_name = "URL",
+        hide_env_values = true
+    )]
+    pub database_url: Option<String>,
 }
 
 #[derive(Debug, Args)]

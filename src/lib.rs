@@ -5,6 +5,7 @@ pub mod assistant;
 pub mod bot;
 pub mod chat;
 pub mod cli;
+pub mod config;
 pub mod content;
 pub mod eval;
 pub mod live;

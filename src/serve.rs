@@ -1,17 +1,24 @@
-//! `workhealth serve`: the Telegram bot and the HTTP listener (health now; the review app and
-//! metrics join it) in one process, with a graceful stop on SIGTERM or Ctrl-C: in-flight
-//! replies finish and everything queued for the log is committed before exit.
+//! `workhealth serve`: the Telegram bot (long polling, or a webhook on the same listener) and
+//! the HTTP side (review app, `/healthz`, `/readyz`, `/metrics`) in one process. Content is
+//! reloaded live when its files change, on SIGHUP and from the review app. SIGTERM or Ctrl-C
+//! stops it gracefully: in-flight replies finish and everything queued for the log is
+//! committed before exit.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use anyhow::{Context as _, Result};
 use axum::Router;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
 use axum::routing::get;
 use teloxide::dispatching::{Dispatcher, UpdateHandler};
 use teloxide::error_handlers::LoggingErrorHandler;
 use teloxide::prelude::*;
-use teloxide::update_listeners::Polling;
+use teloxide::types::AllowedUpdate;
+use teloxide::update_listeners::{Polling, webhooks};
 use tokio::sync::watch;
 
 use crate::bot::BotState;
@@ -26,6 +33,31 @@ use crate::metrics::Metrics;
 #[error("{0}")]
 pub struct ServeUsage(pub String);
 
+/// What `/readyz` knows about Telegram.
+#[derive(Debug)]
+pub struct Readiness {
+    /// False until the first successful check (always true with `--no-telegram`).
+    pub telegram_ok: AtomicBool,
+    pub telegram_error: std::sync::Mutex<Option<String>>,
+}
+
+impl Readiness {
+    pub fn new(telegram_needed: bool) -> Readiness {
+        Readiness {
+            telegram_ok: AtomicBool::new(!telegram_needed),
+            telegram_error: std::sync::Mutex::new(None),
+        }
+    }
+
+    fn set(&self, r: Result<(), String>) {
+        self.telegram_ok.store(r.is_ok(), Ordering::Relaxed);
+        *self
+            .telegram_error
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = r.err();
+    }
+}
+
 /// What the HTTP side shares.
 #[derive(Clone)]
 pub struct AppState {
@@ -33,6 +65,7 @@ pub struct AppState {
     pub log: Arc<Log>,
     pub metrics: Arc<Metrics>,
     pub reloader: Arc<Reloader>,
+    pub ready: Arc<Readiness>,
 }
 
 pub fn run(g: &Global, args: &ServeArgs) -> Result<()> {
@@ -51,6 +84,15 @@ pub fn run(g: &Global, args: &ServeArgs) -> Result<()> {
             }
         }
     };
+    if let Some(url) = &args.database_url
+        && !url.starts_with("sqlite:")
+    {
+        return Err(ServeUsage(format!(
+            "--database-url: {}: only the built-in SQLite log is supported by this build",
+            crate::config::mask_url(url)
+        ))
+        .into());
+    }
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -73,35 +115,54 @@ async fn serve(g: &Global, args: &ServeArgs, token: Option<String>) -> Result<()
         .await
         .context("cannot apply the retention period to the question log")?;
     tracing::info!(purged, days = args.retention_days, "retention applied");
-    {
-        let log = log.clone();
-        let days = args.retention_days;
-        tokio::spawn(async move {
-            let mut every = tokio::time::interval(Duration::from_secs(24 * 3600));
-            every.tick().await;
-            loop {
-                every.tick().await;
-                match log.purge(days).await {
-                    Ok(n) => tracing::info!(purged = n, days, "daily retention"),
-                    Err(e) => tracing::error!(error = %e, "daily retention failed"),
-                }
-            }
-        });
-    }
+    spawn_daily_retention(log.clone(), args.retention_days);
 
-    let (stop_tx, stop_rx) = watch::channel(false);
     let reloader = Arc::new(Reloader::new(
         g.content.clone(),
         g.index.clone(),
         live.clone(),
         metrics.clone(),
     ));
+    let _watcher = if args.watch == OnOff::On {
+        watch_content(&g.content, &g.index, reloader.clone())
+            .map_err(|e| tracing::warn!(error = %e, "cannot watch the content folder; reload with SIGHUP or the review app"))
+            .ok()
+    } else {
+        None
+    };
+    spawn_sighup_reload(reloader.clone());
+
+    let ready = Arc::new(Readiness::new(token.is_some()));
     let state = AppState {
         live: live.clone(),
         log: log.clone(),
         metrics: metrics.clone(),
         reloader,
+        ready: ready.clone(),
     };
+
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let bot = match &token {
+        Some(t) => Some(make_bot(t)?),
+        None => None,
+    };
+    // Webhook mode serves updates on the same listener as the review app.
+    let mut app = router(state);
+    let mut webhook_listener = None;
+    if let (Some(bot), Some(url)) = (&bot, &args.webhook) {
+        let url = reqwest::Url::parse(url)
+            .map_err(|e| ServeUsage(format!("--webhook: not a URL ({e})")))?;
+        if url.scheme() != "https" {
+            return Err(ServeUsage("--webhook: Telegram needs an https:// URL".into()).into());
+        }
+        let secret = webhook_secret(args, token.as_deref().unwrap_or_default())?;
+        let opts = webhooks::Options::new(args.listen, url.clone()).secret_token(secret.clone());
+        let (listener, _stop, hook) = webhooks::axum_no_setup(opts);
+        app = app.merge(hook);
+        webhook_listener = Some((listener, url, secret));
+        let _ = bot;
+    }
+
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .map_err(|e| ServeUsage(format!("serve: cannot listen on {}: {e}", args.listen)))?;
@@ -111,7 +172,7 @@ async fn serve(g: &Global, args: &ServeArgs, token: Option<String>) -> Result<()
     let http = {
         let mut stop = stop_rx.clone();
         tokio::spawn(async move {
-            let r = axum::serve(listener, router(state))
+            let r = axum::serve(listener, app)
                 .with_graceful_shutdown(async move {
                     let _ = stop.wait_for(|s| *s).await;
                 })
@@ -122,9 +183,18 @@ async fn serve(g: &Global, args: &ServeArgs, token: Option<String>) -> Result<()
         })
     };
 
-    match token {
-        Some(token) => {
-            run_bot(token, args, live, log.clone(), metrics, stop_tx.clone()).await?;
+    match bot {
+        Some(bot) => {
+            let cx = BotRun {
+                bot,
+                args,
+                live,
+                log: log.clone(),
+                metrics,
+                ready,
+                stop_tx: stop_tx.clone(),
+            };
+            cx.run(webhook_listener).await?;
         }
         None => {
             wait_for_signal().await;
@@ -140,12 +210,211 @@ async fn serve(g: &Global, args: &ServeArgs, token: Option<String>) -> Result<()
     Ok(())
 }
 
+/// The webhook's secret: configured (shared by every replica), or derived from the bot token
+/// so that replicas with the same token agree without configuration.
+fn webhook_secret(args: &ServeArgs, token: &str) -> Result<String> {
+    use sha2::{Digest, Sha256};
+    match &args.webhook_secret {
+        Some(s) => {
+            let ok = (1..=256).contains(&s.len())
+                && s.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+            if !ok {
+                return Err(ServeUsage(
+                    "--webhook-secret: 1 to 256 characters of A-Z a-z 0-9 _ - (Telegram's rule)"
+                        .into(),
+                )
+                .into());
+            }
+            Ok(s.clone())
+        }
+        None => {
+            let d = Sha256::digest(format!("workhealth-webhook:{token}").as_bytes());
+            Ok(hex::encode(&d[..24]))
+        }
+    }
+}
+
+fn make_bot(token: &str) -> Result<Bot> {
+    let mut bot = Bot::new(token);
+    if let Ok(url) = std::env::var("TELOXIDE_API_URL") {
+        let url = reqwest::Url::parse(url.trim_end_matches('/'))
+            .map_err(|e| ServeUsage(format!("TELOXIDE_API_URL: not a URL ({e})")))?;
+        bot = bot.set_api_url(url);
+    }
+    Ok(bot)
+}
+
 /// The whole HTTP app: operators' endpoints and the review app.
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(|| async { "ok\n" }))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
         .merge(crate::review::routes())
         .with_state(state)
+}
+
+/// Ready: content loaded, the log writable, Telegram reachable at the last check.
+async fn readyz(State(st): State<AppState>) -> impl IntoResponse {
+    let log = st.log.clone();
+    let writable = tokio::task::spawn_blocking(move || log.reader().with(|s| s.writable()))
+        .await
+        .map_err(|e| e.to_string())
+        .and_then(|r| r.map_err(|e| e.to_string()));
+    let mut problems = Vec::new();
+    if let Err(e) = writable {
+        problems.push(format!("log: not writable: {e}"));
+    }
+    if st.log.health().failing.load(Ordering::Relaxed) {
+        let e = st
+            .log
+            .health()
+            .last_error
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        problems.push(format!("log: writes failing: {}", e.unwrap_or_default()));
+    }
+    if !st.ready.telegram_ok.load(Ordering::Relaxed) {
+        let e = st
+            .ready
+            .telegram_error
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        problems.push(format!(
+            "telegram: not reachable at the last check{}",
+            e.map(|e| format!(": {e}")).unwrap_or_default()
+        ));
+    }
+    let digest = st.live.get().content().digest.clone();
+    if problems.is_empty() {
+        (StatusCode::OK, format!("ready\ncontent {digest}\n"))
+    } else {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("not ready\n{}\n", problems.join("\n")),
+        )
+    }
+}
+
+async fn metrics(State(st): State<AppState>) -> impl IntoResponse {
+    let h = st.log.health();
+    let gauges = [
+        (
+            "workhealth_log_queue_depth",
+            "Question log writes queued and not yet committed.",
+            h.depth.load(Ordering::Relaxed) as f64,
+        ),
+        (
+            "workhealth_log_write_errors",
+            "Failed attempts to commit to the question log (each retried).",
+            h.write_errors.load(Ordering::Relaxed) as f64,
+        ),
+        (
+            "workhealth_log_lost",
+            "Question log entries that could not be written.",
+            h.lost.load(Ordering::Relaxed) as f64,
+        ),
+        (
+            "workhealth_content_stale",
+            "Whether older content is live because the last reload failed (1) or not (0).",
+            if st.live.problem().is_some() {
+                1.0
+            } else {
+                0.0
+            },
+        ),
+        (
+            "workhealth_telegram_reachable",
+            "Whether Telegram answered the last check (1) or not (0).",
+            if st.ready.telegram_ok.load(Ordering::Relaxed) {
+                1.0
+            } else {
+                0.0
+            },
+        ),
+    ];
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        st.metrics.render(&gauges),
+    )
+}
+
+fn spawn_daily_retention(log: Arc<Log>, days: u32) {
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(Duration::from_secs(24 * 3600));
+        every.tick().await;
+        loop {
+            every.tick().await;
+            match log.purge(days).await {
+                Ok(n) => tracing::info!(purged = n, days, "daily retention"),
+                Err(e) => tracing::error!(error = %e, "daily retention failed"),
+            }
+        }
+    });
+}
+
+async fn reload_now(reloader: &Arc<Reloader>, why: &'static str) {
+    let r = reloader.clone();
+    match tokio::task::spawn_blocking(move || r.reload(why)).await {
+        Ok(Ok(_)) => {}
+        Ok(Err(_)) => tracing::error!(
+            reload = why,
+            "content has errors; still answering from the last good content"
+        ),
+        Err(e) => tracing::error!(error = %e, "content reload panicked"),
+    }
+}
+
+/// Watches the content folder; a burst of changes (an editor saving several files) becomes
+/// one reload once the folder has been quiet for a moment.
+fn watch_content(
+    content: &std::path::Path,
+    index: &std::path::Path,
+    reloader: Arc<Reloader>,
+) -> notify::Result<notify::RecommendedWatcher> {
+    use notify::{EventKind, RecursiveMode, Watcher};
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<()>();
+    let index = std::fs::canonicalize(index).unwrap_or_else(|_| index.to_path_buf());
+    let mut watcher = notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
+        if let Ok(ev) = res
+            && matches!(
+                ev.kind,
+                EventKind::Create(_) | EventKind::Modify(_) | EventKind::Remove(_)
+            )
+            && !ev.paths.iter().all(|p| p.starts_with(&index))
+        {
+            let _ = tx.send(());
+        }
+    })?;
+    watcher.watch(content, RecursiveMode::Recursive)?;
+    tokio::spawn(async move {
+        while rx.recv().await.is_some() {
+            while let Ok(Some(())) =
+                tokio::time::timeout(Duration::from_millis(300), rx.recv()).await
+            {}
+            reload_now(&reloader, "file change").await;
+        }
+    });
+    Ok(watcher)
+}
+
+fn spawn_sighup_reload(reloader: Arc<Reloader>) {
+    #[cfg(unix)]
+    tokio::spawn(async move {
+        use tokio::signal::unix::{SignalKind, signal};
+        let Ok(mut hup) = signal(SignalKind::hangup()) else {
+            tracing::warn!("cannot listen for SIGHUP");
+            return;
+        };
+        while hup.recv().await.is_some() {
+            reload_now(&reloader, "SIGHUP").await;
+        }
+    });
+    #[cfg(not(unix))]
+    let _ = reloader;
 }
 
 async fn wait_for_signal() {
@@ -170,82 +439,133 @@ async fn wait_for_signal() {
     }
 }
 
-async fn run_bot(
-    token: String,
-    args: &ServeArgs,
+struct BotRun<'a> {
+    bot: Bot,
+    args: &'a ServeArgs,
     live: Arc<Live>,
     log: Arc<Log>,
     metrics: Arc<Metrics>,
+    ready: Arc<Readiness>,
     stop_tx: watch::Sender<bool>,
-) -> Result<()> {
-    let mut bot = Bot::new(token);
-    if let Ok(url) = std::env::var("TELOXIDE_API_URL") {
-        let url = reqwest::Url::parse(url.trim_end_matches('/'))
-            .map_err(|e| ServeUsage(format!("TELOXIDE_API_URL: not a URL ({e})")))?;
-        bot = bot.set_api_url(url);
-    }
-    let tg = match args.throttle {
-        OnOff::On => Tg::Throttled(
-            bot.clone()
-                .throttle(teloxide::adaptors::throttle::Limits::default()),
-        ),
-        OnOff::Off => {
-            tracing::warn!("Telegram rate limiting is off: for load tests on loopback only");
-            Tg::Plain(bot.clone())
+}
+
+impl BotRun<'_> {
+    async fn run<L>(self, webhook: Option<(L, reqwest::Url, String)>) -> Result<()>
+    where
+        L: teloxide::update_listeners::UpdateListener<Err = std::convert::Infallible> + Send,
+    {
+        let bot = self.bot.clone();
+        let tg = match self.args.throttle {
+            OnOff::On => Tg::Throttled(
+                bot.clone()
+                    .throttle(teloxide::adaptors::throttle::Limits::default()),
+            ),
+            OnOff::Off => {
+                tracing::warn!("Telegram rate limiting is off: for load tests on loopback only");
+                Tg::Plain(bot.clone())
+            }
+        };
+        let me = with_retry(&self.metrics, "getMe", || bot.get_me().send())
+            .await
+            .context("cannot reach Telegram (getMe); is TELOXIDE_TOKEN right?")?;
+        self.ready.set(Ok(()));
+        let username = me.username.clone().unwrap_or_default();
+        tracing::info!(bot = %username, "connected to Telegram");
+        if let Err(e) = set_commands(&tg, &self.metrics).await {
+            tracing::warn!(error = %e, "could not register the command menu (setMyCommands)");
         }
-    };
-    let me = with_retry(&metrics, "getMe", || bot.get_me().send())
-        .await
-        .context("cannot reach Telegram (getMe); is TELOXIDE_TOKEN right?")?;
-    let username = me.username.clone().unwrap_or_default();
-    tracing::info!(bot = %username, "connected to Telegram");
-    if let Err(e) = set_commands(&tg, &metrics).await {
-        tracing::warn!(error = %e, "could not register the command menu (setMyCommands)");
-    }
-    let state = Arc::new(BotState {
-        live,
-        log,
-        tg,
-        metrics,
-        username,
-        bot_id: me.id,
-    });
-    let handler: UpdateHandler<std::convert::Infallible> =
-        dptree::endpoint(|upd: Update, st: Arc<BotState>| async move {
-            st.handle(upd).await;
-            Ok(())
+        spawn_telegram_check(bot.clone(), self.ready.clone());
+        let state = Arc::new(BotState {
+            live: self.live,
+            log: self.log,
+            tg,
+            metrics: self.metrics.clone(),
+            username,
+            bot_id: me.id,
         });
-    let mut dispatcher = Dispatcher::builder(bot.clone(), handler)
-        .dependencies(dptree::deps![state])
-        .default_handler(|_| async {})
-        .build();
-    let shutdown = dispatcher.shutdown_token();
-    tokio::spawn(async move {
-        wait_for_signal().await;
-        tracing::info!("stopping: finishing replies in flight");
-        let _ = stop_tx.send(true);
-        // The dispatcher may not have started yet: try until it takes the request.
-        loop {
-            match shutdown.shutdown() {
-                Ok(done) => {
-                    done.await;
-                    break;
+        let handler: UpdateHandler<std::convert::Infallible> =
+            dptree::endpoint(|upd: Update, st: Arc<BotState>| async move {
+                st.handle(upd).await;
+                Ok(())
+            });
+        let mut dispatcher = Dispatcher::builder(bot.clone(), handler)
+            .dependencies(dptree::deps![state])
+            .default_handler(|_| async {})
+            .build();
+        let shutdown = dispatcher.shutdown_token();
+        let stop_tx = self.stop_tx;
+        tokio::spawn(async move {
+            wait_for_signal().await;
+            tracing::info!("stopping: finishing replies in flight");
+            let _ = stop_tx.send(true);
+            // The dispatcher may not have started yet: try until it takes the request.
+            loop {
+                match shutdown.shutdown() {
+                    Ok(done) => {
+                        done.await;
+                        break;
+                    }
+                    Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
                 }
-                Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+            }
+        });
+        let on_error = LoggingErrorHandler::with_custom_text("an error from the update listener");
+        match webhook {
+            Some((listener, url, secret)) => {
+                // Set here rather than by teloxide, and never deleted at stop: with several
+                // replicas behind a load balancer, one stopping must not cut off the others.
+                with_retry(&self.metrics, "setWebhook", || {
+                    bot.set_webhook(url.clone())
+                        .secret_token(secret.clone())
+                        .allowed_updates(vec![
+                            AllowedUpdate::Message,
+                            AllowedUpdate::EditedMessage,
+                            AllowedUpdate::CallbackQuery,
+                        ])
+                        .send()
+                })
+                .await
+                .context("cannot set the webhook (setWebhook)")?;
+                tracing::info!(%url, "webhook set");
+                dispatcher
+                    .try_dispatch_with_listener(listener, on_error)
+                    .await
+                    .context("cannot start the Telegram dispatcher")?;
+            }
+            None => {
+                // Polling deletes any webhook first (switching back from webhook mode).
+                let listener = Polling::builder(bot.clone())
+                    .timeout(Duration::from_secs(10))
+                    .delete_webhook()
+                    .await
+                    .build();
+                dispatcher
+                    .try_dispatch_with_listener(listener, on_error)
+                    .await
+                    .context("cannot start the Telegram dispatcher")?;
             }
         }
+        Ok(())
+    }
+}
+
+/// Checks every minute that Telegram answers, for `/readyz`.
+fn spawn_telegram_check(bot: Bot, ready: Arc<Readiness>) {
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(Duration::from_secs(60));
+        every.tick().await;
+        loop {
+            every.tick().await;
+            let r = bot
+                .get_me()
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| e.to_string());
+            if let Err(e) = &r {
+                tracing::warn!(error = %e, "Telegram check failed");
+            }
+            ready.set(r);
+        }
     });
-    let listener = Polling::builder(bot.clone())
-        .timeout(Duration::from_secs(10))
-        .delete_webhook()
-        .await
-        .build();
-    dispatcher
-        .try_dispatch_with_listener(
-            listener,
-            LoggingErrorHandler::with_custom_text("an error from the update listener"),
-        )
-        .await
-        .context("cannot start the Telegram dispatcher")?;
-    Ok(())
 }

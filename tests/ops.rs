@@ -1,0 +1,284 @@
+//! Running it for real: live content reload (file changes, SIGHUP), the last good content kept
+//! on errors, `/readyz` and `/metrics`, webhook mode, and two replicas sharing one log.
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use common::fake_telegram::FakeTelegram;
+use common::serve::{Launch, Serve, T};
+use workhealth::log::{Filter, Store};
+
+const OLD_TITLE: &str = "Self-certifying sickness: the first seven days";
+const NEW_TITLE: &str = "Self-certifying sickness: seven days without a note";
+const QUESTION: &str = "how many days can someone self certify for";
+
+fn content_copy() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    common::copy_dir(&common::repo().join("content"), dir.path());
+    dir
+}
+
+fn entry(dir: &Path) -> std::path::PathBuf {
+    dir.join("guidance/absence/self-certification.yaml")
+}
+
+async fn answer_text(s: &Serve, chat: i64, q: &str) -> String {
+    s.ask(chat, q)
+        .await
+        .iter()
+        .map(|m| m.plain.clone().unwrap_or_default())
+        .collect()
+}
+
+async fn get(url: String) -> (u16, String) {
+    let r = reqwest::get(url).await.unwrap();
+    (r.status().as_u16(), r.text().await.unwrap())
+}
+
+/// Asks until the answer contains `want` or `limit` passes; returns how long it took.
+async fn until_answer_has(s: &Serve, chat: i64, want: &str, limit: Duration) -> Duration {
+    let t0 = Instant::now();
+    loop {
+        let text = answer_text(s, chat, QUESTION).await;
+        if text.contains(want) {
+            return t0.elapsed();
+        }
+        assert!(
+            t0.elapsed() < limit,
+            "still not {want:?} after {limit:?}: {text}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn editing_a_content_file_changes_the_answer_within_seconds() {
+    let content = content_copy();
+    let mut s = Serve::start_with(&["--throttle", "off"], content.path()).await;
+    let chat = 720_000_001;
+    assert!(answer_text(&s, chat, QUESTION).await.contains(OLD_TITLE));
+    let (_, before) = get(format!("{}/readyz", s.http)).await;
+    let text = std::fs::read_to_string(entry(content.path())).unwrap();
+    std::fs::write(entry(content.path()), text.replace(OLD_TITLE, NEW_TITLE)).unwrap();
+    let took = until_answer_has(&s, chat, NEW_TITLE, Duration::from_secs(5)).await;
+    println!("reloaded and answering from the new content after {took:?}");
+    let (_, after) = get(format!("{}/readyz", s.http)).await;
+    assert_ne!(before, after, "the content digest changes with the reload");
+    s.stop().await;
+    // The log records which version of the content answered each question.
+    let digests: std::collections::HashSet<String> = s
+        .db()
+        .questions(&Filter::default(), 100, 0)
+        .unwrap()
+        .into_iter()
+        .map(|q| q.content_digest)
+        .collect();
+    assert!(digests.len() >= 2, "{digests:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_broken_file_keeps_the_last_good_content_and_says_why() {
+    let content = content_copy();
+    let mut s = Serve::start_with(&["--throttle", "off"], content.path()).await;
+    let chat = 720_000_002;
+    assert!(answer_text(&s, chat, QUESTION).await.contains(OLD_TITLE));
+    let text = std::fs::read_to_string(entry(content.path())).unwrap();
+    let broken = text
+        .replace(OLD_TITLE, NEW_TITLE)
+        .replace("summary:", "summary: [unclosed\nsummary:");
+    std::fs::write(entry(content.path()), broken).unwrap();
+    let t0 = Instant::now();
+    loop {
+        let (_, m) = get(format!("{}/metrics", s.http)).await;
+        if m.lines().any(|l| l == "workhealth_content_stale 1") {
+            assert!(
+                m.contains("workhealth_reloads_total{result=\"error\"}"),
+                "{m}"
+            );
+            break;
+        }
+        assert!(t0.elapsed() < T, "no failed reload seen: {}", s.log_text());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let log = s.log_text();
+    assert!(
+        log.contains("self-certification.yaml:"),
+        "the error names its file and line: {log}"
+    );
+    let now = answer_text(&s, chat, QUESTION).await;
+    assert!(
+        now.contains(OLD_TITLE),
+        "still the last good content: {now}"
+    );
+    let (code, _) = get(format!("{}/readyz", s.http)).await;
+    assert_eq!(code, 200, "stale content still answers");
+    // Mended: answers move on and the stale flag clears.
+    std::fs::write(entry(content.path()), text.replace(OLD_TITLE, NEW_TITLE)).unwrap();
+    until_answer_has(&s, chat, NEW_TITLE, Duration::from_secs(5)).await;
+    let (_, m) = get(format!("{}/metrics", s.http)).await;
+    assert!(m.lines().any(|l| l == "workhealth_content_stale 0"), "{m}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sighup_reloads() {
+    let content = content_copy();
+    let s = Serve::start_with(&["--throttle", "off", "--watch", "off"], content.path()).await;
+    let chat = 720_000_003;
+    let text = std::fs::read_to_string(entry(content.path())).unwrap();
+    std::fs::write(entry(content.path()), text.replace(OLD_TITLE, NEW_TITLE)).unwrap();
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert!(
+        answer_text(&s, chat, QUESTION).await.contains(OLD_TITLE),
+        "no reload without a signal when watching is off"
+    );
+    Command::new("kill")
+        .args(["-HUP", &s.child.id().to_string()])
+        .status()
+        .unwrap();
+    until_answer_has(&s, chat, NEW_TITLE, Duration::from_secs(5)).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn readyz_and_metrics_answer_without_personal_data() {
+    let s = Serve::start(&["--throttle", "off"]).await;
+    let chat = 720_000_004;
+    s.ask(
+        chat,
+        "how much is statutory sick pay, my email is kim@example.com",
+    )
+    .await;
+    s.ask(chat, "how do I register for VAT").await;
+    let (code, body) = get(format!("{}/readyz", s.http)).await;
+    assert_eq!(code, 200, "{body}");
+    assert!(body.starts_with("ready"), "{body}");
+    let (code, m) = get(format!("{}/metrics", s.http)).await;
+    assert_eq!(code, 200);
+    for want in [
+        "workhealth_questions_total{outcome=\"answer\"} 1",
+        "workhealth_questions_total{outcome=\"no_answer\"} 1",
+        "workhealth_reply_seconds_count 2",
+        "workhealth_reply_seconds_bucket{le=\"+Inf\"} 2",
+        "workhealth_log_queue_depth",
+        "# TYPE workhealth_telegram_errors_total counter",
+        "workhealth_telegram_retries_total 0",
+        "# TYPE workhealth_reloads_total counter",
+        "workhealth_telegram_reachable 1",
+    ] {
+        assert!(
+            m.lines().any(|l| l.starts_with(want)),
+            "{want} missing from:\n{m}"
+        );
+    }
+    for secret in ["kim@example.com", "720000004", "sick pay", "VAT"] {
+        assert!(!m.contains(secret), "{secret} in /metrics");
+    }
+}
+
+fn message_update(update_id: i64, chat: i64, text: &str) -> serde_json::Value {
+    serde_json::json!({
+        "update_id": update_id,
+        "message": {
+            "message_id": update_id,
+            "date": 1_764_547_200,
+            "chat": {"id": chat, "type": "private", "first_name": "Test"},
+            "from": {"id": chat, "is_bot": false, "first_name": "Test"},
+            "text": text
+        }
+    })
+}
+
+/// Posts an update to a replica's webhook as Telegram would.
+async fn post_update(http: &str, path: &str, secret: &str, update: &serde_json::Value) -> u16 {
+    reqwest::Client::new()
+        .post(format!("{http}{path}"))
+        .header("X-Telegram-Bot-Api-Secret-Token", secret)
+        .header("Content-Type", "application/json")
+        .body(update.to_string())
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn webhook_mode_checks_the_secret_and_two_replicas_share_one_log() {
+    let fake = FakeTelegram::start().await;
+    let data = tempfile::tempdir().unwrap();
+    let content = common::repo().join("content");
+    let args = [
+        "--throttle",
+        "off",
+        "--webhook",
+        "https://bot.example.test/tg/hook",
+        "--webhook-secret",
+        "shared_secret-1",
+    ];
+    let mut a = Serve::launch(Launch {
+        args: &args,
+        content: &content,
+        data: Some(data.path()),
+        fake: Some(fake.clone()),
+    })
+    .await;
+    let mut b = Serve::launch(Launch {
+        args: &args,
+        content: &content,
+        data: Some(data.path()),
+        fake: Some(fake.clone()),
+    })
+    .await;
+    assert_eq!(
+        fake.webhook(),
+        Some((
+            "https://bot.example.test/tg/hook".to_string(),
+            Some("shared_secret-1".to_string())
+        ))
+    );
+    assert_eq!(fake.calls("getUpdates"), 0, "no polling in webhook mode");
+
+    // A forged update (wrong or no secret) is refused.
+    let forged = message_update(1, 730_000_000, "hello");
+    fake.push_update(forged.clone());
+    assert_eq!(
+        post_update(&a.http, "/tg/hook", "wrong", &forged).await,
+        401
+    );
+
+    // Updates spread across both replicas are all answered and all logged in one database.
+    for i in 0..10i64 {
+        let chat = 730_000_100 + i;
+        let u = message_update(100 + i, chat, "how much is statutory sick pay");
+        fake.push_update(u.clone());
+        let replica = if i % 2 == 0 { &a } else { &b };
+        assert_eq!(
+            post_update(&replica.http, "/tg/hook", "shared_secret-1", &u).await,
+            200
+        );
+    }
+    for i in 0..10i64 {
+        fake.wait_sent_to(730_000_100 + i, 1, T).await;
+    }
+    a.stop().await;
+    b.stop().await;
+    assert!(
+        fake.webhook().is_some(),
+        "stopping a replica leaves the webhook for the others"
+    );
+    let n = a.db().count(&Filter::default()).unwrap();
+    assert_eq!(n, 10, "one shared log");
+
+    // Switching back to polling deletes the webhook.
+    let c = Serve::launch(Launch {
+        args: &["--throttle", "off"],
+        content: &content,
+        data: Some(data.path()),
+        fake: Some(fake.clone()),
+    })
+    .await;
+    assert_eq!(fake.webhook(), None);
+    drop(c);
+}
