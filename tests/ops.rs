@@ -82,7 +82,7 @@ async fn editing_a_content_file_changes_the_answer_within_seconds() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_broken_file_keeps_the_last_good_content_and_says_why() {
     let content = content_copy();
-    let mut s = Serve::start_with(&["--throttle", "off"], content.path()).await;
+    let s = Serve::start_with(&["--throttle", "off"], content.path()).await;
     let chat = 720_000_002;
     assert!(answer_text(&s, chat, QUESTION).await.contains(OLD_TITLE));
     let text = std::fs::read_to_string(entry(content.path())).unwrap();
