@@ -33,6 +33,33 @@ pub struct Global {
     /// The data folder: the question log database and the pseudonymisation key.
     #[arg(long, global = true, env = "WORKHEALTH_DATA", default_value = "data")]
     pub data: PathBuf,
+    /// A YAML file of settings (flag names as keys); flags and WORKHEALTH_* variables win.
+    #[arg(long, global = true, env = "WORKHEALTH_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Log lines for people (human) or for log collectors (json); the level is RUST_LOG's.
+    #[arg(
+        long,
+        global = true,
+        env = "WORKHEALTH_LOG_FORMAT",
+        default_value = "human",
+        value_name = "human|json"
+    )]
+    pub log_format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    Human,
+    Json,
+}
+
+impl LogFormat {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LogFormat::Human => "human",
+            LogFormat::Json => "json",
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -55,6 +82,16 @@ pub enum Command {
     /// Reviewer accounts for the review web app.
     #[command(subcommand)]
     Reviewers(ReviewersCommand),
+    /// The effective configuration.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Prints every setting `serve` would use (with the same flags), where each came from,
+    /// and secrets masked.
+    Show(ServeArgs),
 }
 
 #[derive(Debug, Subcommand)]

@@ -2,12 +2,13 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
-
 fn main() -> ExitCode {
-    let cli = workhealth::cli::Cli::parse();
+    let (cli, sources) = match workhealth::config::parse() {
+        Ok(parsed) => parsed,
+        Err(e) => e.exit(),
+    };
     workhealth::run::init_tracing(&cli);
-    match workhealth::run::run(cli) {
+    match workhealth::run::run(cli, &sources) {
         Ok(code) => code,
         Err(err) => {
             eprintln!("workhealth: error: {err:#}");

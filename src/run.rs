@@ -24,17 +24,31 @@ pub fn exit_code_for(err: &anyhow::Error) -> u8 {
     }
 }
 
-pub fn init_tracing(_cli: &Cli) {
+/// Logs to stderr: human-readable, or JSON lines with `--log-format json`; level from
+/// `RUST_LOG` (default: warnings, and `serve`'s own info lines).
+pub fn init_tracing(cli: &Cli) {
+    let default = match cli.command {
+        Command::Serve(_) => "warn,workhealth=info",
+        _ => "warn",
+    };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    let _ = tracing_subscriber::fmt()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
+        .with_writer(std::io::stderr);
+    let _ = match cli.global.log_format {
+        crate::cli::LogFormat::Json => builder.json().try_init(),
+        crate::cli::LogFormat::Human => builder.try_init(),
+    };
 }
 
-pub fn run(cli: Cli) -> Result<ExitCode> {
+pub fn run(cli: Cli, sources: &crate::config::Sources) -> Result<ExitCode> {
+    if let Command::Config(crate::cli::ConfigCommand::Show(args)) = &cli.command {
+        print!("{}", crate::config::show(&cli, args, sources));
+        return Ok(ExitCode::SUCCESS);
+    }
     match cli.command {
+        Command::Config(_) => unreachable!("handled above"),
         Command::Check(args) => check(&cli.global.content, &args),
         Command::Index => index(&cli.global),
         Command::Ask(args) => ask(&cli.global, &args),
