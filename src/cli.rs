@@ -33,6 +33,16 @@ pub struct Global {
     /// The data folder: the question log database and the pseudonymisation key.
     #[arg(long, global = true, env = "WORKHEALTH_DATA", default_value = "data")]
     pub data: PathBuf,
+    /// The question log in PostgreSQL (`postgres://user:pass@host/db`) instead of SQLite in
+    /// --data (which still holds the pseudonymisation key).
+    #[arg(
+        long,
+        global = true,
+        env = "WORKHEALTH_DATABASE_URL",
+        value_name = "URL",
+        hide_env_values = true
+    )]
+    pub database_url: Option<String>,
     /// A YAML file of settings (flag names as keys); flags and WORKHEALTH_* variables win.
     #[arg(long, global = true, env = "WORKHEALTH_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
@@ -186,14 +196,6 @@ pub struct ServeArgs {
         hide_env_values = true
     )]
     pub webhook_secret: Option<String>,
-    /// Where the question log lives (default: SQLite in --data).
-    #[arg(
-        long,
-        env = "WORKHEALTH_DATABASE_URL",
-        value_name = "URL",
-        hide_env_values = true
-    )]
-    pub database_url: Option<String>,
 }
 
 #[derive(Debug, Args)]

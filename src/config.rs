@@ -28,7 +28,7 @@ const SETTINGS: &[(&str, bool, Secret)] = &[
     ("retention_days", true, Secret::No),
     ("webhook", true, Secret::No),
     ("webhook_secret", true, Secret::Yes),
-    ("database_url", true, Secret::Url),
+    ("database_url", false, Secret::Url),
 ];
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -252,10 +252,7 @@ pub fn show(cli: &Cli, serve: &crate::cli::ServeArgs, sources: &Sources) -> Stri
             "webhook_secret",
             serve.webhook_secret.clone().unwrap_or_default(),
         ),
-        (
-            "database_url",
-            serve.database_url.clone().unwrap_or_default(),
-        ),
+        ("database_url", g.database_url.clone().unwrap_or_default()),
     ];
     let mut out = String::new();
     if let Some(f) = &sources.file {

@@ -65,13 +65,12 @@ pub fn run(cli: Cli, sources: &crate::config::Sources) -> Result<ExitCode> {
         Command::Log(cmd) => log_cmd(&cli.global, &cmd),
         Command::Reviewers(cmd) => {
             use crate::cli::ReviewersCommand as R;
-            let log = crate::log::Log::open(&cli.global.data, crate::log::LogOptions::default())
-                .with_context(|| {
-                    format!(
-                        "cannot open the question log in {}",
-                        cli.global.data.display()
-                    )
-                })?;
+            let log = crate::log::Log::open_at(
+                &cli.global.data,
+                cli.global.database_url.as_deref(),
+                crate::log::LogOptions::default(),
+            )
+            .context("cannot open the question log")?;
             let r = match &cmd {
                 R::Add { name } => crate::review::accounts::add(&log, name),
                 R::Remove { name } => crate::review::accounts::remove(&log, name),
@@ -284,14 +283,14 @@ pub fn read_case_files(path: &Path) -> Result<Vec<eval::Case>> {
 fn log_cmd(g: &Global, cmd: &LogCommand) -> Result<ExitCode> {
     use crate::log::{self as qlog, Filter, Log, LogOptions, report};
     let db = g.data.join(qlog::DB_FILE);
-    if !db.exists() {
+    if g.database_url.is_none() && !db.exists() {
         anyhow::bail!(
             "no question log at {} yet (it is created when `serve` first runs; --data sets the folder)",
             db.display()
         );
     }
-    let log = Log::open(&g.data, LogOptions::default())
-        .with_context(|| format!("cannot open the question log in {}", g.data.display()))?;
+    let log = Log::open_at(&g.data, g.database_url.as_deref(), LogOptions::default())
+        .context("cannot open the question log")?;
     let since =
         |days: Option<u32>| days.map(|d| chrono::Utc::now() - chrono::Duration::days(i64::from(d)));
     match cmd {

@@ -84,15 +84,6 @@ pub fn run(g: &Global, args: &ServeArgs) -> Result<()> {
             }
         }
     };
-    if let Some(url) = &args.database_url
-        && !url.starts_with("sqlite:")
-    {
-        return Err(ServeUsage(format!(
-            "--database-url: {}: only the built-in SQLite log is supported by this build",
-            crate::config::mask_url(url)
-        ))
-        .into());
-    }
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -104,8 +95,8 @@ async fn serve(g: &Global, args: &ServeArgs, token: Option<String>) -> Result<()
     let assistant = crate::run::assistant(g)?;
     let live = Arc::new(Live::new(assistant));
     let log = Arc::new(
-        Log::open(&g.data, LogOptions::default())
-            .with_context(|| format!("cannot open the question log in {}", g.data.display()))?,
+        Log::open_at(&g.data, g.database_url.as_deref(), LogOptions::default())
+            .context("cannot open the question log")?,
     );
     let metrics = Arc::new(Metrics::default());
 

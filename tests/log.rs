@@ -46,6 +46,72 @@ fn question(user: &UserKey, text: &str, outcome: &str) -> NewQuestion {
     }
 }
 
+/// A fresh, empty log on one backend: SQLite in a temp folder, or (when
+/// `WORKHEALTH_TEST_DATABASE_URL` names a PostgreSQL server whose user may create databases)
+/// a throwaway PostgreSQL database, dropped afterwards. The same tests run on both.
+struct Db {
+    dir: tempfile::TempDir,
+    url: Option<String>,
+    _pg: Option<common::PgDb>,
+}
+
+impl Db {
+    fn open(&self, opts: LogOptions) -> Log {
+        Log::open_at(self.dir.path(), self.url.as_deref(), opts).unwrap()
+    }
+
+    fn name(&self) -> &'static str {
+        if self.url.is_some() {
+            "postgres"
+        } else {
+            "sqlite"
+        }
+    }
+
+    /// The CLI flags that reach this log.
+    fn args(&self) -> Vec<String> {
+        let mut a = vec!["--data".to_string(), self.dir.path().display().to_string()];
+        if let Some(u) = &self.url {
+            a.extend(["--database-url".to_string(), u.clone()]);
+        }
+        a
+    }
+
+    /// Every text the store holds, for privacy checks.
+    fn all_bytes(&self) -> Vec<u8> {
+        match &self.url {
+            None => db_bytes(self.dir.path()),
+            Some(url) => {
+                let mut c = postgres::Client::connect(url, postgres::NoTls).unwrap();
+                let mut all = Vec::new();
+                for table in ["questions", "settings", "question_tags"] {
+                    let q = format!("SELECT coalesce(string_agg(t::text, ' '), '') FROM {table} t");
+                    let text: String = c.query_one(&q, &[]).unwrap().get(0);
+                    all.extend(text.into_bytes());
+                }
+                all
+            }
+        }
+    }
+}
+
+/// SQLite always; PostgreSQL too when `WORKHEALTH_TEST_DATABASE_URL` names a test server.
+fn backends() -> Vec<Db> {
+    let mut v = vec![Db {
+        dir: tempfile::tempdir().unwrap(),
+        url: None,
+        _pg: None,
+    }];
+    if let Some(pg) = common::PgDb::fresh() {
+        v.push(Db {
+            dir: tempfile::tempdir().unwrap(),
+            url: Some(pg.url.clone()),
+            _pg: Some(pg),
+        });
+    }
+    v
+}
+
 fn store(dir: &Path) -> SqliteStore {
     SqliteStore::open(&dir.join(DB_FILE)).unwrap()
 }
@@ -133,8 +199,13 @@ fn a_newer_schema_is_a_clear_error_and_is_left_alone() {
 
 #[test]
 fn rows_hold_what_reviewers_need_and_no_chat_id_or_personal_details() {
-    let dir = tempfile::tempdir().unwrap();
-    let log = Log::open(dir.path(), LogOptions::default()).unwrap();
+    for db in backends() {
+        rows_hold(&db);
+    }
+}
+
+fn rows_hold(db: &Db) {
+    let log = db.open(LogOptions::default());
     let chat_id = 918_273_645_i64;
     let user = log.user_key("telegram", chat_id);
     let id = log.record(question(
@@ -163,7 +234,7 @@ fn rows_hold_what_reviewers_need_and_no_chat_id_or_personal_details() {
     assert_eq!(q.feedback, Some(Feedback::Helpful));
     assert!(q.feedback_at.is_some());
     log.close();
-    let bytes = db_bytes(dir.path());
+    let bytes = db.all_bytes();
     for secret in [
         &chat_id.to_string()[..],
         "jo.bloggs",
@@ -178,61 +249,75 @@ fn rows_hold_what_reviewers_need_and_no_chat_id_or_personal_details() {
         );
     }
     // The key file is there, and the stored key is not the chat id.
-    assert!(dir.path().join("pseudonym.key").exists());
+    assert!(db.dir.path().join("pseudonym.key").exists());
     assert!(contains(&bytes, user.as_str()));
 }
 
 #[test]
 fn feedback_from_another_user_is_ignored() {
-    let dir = tempfile::tempdir().unwrap();
-    let log = Log::open(dir.path(), LogOptions::default()).unwrap();
-    let alice = log.user_key("telegram", 1);
-    let mallory = log.user_key("telegram", 2);
-    let id = log.record(question(&alice, "how much is ssp", "answer"));
-    log.feedback(&mallory, id, Feedback::Unhelpful);
-    log.flush_blocking();
-    let q = log.reader().with(|s| s.question(id)).unwrap().unwrap();
-    assert_eq!(q.feedback, None);
+    for db in backends() {
+        let log = db.open(LogOptions::default());
+        let alice = log.user_key("telegram", 1);
+        let mallory = log.user_key("telegram", 2);
+        let id = log.record(question(&alice, "how much is ssp", "answer"));
+        log.feedback(&mallory, id, Feedback::Unhelpful);
+        log.flush_blocking();
+        let q = log.reader().with(|s| s.question(id)).unwrap().unwrap();
+        assert_eq!(q.feedback, None, "{}", db.name());
+    }
 }
 
-#[tokio::test]
-async fn forget_deletes_that_users_rows_and_settings_only() {
-    let dir = tempfile::tempdir().unwrap();
-    let log = Log::open(dir.path(), LogOptions::default()).unwrap();
-    let a = log.user_key("telegram", 11);
-    let b = log.user_key("telegram", 22);
-    for i in 0..3 {
-        log.record(question(&a, &format!("a question {i}"), "no_answer"));
+#[test]
+fn forget_deletes_that_users_rows_and_settings_only() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    for db in backends() {
+        let log = db.open(LogOptions::default());
+        let a = log.user_key("telegram", 11);
+        let b = log.user_key("telegram", 22);
+        for i in 0..3 {
+            log.record(question(&a, &format!("a question {i}"), "no_answer"));
+        }
+        log.record(question(&b, "b question", "answer"));
+        log.set_region(&a, Some("north-east".into()));
+        assert_eq!(rt.block_on(log.forget(&a)).unwrap(), 3);
+        assert_eq!(log.region(&a), None);
+        let r = log.reader().clone();
+        assert_eq!(r.with(|s| s.user_questions(&a)).unwrap(), 0);
+        assert_eq!(r.with(|s| s.user_questions(&b)).unwrap(), 1);
+        assert_eq!(r.with(|s| s.region(&a)).unwrap(), None, "{}", db.name());
     }
-    log.record(question(&b, "b question", "answer"));
-    log.set_region(&a, Some("north-east".into()));
-    assert_eq!(log.forget(&a).await.unwrap(), 3);
-    assert_eq!(log.region(&a), None);
-    let r = log.reader().clone();
-    assert_eq!(r.with(|s| s.user_questions(&a)).unwrap(), 0);
-    assert_eq!(r.with(|s| s.user_questions(&b)).unwrap(), 1);
-    assert_eq!(r.with(|s| s.region(&a)).unwrap(), None);
 }
 
 #[test]
 fn settings_survive_a_restart() {
-    let dir = tempfile::tempdir().unwrap();
-    {
-        let log = Log::open(dir.path(), LogOptions::default()).unwrap();
+    for db in backends() {
+        {
+            let log = db.open(LogOptions::default());
+            let u = log.user_key("telegram", 5);
+            log.set_region(&u, Some("greater-manchester".into()));
+        }
+        let log = db.open(LogOptions::default());
         let u = log.user_key("telegram", 5);
-        log.set_region(&u, Some("greater-manchester".into()));
+        assert_eq!(
+            log.region(&u).as_deref(),
+            Some("greater-manchester"),
+            "{}",
+            db.name()
+        );
     }
-    let log = Log::open(dir.path(), LogOptions::default()).unwrap();
-    let u = log.user_key("telegram", 5);
-    assert_eq!(log.region(&u).as_deref(), Some("greater-manchester"));
 }
 
 #[test]
 fn concurrent_writers_and_readers_lose_nothing() {
-    let dir = tempfile::tempdir().unwrap();
-    let log = Arc::new(Log::open(dir.path(), LogOptions::default()).unwrap());
-    // A second process-like handle on the same file, writing at the same time.
-    let other = Arc::new(Log::open(dir.path(), LogOptions::default()).unwrap());
+    for db in backends() {
+        concurrent(&db);
+    }
+}
+
+fn concurrent(db: &Db) {
+    let log = Arc::new(db.open(LogOptions::default()));
+    // A second handle on the same log (as another replica would be), writing at the same time.
+    let other = Arc::new(db.open(LogOptions::default()));
     std::thread::scope(|s| {
         for t in 0..4 {
             let log = if t % 2 == 0 {
@@ -364,20 +449,21 @@ fn a_full_disk_is_reported_retried_and_nothing_is_lost() {
 
 #[test]
 fn purge_deletes_only_old_rows() {
-    let dir = tempfile::tempdir().unwrap();
-    let log = Log::open(dir.path(), LogOptions::default()).unwrap();
-    let u = log.user_key("telegram", 9);
-    let mut old = question(&u, "an old one", "answer");
-    old.asked_at = Utc::now() - chrono::Duration::days(400);
-    log.record(old);
-    log.record(question(&u, "a new one", "answer"));
-    assert_eq!(log.purge_blocking(365).unwrap(), 1);
-    let qs = log
-        .reader()
-        .with(|s| s.questions(&Filter::default(), 10, 0))
-        .unwrap();
-    assert_eq!(qs.len(), 1);
-    assert_eq!(qs[0].text, "a new one");
+    for db in backends() {
+        let log = db.open(LogOptions::default());
+        let u = log.user_key("telegram", 9);
+        let mut old = question(&u, "an old one", "answer");
+        old.asked_at = Utc::now() - chrono::Duration::days(400);
+        log.record(old);
+        log.record(question(&u, "a new one", "answer"));
+        assert_eq!(log.purge_blocking(365).unwrap(), 1);
+        let qs = log
+            .reader()
+            .with(|s| s.questions(&Filter::default(), 10, 0))
+            .unwrap();
+        assert_eq!(qs.len(), 1);
+        assert_eq!(qs[0].text, "a new one", "{}", db.name());
+    }
 }
 
 /// Run as a child process by the crash test: writes forever, printing each committed count.
@@ -435,8 +521,13 @@ fn kill_mid_write_loses_no_committed_row() {
 
 #[test]
 fn review_updates_tags_notes_and_suggestions() {
-    let dir = tempfile::tempdir().unwrap();
-    let log = Log::open(dir.path(), LogOptions::default()).unwrap();
+    for db in backends() {
+        review(&db);
+    }
+}
+
+fn review(db: &Db) {
+    let log = db.open(LogOptions::default());
     let u = log.user_key("telegram", 4);
     let id = log.record(question(&u, "can I make staff wear masks", "no_answer"));
     let update = workhealth::log::store::ReviewUpdate {
@@ -494,9 +585,14 @@ fn review_updates_tags_notes_and_suggestions() {
 
 #[test]
 fn log_stats_export_and_purge_commands() {
-    let dir = tempfile::tempdir().unwrap();
+    for db in backends() {
+        commands(&db);
+    }
+}
+
+fn commands(db: &Db) {
     {
-        let log = Log::open(dir.path(), LogOptions::default()).unwrap();
+        let log = db.open(LogOptions::default());
         let u = log.user_key("telegram", 12);
         let id = log.record(question(&u, "how much is ssp", "answer"));
         log.feedback(&u, id, Feedback::Helpful);
@@ -511,8 +607,13 @@ fn log_stats_export_and_purge_commands() {
         old.asked_at = Utc::now() - chrono::Duration::days(40);
         log.record(old);
     }
-    let data = dir.path().to_str().unwrap();
-    let r = common::run(&["--data", data, "log", "stats"]);
+    let base = db.args();
+    let with = |more: &[&str]| -> common::Run {
+        let mut a: Vec<&str> = base.iter().map(String::as_str).collect();
+        a.extend_from_slice(more);
+        common::run(&a)
+    };
+    let r = with(&["log", "stats"]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(
         r.stdout.contains("questions in the whole log: 5"),
@@ -527,14 +628,14 @@ fn log_stats_export_and_purge_commands() {
         "{}",
         r.stdout
     );
-    let r = common::run(&["--data", data, "log", "stats", "--since", "30"]);
+    let r = with(&["log", "stats", "--since", "30"]);
     assert!(
         r.stdout.contains("questions in the last 30 day(s): 4"),
         "{}",
         r.stdout
     );
 
-    let r = common::run(&["--data", data, "log", "export", "--csv"]);
+    let r = with(&["log", "export", "--csv"]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     let lines: Vec<&str> = r.stdout.split("\r\n").filter(|l| !l.is_empty()).collect();
     assert_eq!(lines.len(), 6, "{}", r.stdout);
@@ -545,10 +646,10 @@ fn log_stats_export_and_purge_commands() {
         "{}",
         r.stdout
     );
-    let r = common::run(&["--data", data, "log", "export", "--csv", "--since", "30"]);
+    let r = with(&["log", "export", "--csv", "--since", "30"]);
     assert_eq!(r.stdout.split("\r\n").filter(|l| !l.is_empty()).count(), 5);
 
-    let r = common::run(&["--data", data, "log", "purge", "--older-than", "30"]);
+    let r = with(&["log", "purge", "--older-than", "30"]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(r.stdout.contains("deleted 1 question(s)"), "{}", r.stdout);
 
@@ -556,4 +657,26 @@ fn log_stats_export_and_purge_commands() {
     let r = common::run(&["--data", empty.path().to_str().unwrap(), "log", "stats"]);
     assert_eq!(r.code, 2);
     assert!(r.stderr.contains("no question log"), "{}", r.stderr);
+}
+
+#[test]
+fn a_newer_postgres_schema_is_a_clear_error() {
+    for db in backends().into_iter().filter(|d| d.url.is_some()) {
+        db.open(LogOptions::default()).close();
+        let url = db.url.clone().unwrap();
+        let mut c = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+        c.batch_execute("UPDATE workhealth_schema SET version = 99")
+            .unwrap();
+        let err = Log::open_at(db.dir.path(), Some(&url), LogOptions::default())
+            .err()
+            .expect("refused");
+        assert!(
+            matches!(err, LogError::SchemaTooNew { found: 99, .. }),
+            "{err}"
+        );
+        assert!(
+            !err.to_string().contains("workhealth:workhealth@"),
+            "password masked: {err}"
+        );
+    }
 }

@@ -205,11 +205,38 @@ async fn post_update(http: &str, path: &str, secret: &str, update: &serde_json::
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn webhook_mode_checks_the_secret_and_two_replicas_share_one_log() {
-    let fake = FakeTelegram::start().await;
+async fn webhook_mode_checks_the_secret_and_two_replicas_share_one_sqlite_log() {
     let data = tempfile::tempdir().unwrap();
+    two_replicas(data.path(), data.path(), None).await;
+}
+
+/// The same with the log in PostgreSQL and each replica with its own data folder (holding a
+/// copy of the one pseudonymisation key), as on two machines. Runs when
+/// `WORKHEALTH_TEST_DATABASE_URL` names a test server (`.ci/run` starts one).
+#[tokio::test(flavor = "multi_thread")]
+async fn two_webhook_replicas_share_one_postgres_log() {
+    let Some(pg) = tokio::task::spawn_blocking(common::PgDb::fresh)
+        .await
+        .unwrap()
+    else {
+        eprintln!("WORKHEALTH_TEST_DATABASE_URL not set: PostgreSQL replicas not tested");
+        return;
+    };
+    let (one, two) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    workhealth::log::Pseudonymiser::load_or_create(one.path()).unwrap();
+    std::fs::copy(
+        one.path().join("pseudonym.key"),
+        two.path().join("pseudonym.key"),
+    )
+    .unwrap();
+    two_replicas(one.path(), two.path(), Some(&pg.url)).await;
+    tokio::task::spawn_blocking(move || drop(pg)).await.unwrap();
+}
+
+async fn two_replicas(data_a: &Path, data_b: &Path, database_url: Option<&str>) {
+    let fake = FakeTelegram::start().await;
     let content = common::repo().join("content");
-    let args = [
+    let mut args = vec![
         "--throttle",
         "off",
         "--webhook",
@@ -217,17 +244,20 @@ async fn webhook_mode_checks_the_secret_and_two_replicas_share_one_log() {
         "--webhook-secret",
         "shared_secret-1",
     ];
+    if let Some(url) = database_url {
+        args.extend(["--database-url", url]);
+    }
     let mut a = Serve::launch(Launch {
         args: &args,
         content: &content,
-        data: Some(data.path()),
+        data: Some(data_a),
         fake: Some(fake.clone()),
     })
     .await;
     let mut b = Serve::launch(Launch {
         args: &args,
         content: &content,
-        data: Some(data.path()),
+        data: Some(data_b),
         fake: Some(fake.clone()),
     })
     .await;
@@ -268,17 +298,31 @@ async fn webhook_mode_checks_the_secret_and_two_replicas_share_one_log() {
         fake.webhook().is_some(),
         "stopping a replica leaves the webhook for the others"
     );
-    let n = a.db().count(&Filter::default()).unwrap();
-    assert_eq!(n, 10, "one shared log");
+    let logged = {
+        let mut stats = common::bin();
+        stats.args(["--data", data_a.to_str().unwrap(), "log", "stats"]);
+        if let Some(url) = database_url {
+            stats.args(["--database-url", url]);
+        }
+        String::from_utf8_lossy(&stats.output().unwrap().stdout).into_owned()
+    };
+    assert!(
+        logged.contains("questions in the whole log: 10"),
+        "one shared log: {logged}"
+    );
 
     // Switching back to polling deletes the webhook.
-    let c = Serve::launch(Launch {
-        args: &["--throttle", "off"],
+    let mut poll_args = vec!["--throttle", "off"];
+    if let Some(url) = database_url {
+        poll_args.extend(["--database-url", url]);
+    }
+    let mut c = Serve::launch(Launch {
+        args: &poll_args,
         content: &content,
-        data: Some(data.path()),
+        data: Some(data_a),
         fake: Some(fake.clone()),
     })
     .await;
     assert_eq!(fake.webhook(), None);
-    drop(c);
+    c.stop().await;
 }

@@ -5,6 +5,7 @@
 //! writer thread ([`writer`]) so the answering path never waits on the disk. Storage is
 //! behind the [`store::Store`] trait; [`sqlite`] is the implementation.
 
+pub mod postgres;
 pub mod pseudonym;
 pub mod redact;
 pub mod report;
@@ -50,6 +51,11 @@ pub enum LogError {
     Sqlite {
         path: PathBuf,
         source: rusqlite::Error,
+    },
+    #[error("database {url}: {source}")]
+    Postgres {
+        url: String,
+        source: ::postgres::Error,
     },
     #[error("the log writer has stopped")]
     WriterGone,

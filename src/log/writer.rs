@@ -91,6 +91,35 @@ impl Log {
         ))
     }
 
+    /// Opens the log where `database_url` says (`postgres://...`), or SQLite in `data_dir`
+    /// when it is `None`. The pseudonymisation key always lives in `data_dir`: replicas
+    /// sharing one PostgreSQL log must share that key file too.
+    pub fn open_at(
+        data_dir: &Path,
+        database_url: Option<&str>,
+        opts: LogOptions,
+    ) -> Result<Log, LogError> {
+        match database_url {
+            Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+                std::fs::create_dir_all(data_dir).map_err(|e| LogError::io(data_dir, e))?;
+                let pseudonym = Pseudonymiser::load_or_create(data_dir)?;
+                let writer = super::postgres::PgStore::open(url)?;
+                let reader = super::postgres::PgStore::open(url)?;
+                Ok(Log::with_stores(
+                    Box::new(writer),
+                    Box::new(reader),
+                    pseudonym,
+                    opts,
+                ))
+            }
+            Some(other) => Err(LogError::Invalid(format!(
+                "--database-url: {}: expected postgres://... (or no URL for SQLite in --data)",
+                crate::config::mask_url(other)
+            ))),
+            None => Log::open(data_dir, opts),
+        }
+    }
+
     /// A log over any store: `writer` is moved to the writer thread, `reader` serves reads.
     pub fn with_stores(
         writer: Box<dyn Store>,
@@ -441,6 +470,20 @@ impl LogError {
                     | OutOfMemory
             ),
             LogError::Io { .. } => true,
+            // Lost connections, a full disk, a read-only or restarting server, conflicts.
+            LogError::Postgres { source, .. } => {
+                source.is_closed()
+                    || source.code().is_none()
+                    || source.code().is_some_and(|c| {
+                        let c = c.code();
+                        c.starts_with("08")
+                            || c.starts_with("53")
+                            || c.starts_with("57P")
+                            || c == "25006"
+                            || c == "40001"
+                            || c == "40P01"
+                    })
+            }
             _ => false,
         }
     }

@@ -62,3 +62,46 @@ pub fn edit(dir: &impl AsRef<Path>, file: &str, from: &str, to: &str) {
     assert!(text.contains(from), "{file} does not contain {from:?}");
     fs::write(&path, text.replacen(from, to, 1)).unwrap();
 }
+
+/// A throwaway PostgreSQL database on the server `WORKHEALTH_TEST_DATABASE_URL` names (whose
+/// user may create databases), dropped when this is dropped; `None` when no server is set.
+pub struct PgDb {
+    pub url: String,
+    admin: String,
+    name: String,
+}
+
+impl PgDb {
+    pub fn fresh() -> Option<PgDb> {
+        let admin = std::env::var("WORKHEALTH_TEST_DATABASE_URL").ok()?;
+        // The sync client must not run on a tokio thread: use one of its own.
+        std::thread::spawn(move || {
+            let mut c = postgres::Client::connect(&admin, postgres::NoTls).unwrap_or_else(|e| {
+                panic!("WORKHEALTH_TEST_DATABASE_URL is set but unreachable: {e}")
+            });
+            let name = format!("wh_test_{}", workhealth::log::new_question_id());
+            c.batch_execute(&format!("CREATE DATABASE {name}")).unwrap();
+            let mut url = reqwest::Url::parse(&admin).unwrap();
+            url.set_path(&format!("/{name}"));
+            PgDb {
+                url: url.to_string(),
+                admin,
+                name,
+            }
+        })
+        .join()
+        .ok()
+    }
+}
+
+impl Drop for PgDb {
+    fn drop(&mut self) {
+        let (admin, name) = (self.admin.clone(), self.name.clone());
+        let _ = std::thread::spawn(move || {
+            if let Ok(mut c) = postgres::Client::connect(&admin, postgres::NoTls) {
+                let _ = c.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+            }
+        })
+        .join();
+    }
+}
