@@ -513,3 +513,40 @@ async fn sigterm_finishes_replies_in_flight_and_keeps_every_logged_question() {
         answered.len()
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn after_a_key_rotation_forget_still_finds_the_old_rows() {
+    let data = tempfile::tempdir().unwrap();
+    let content = common::repo().join("content");
+    let launch = |fake| common::serve::Launch {
+        args: &["--throttle", "off"],
+        content: &content,
+        data: Some(data.path()),
+        fake,
+    };
+    let chat = 700_333_444;
+    let mut s = Serve::launch(launch(None)).await;
+    s.ask(chat, "how much is statutory sick pay").await;
+    s.ask(chat, "what is a fit note").await;
+    let fake = s.fake.clone();
+    s.stop().await;
+    drop(s);
+    // Rotate: the old key becomes the previous one; a new key is made at the next start.
+    std::fs::rename(
+        data.path().join("pseudonym.key"),
+        data.path().join("pseudonym.key.previous"),
+    )
+    .unwrap();
+    let mut s = Serve::launch(launch(Some(fake))).await;
+    s.ask(chat, "can I phone someone who is off sick").await;
+    let ask = s.ask(chat, "/forget").await;
+    let (m, yes) = button(&ask, "Yes");
+    let done = s.press(chat, m.message_id, &yes).await;
+    assert!(
+        plain(&done[0]).contains("deleted 3 question(s)"),
+        "{:?}",
+        plain(&done[0])
+    );
+    s.stop().await;
+    assert_eq!(s.db().count(&Filter::default()).unwrap(), 0);
+}

@@ -386,7 +386,12 @@ impl BotState {
             }
             Callback::Forget(true) => {
                 answer_callback(&self.tg, &self.metrics, q.id, None).await;
-                let html = match self.log.forget(&key).await {
+                // After a key rotation, rows written under the previous key are theirs too.
+                let mut result = self.log.forget(&key).await;
+                if let (Ok(n), Some(old)) = (&result, self.log.previous_user_key(CHANNEL, chat.0)) {
+                    result = self.log.forget(&old).await.map(|m| n + m);
+                }
+                let html = match result {
                     Ok(n) => format!(
                         "Done: I deleted {n} question(s) and your settings. You can carry on asking; new questions will be kept as /privacy explains."
                     ),

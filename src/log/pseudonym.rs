@@ -13,6 +13,9 @@ use super::LogError;
 
 /// File name of the secret key inside `--data`.
 pub const KEY_FILE: &str = "pseudonym.key";
+/// After a key rotation, the old key: only used so that `/forget` still finds rows written
+/// under it, until retention has deleted them all (then remove the file).
+pub const PREVIOUS_KEY_FILE: &str = "pseudonym.key.previous";
 
 /// A pseudonymous user key: 32 hex characters (128 bits of the HMAC).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -38,6 +41,7 @@ impl std::fmt::Display for UserKey {
 #[derive(Clone)]
 pub struct Pseudonymiser {
     secret: [u8; 32],
+    previous: Option<[u8; 32]>,
 }
 
 impl std::fmt::Debug for Pseudonymiser {
@@ -48,17 +52,28 @@ impl std::fmt::Debug for Pseudonymiser {
 
 impl Pseudonymiser {
     pub fn from_secret(secret: [u8; 32]) -> Pseudonymiser {
-        Pseudonymiser { secret }
+        Pseudonymiser {
+            secret,
+            previous: None,
+        }
     }
 
-    /// Reads the key from `dir`, creating a random one (mode 0600) on first start.
+    /// Reads the key from `dir`, creating a random one (mode 0600) on first start, and the
+    /// previous key if a rotation left one.
     pub fn load_or_create(dir: &Path) -> Result<Pseudonymiser, LogError> {
         let path = dir.join(KEY_FILE);
-        match fs::read_to_string(&path) {
+        let mut p = match fs::read_to_string(&path) {
             Ok(text) => Self::parse(&path, &text),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Self::create(&path),
             Err(e) => Err(LogError::io(&path, e)),
+        }?;
+        let prev = dir.join(PREVIOUS_KEY_FILE);
+        match fs::read_to_string(&prev) {
+            Ok(text) => p.previous = Some(Self::parse(&prev, &text)?.secret),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(LogError::io(&prev, e)),
         }
+        Ok(p)
     }
 
     fn parse(path: &Path, text: &str) -> Result<Pseudonymiser, LogError> {
@@ -66,7 +81,7 @@ impl Pseudonymiser {
         let secret: [u8; 32] = bytes
             .try_into()
             .map_err(|_| LogError::BadKey(path.to_path_buf()))?;
-        Ok(Pseudonymiser { secret })
+        Ok(Pseudonymiser::from_secret(secret))
     }
 
     fn create(path: &PathBuf) -> Result<Pseudonymiser, LogError> {
@@ -86,7 +101,7 @@ impl Pseudonymiser {
                     .and_then(|_| f.sync_all())
                     .map_err(|e| LogError::io(path, e))?;
                 tracing::info!(path = %path.display(), "created a new pseudonymisation key");
-                Ok(Pseudonymiser { secret })
+                Ok(Pseudonymiser::from_secret(secret))
             }
             // Another process created it first: use theirs.
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
@@ -99,7 +114,18 @@ impl Pseudonymiser {
 
     /// The key for a user of `channel` ("telegram") with the channel's numeric id.
     pub fn key(&self, channel: &str, id: i64) -> UserKey {
-        let mut mac = Hmac::<Sha256>::new_from_slice(&self.secret).expect("any key length");
+        Self::key_under(&self.secret, channel, id)
+    }
+
+    /// The user's key under the previous secret, after a rotation.
+    pub fn previous_key(&self, channel: &str, id: i64) -> Option<UserKey> {
+        self.previous
+            .as_ref()
+            .map(|s| Self::key_under(s, channel, id))
+    }
+
+    fn key_under(secret: &[u8; 32], channel: &str, id: i64) -> UserKey {
+        let mut mac = Hmac::<Sha256>::new_from_slice(secret).expect("any key length");
         mac.update(channel.as_bytes());
         mac.update(b":");
         mac.update(id.to_string().as_bytes());
@@ -140,6 +166,24 @@ mod tests {
                 .mode();
             assert_eq!(mode & 0o777, 0o600);
         }
+    }
+
+    #[test]
+    fn after_a_rotation_the_previous_key_is_known() {
+        let dir = tempfile::tempdir().unwrap();
+        let old = Pseudonymiser::load_or_create(dir.path()).unwrap();
+        fs::rename(
+            dir.path().join(KEY_FILE),
+            dir.path().join(PREVIOUS_KEY_FILE),
+        )
+        .unwrap();
+        let new = Pseudonymiser::load_or_create(dir.path()).unwrap();
+        assert_ne!(new.key("telegram", 9), old.key("telegram", 9));
+        assert_eq!(
+            new.previous_key("telegram", 9),
+            Some(old.key("telegram", 9))
+        );
+        assert_eq!(old.previous_key("telegram", 9), None);
     }
 
     #[test]

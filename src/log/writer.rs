@@ -156,6 +156,11 @@ impl Log {
         self.pseudonym.key(channel, id)
     }
 
+    /// The user's key under the previous pseudonymisation key, after a rotation.
+    pub fn previous_user_key(&self, channel: &str, id: i64) -> Option<UserKey> {
+        self.pseudonym.previous_key(channel, id)
+    }
+
     pub fn reader(&self) -> &Reader {
         &self.reader
     }
