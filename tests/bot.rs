@@ -550,3 +550,53 @@ async fn after_a_key_rotation_forget_still_finds_the_old_rows() {
     s.stop().await;
     assert_eq!(s.db().count(&Filter::default()).unwrap(), 0);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn one_chats_updates_are_answered_in_order() {
+    let s = Serve::start(&["--throttle", "off"]).await;
+    let chat = 700_444_555;
+    let asks = ["/help", "/privacy", "/help", "/privacy", "/help"];
+    for a in asks {
+        s.fake.send_text(chat, a);
+    }
+    let got = s.fake.wait_sent_to(chat, asks.len(), T).await;
+    for (a, m) in asks.iter().zip(&got) {
+        let want = if *a == "/help" {
+            "/topics"
+        } else {
+            "never store"
+        };
+        assert!(plain(m).contains(want), "{a}: {:?}", plain(m));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_reply_that_fails_does_not_stop_other_chats() {
+    let s = Serve::start(&["--throttle", "off"]).await;
+    let (a, b) = (700_555_666, 700_555_777);
+    s.fake.send_text(a, "/help");
+    s.fake.wait_sent_to(a, 1, T).await;
+    // The user blocked the bot: Telegram refuses, and that is not retried.
+    s.fake.fail_next("sendMessage", Fault::Status(403));
+    let before = s.fake.calls("sendMessage");
+    s.fake.send_text(a, "/privacy");
+    let t0 = std::time::Instant::now();
+    while s.fake.calls("sendMessage") == before {
+        assert!(t0.elapsed() < T);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let got = s.ask(b, "/help").await;
+    assert!(
+        plain(&got[0]).contains("/topics"),
+        "the other chat is answered"
+    );
+    let got = s.ask(a, "/help").await;
+    assert!(
+        plain(&got[0]).contains("/topics"),
+        "and so is the first, later"
+    );
+    assert!(
+        s.log_text().contains("could not be delivered"),
+        "the failure is logged"
+    );
+}
