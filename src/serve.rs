@@ -142,10 +142,11 @@ async fn serve(g: &Global, args: &ServeArgs, token: Option<String>) -> Result<()
 
 /// The whole HTTP app: operators' endpoints and the review app.
 pub fn router(state: AppState) -> Router {
-    Router::new()
+    let app = Router::new()
         .route("/healthz", get(|| async { "ok\n" }))
-        .merge(crate::review::routes())
-        .with_state(state)
+        .merge(crate::review::routes());
+    // Sessions, CSRF and security headers around everything (public paths pass).
+    crate::review::guard(app, &state).with_state(state)
 }
 
 async fn wait_for_signal() {
