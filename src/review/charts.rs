@@ -54,7 +54,7 @@ fn frame(label: &str, top_label: &str, points: &[Point], marks: Markup) -> Marku
     let first = points.first().map(|p| p.date.format("%-d %b").to_string());
     let last = points.last().map(|p| p.date.format("%-d %b").to_string());
     html! {
-        svg.chart xmlns="http://www.w3.org/2000/svg" viewBox={"0 0 " (W) " " (H)}
+        svg.chart viewBox={"0 0 " (W) " " (H)}
             role="img" aria-label=(label) preserveAspectRatio="xMidYMid meet" {
             title { (label) }
             line x1=(f(LEFT)) y1=(f(TOP)) x2=(f(W - RIGHT)) y2=(f(TOP)) stroke=(GRID) stroke-width="1" {}
