@@ -174,10 +174,16 @@ fn set_cookie(res: &mut Response, value: String) {
     }
 }
 
-pub async fn login_form() -> Response {
-    let token = match csrf::random_token() {
-        Ok(t) => t,
-        Err(e) => return AppError::Internal(e).into_response(),
+/// The login form. The browser's `wh_login` token is kept when it has one, so a second load
+/// (another tab, or the browser's own favicon request redirected here) does not invalidate a
+/// form already open.
+pub async fn login_form(headers: HeaderMap) -> Response {
+    let token = match cookie(&headers, LOGIN_COOKIE).filter(|t| is_token(t)) {
+        Some(t) => t.to_string(),
+        None => match csrf::random_token() {
+            Ok(t) => t,
+            Err(e) => return AppError::Internal(e).into_response(),
+        },
     };
     let mut res = login_page(StatusCode::OK, &token, "", None);
     set_cookie(
@@ -197,8 +203,11 @@ pub struct LoginForm {
     csrf: String,
 }
 
+/// Consecutive failures, and the end of a lock.
+type Failures = (u32, Option<DateTime<Utc>>);
+
 /// Failed logins of names that are not accounts, so they lock out like real ones.
-static UNKNOWN: LazyLock<Mutex<HashMap<String, (u32, Option<DateTime<Utc>>)>>> =
+static UNKNOWN: LazyLock<Mutex<HashMap<String, Failures>>> =
     LazyLock::new(|| Mutex::new(HashMap::new()));
 const UNKNOWN_MAX: usize = 10_000;
 

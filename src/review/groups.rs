@@ -312,7 +312,7 @@ pub(crate) async fn handler(
     let body = html! {
         h1 { "Groups of similar unanswered questions" }
         p.muted {
-            "Unanswered, clarified and 👎 questions of the last " (days) " days ("
+            "Unanswered, clarified and not-helpful questions of the last " (days) " days ("
             (questions.len()) " questions; " (grouped) " of them in " (groups.len()) " group(s)), "
             "grouped by the words they share. A big group is likely a gap in the guidance."
         }
@@ -323,9 +323,8 @@ pub(crate) async fn handler(
             section.group {
                 h2 {
                     (g.members.len()) " questions: "
-                    @for (i, w) in g.label.iter().enumerate() {
-                        @if i > 0 { ", " }
-                        span.term { (w) }
+                    @for w in &g.label {
+                        span.term { (w) } " "
                     }
                 }
                 ul {
@@ -335,7 +334,7 @@ pub(crate) async fn handler(
                             a href={ "/questions/" (q.id) } { (q.text) }
                             " " small.muted {
                                 (when(&q.asked_at)) " · " (outcome_label(&q.outcome))
-                                @if q.feedback == Some(crate::log::Feedback::Unhelpful) { " 👎" }
+                                @if q.feedback == Some(crate::log::Feedback::Unhelpful) { " · marked not helpful" }
                                 @if q.review.state == "reviewed" { " · reviewed" }
                             }
                         }

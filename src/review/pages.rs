@@ -54,7 +54,7 @@ pub(crate) fn outcome_label(o: &str) -> &str {
         "clarify" => "clarified",
         "no_answer" => "unanswered",
         "crisis" => "crisis",
-        "unhelpful" => "👎",
+        "unhelpful" => "marked not helpful",
         other => other,
     }
 }
@@ -165,7 +165,7 @@ pub async fn overview(
             div.figure { span.n { (pct(stats.share(stats.unanswered))) } span.k { "unanswered" } }
             div.figure {
                 span.n { @match stats.helpful_rate() { Some(r) => (pct(r)), None => "–" } }
-                span.k { "helpful (" (stats.helpful) " 👍, " (stats.unhelpful) " 👎)" }
+                span.k { "helpful: " (stats.helpful) " of " (stats.helpful + stats.unhelpful) " rated answers" }
             }
         }
         h2 { "Questions a day" }
@@ -368,7 +368,7 @@ pub async fn queue(
     let body = html! {
         h1 { (heading) }
         @if !p.all() {
-            p.muted { "Unanswered, 👎 and clarified questions nobody has reviewed yet, newest first." }
+            p.muted { "Unanswered, clarified and not-helpful questions nobody has reviewed yet, newest first." }
         }
         form.filters method="get" action="/queue" {
             label { "Show"
@@ -424,8 +424,8 @@ pub async fn queue(
                             td { a href={ "/questions/" (q.id) } { (q.text) } }
                             td {
                                 (outcome_label(&q.outcome))
-                                @if q.feedback == Some(crate::log::Feedback::Unhelpful) { " 👎" }
-                                @if q.feedback == Some(crate::log::Feedback::Helpful) { " 👍" }
+                                @if q.feedback == Some(crate::log::Feedback::Unhelpful) { br; small.bad { "not helpful" } }
+                                @if q.feedback == Some(crate::log::Feedback::Helpful) { br; small.muted { "helpful" } }
                                 @if q.review.state == "reviewed" { br; small.muted { "reviewed" } }
                             }
                             td { (q.region.as_deref().unwrap_or("–")) }
@@ -505,8 +505,8 @@ fn question_page(who: &Authed, q: &Question, content: &Content, saved: bool) -> 
             }
             dt { "feedback" } dd {
                 @match q.feedback {
-                    Some(crate::log::Feedback::Helpful) => "👍 helpful",
-                    Some(crate::log::Feedback::Unhelpful) => "👎 not helpful",
+                    Some(crate::log::Feedback::Helpful) => "helpful (👍)",
+                    Some(crate::log::Feedback::Unhelpful) => "not helpful (👎)",
                     None => "none",
                 }
                 @if let Some(t) = &q.feedback_at { " (" (when(t)) ")" }
@@ -706,12 +706,13 @@ pub struct SuggestionParams {
     format: String,
 }
 
+/// An entry id and its proposed questions, each with the ids of the questions proposing it.
+pub(crate) type EntrySuggestions = (String, Vec<(String, Vec<i64>)>);
+
 /// The suggestions grouped by entry, each question once (case and spacing ignored), with the
 /// ids of the questions that proposed it.
-pub(crate) fn group_suggestions(
-    all: &[crate::log::store::Suggestion],
-) -> Vec<(String, Vec<(String, Vec<i64>)>)> {
-    let mut out: Vec<(String, Vec<(String, Vec<i64>)>)> = Vec::new();
+pub(crate) fn group_suggestions(all: &[crate::log::store::Suggestion]) -> Vec<EntrySuggestions> {
+    let mut out: Vec<EntrySuggestions> = Vec::new();
     for s in all {
         if out.last().is_none_or(|(e, _)| *e != s.entry) {
             out.push((s.entry.clone(), Vec::new()));
@@ -747,7 +748,7 @@ fn yaml_key(id: &str) -> String {
 
 /// The snippet editors paste: `entry-id:` then `  - "question"` lines (JSON strings, which
 /// are valid YAML double-quoted scalars).
-pub(crate) fn suggestions_yaml(groups: &[(String, Vec<(String, Vec<i64>)>)]) -> String {
+pub(crate) fn suggestions_yaml(groups: &[EntrySuggestions]) -> String {
     let mut out = String::from(
         "# Proposed `questions:` lines from the workhealth review app: questions reviewers said\n\
          # these entries should have answered. Check each before adding it to the entry's file.\n",

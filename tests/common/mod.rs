@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod fake_telegram;
+pub mod webdriver;
 
 use std::fs;
 use std::path::{Path, PathBuf};
