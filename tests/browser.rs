@@ -225,7 +225,7 @@ fn a_reviewer_tags_a_question_in_a_real_browser_and_sees_it_in_the_suggestions()
 
         // Without a session the app sends the browser to the login form.
         s.goto(&format!("{base}/queue")).await.unwrap();
-        assert!(s.current_url().await.unwrap().ends_with("/login"));
+        s.wait_for_url("/login").await.unwrap();
         let name = s.find("input[name=name]").await.unwrap();
         s.send_keys(&name, "tuc-reviewer").await.unwrap();
         let pw = s.find("input[name=password]").await.unwrap();
@@ -233,8 +233,8 @@ fn a_reviewer_tags_a_question_in_a_real_browser_and_sees_it_in_the_suggestions()
         s.click(&s.find("form.login button[type=submit]").await.unwrap())
             .await
             .unwrap();
-        if s.current_url().await.unwrap() != format!("{base}/") {
-            panic!("login failed: {}", s.source().await.unwrap());
+        if let Err(e) = s.wait_for_url(&format!("{base}/")).await {
+            panic!("login failed: {e}: {}", s.source().await.unwrap());
         }
         let h1 = s.text(&s.find("h1").await.unwrap()).await.unwrap();
         assert_eq!(h1, "Overview");
@@ -247,7 +247,7 @@ fn a_reviewer_tags_a_question_in_a_real_browser_and_sees_it_in_the_suggestions()
         s.click(&s.find("nav a[href=\"/queue\"]").await.unwrap())
             .await
             .unwrap();
-        assert!(s.current_url().await.unwrap().ends_with("/queue"));
+        s.wait_for_url("/queue").await.unwrap();
         let table = s.text(&s.find("table.queue").await.unwrap()).await.unwrap();
         assert!(table.contains("<script>alert(1)</script>"), "{table}");
         assert!(table.contains("[email]"), "{table}");
@@ -265,12 +265,7 @@ fn a_reviewer_tags_a_question_in_a_real_browser_and_sees_it_in_the_suggestions()
         )
         .await
         .unwrap();
-        assert!(
-            s.current_url()
-                .await
-                .unwrap()
-                .ends_with(&format!("/questions/{gap}"))
-        );
+        s.wait_for_url(&format!("/questions/{gap}")).await.unwrap();
         let asked = s
             .text(&s.find("blockquote.question").await.unwrap())
             .await
@@ -293,12 +288,9 @@ fn a_reviewer_tags_a_question_in_a_real_browser_and_sees_it_in_the_suggestions()
         s.click(&s.find("form.review button[type=submit]").await.unwrap())
             .await
             .unwrap();
-        assert!(
-            s.current_url()
-                .await
-                .unwrap()
-                .ends_with(&format!("/questions/{gap}?saved=1"))
-        );
+        s.wait_for_url(&format!("/questions/{gap}?saved=1"))
+            .await
+            .unwrap();
         let notice = s.text(&s.find("p.notice").await.unwrap()).await.unwrap();
         assert_eq!(notice, "Saved.");
         assert!(
@@ -311,6 +303,7 @@ fn a_reviewer_tags_a_question_in_a_real_browser_and_sees_it_in_the_suggestions()
         s.click(&s.find("nav a[href=\"/suggestions\"]").await.unwrap())
             .await
             .unwrap();
+        s.wait_for_url("/suggestions").await.unwrap();
         let section = s
             .text(&s.find("section.suggestion").await.unwrap())
             .await
@@ -334,9 +327,9 @@ fn a_reviewer_tags_a_question_in_a_real_browser_and_sees_it_in_the_suggestions()
         s.click(&s.find("form.logout button").await.unwrap())
             .await
             .unwrap();
-        assert!(s.current_url().await.unwrap().ends_with("/login"));
+        s.wait_for_url("/login").await.unwrap();
         s.goto(&format!("{base}/queue")).await.unwrap();
-        assert!(s.current_url().await.unwrap().ends_with("/login"));
+        s.wait_for_url("/login").await.unwrap();
         s.delete().await.unwrap();
     });
     drop(server);

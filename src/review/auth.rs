@@ -215,6 +215,14 @@ const UNKNOWN_MAX: usize = 10_000;
 static DUMMY_HASH: LazyLock<String> =
     LazyLock::new(|| accounts::hash_password("no reviewer has this password").unwrap_or_default());
 
+/// Computes the dummy hash in the background at start, so the first unknown name does not
+/// take longer than the others.
+pub fn warm_up() {
+    std::thread::spawn(|| {
+        LazyLock::force(&DUMMY_HASH);
+    });
+}
+
 fn slowdown(failures: u32) -> Duration {
     (SLOWDOWN_STEP * failures).min(SLOWDOWN_MAX)
 }

@@ -54,6 +54,7 @@ pub fn routes() -> Router<AppState> {
 /// Wraps the whole HTTP app: a session (and, for a POST, its CSRF token) on every route but
 /// the public ones, and the security headers on every response.
 pub fn guard(app: Router<AppState>, state: &AppState) -> Router<AppState> {
+    auth::warm_up();
     app.layer(from_fn_with_state(state.clone(), auth::require_session))
         .layer(from_fn(security_headers))
 }

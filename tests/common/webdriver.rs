@@ -182,6 +182,22 @@ impl Session {
         Ok(v.as_str().unwrap_or_default().to_string())
     }
 
+    /// Waits (up to 15 s) until the current URL ends with `suffix`, as a click's navigation may
+    /// still be under way when the click returns; returns the URL.
+    pub async fn wait_for_url(&self, suffix: &str) -> Result<String, String> {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            let url = self.current_url().await?;
+            if url.ends_with(suffix) {
+                return Ok(url);
+            }
+            if Instant::now() >= deadline {
+                return Err(format!("still at {url}, expected …{suffix}"));
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     pub async fn find(&self, css: &str) -> Result<Element, String> {
         let v = self
             .cmd(
