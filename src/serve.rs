@@ -238,12 +238,13 @@ fn make_bot(token: &str) -> Result<Bot> {
 
 /// The whole HTTP app: operators' endpoints and the review app.
 pub fn router(state: AppState) -> Router {
-    Router::new()
+    let app = Router::new()
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
-        .merge(crate::review::routes())
-        .with_state(state)
+        .merge(crate::review::routes());
+    // Sessions, CSRF and security headers around everything (public paths pass).
+    crate::review::guard(app, &state).with_state(state)
 }
 
 /// Ready: content loaded, the log writable, Telegram reachable at the last check.

@@ -417,6 +417,19 @@ fn reviewer_from_row(r: &Row) -> Reviewer {
 }
 
 impl Store for Conn {
+    fn shown_counts(
+        &mut self,
+        since: Option<DateTime<Utc>>,
+    ) -> Result<Vec<(String, u64)>, LogError> {
+        let since = since.map(ts).unwrap_or_default();
+        self.pairs(
+            "SELECT shown_id, count(*) AS n FROM questions
+             WHERE asked_at >= $1 AND shown_id IS NOT NULL AND outcome = 'answer'
+             GROUP BY shown_id ORDER BY n DESC, shown_id",
+            &since,
+        )
+    }
+
     fn apply(&mut self, ops: &[WriteOp]) -> Result<Vec<Applied>, LogError> {
         let url = self.url.clone();
         let c = self.client()?;
@@ -754,6 +767,12 @@ impl Store for Conn {
 }
 
 impl Store for PgStore {
+    fn shown_counts(
+        &mut self,
+        since: Option<DateTime<Utc>>,
+    ) -> Result<Vec<(String, u64)>, LogError> {
+        self.call(move |c| c.shown_counts(since))
+    }
     fn apply(&mut self, ops: &[WriteOp]) -> Result<Vec<Applied>, LogError> {
         let ops = ops.to_vec();
         self.call(move |c| c.apply(&ops))

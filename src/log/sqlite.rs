@@ -546,6 +546,19 @@ impl Store for SqliteStore {
             .map_err(|e| sql(&self.path, e))
     }
 
+    fn shown_counts(
+        &mut self,
+        since: Option<DateTime<Utc>>,
+    ) -> Result<Vec<(String, u64)>, LogError> {
+        let since = since.map(ts).unwrap_or_default();
+        self.pairs(
+            "SELECT shown_id, count(*) AS n FROM questions
+             WHERE asked_at >= ?1 AND shown_id IS NOT NULL AND outcome = 'answer'
+             GROUP BY shown_id ORDER BY n DESC, shown_id",
+            &since,
+        )
+    }
+
     fn tags(&mut self) -> Result<Vec<(String, u64)>, LogError> {
         let mut st = self
             .conn

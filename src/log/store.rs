@@ -153,6 +153,14 @@ pub trait Store: Send {
     fn question(&mut self, id: i64) -> Result<Option<Question>, LogError>;
     fn days(&mut self, since: DateTime<Utc>) -> Result<Vec<Day>, LogError>;
     fn suggestions(&mut self) -> Result<Vec<Suggestion>, LogError>;
+    /// Every entry id shown as an answer since then, with counts, most shown first (the
+    /// review app's top topics). The default is the top ten of [`Store::stats`].
+    fn shown_counts(
+        &mut self,
+        since: Option<DateTime<Utc>>,
+    ) -> Result<Vec<(String, u64)>, LogError> {
+        Ok(self.stats(since)?.top_entries)
+    }
     /// Tags in use, most used first.
     fn tags(&mut self) -> Result<Vec<(String, u64)>, LogError>;
     /// How many questions this user has in the log (for /forget's confirmation).

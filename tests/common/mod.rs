@@ -3,6 +3,7 @@
 
 pub mod fake_telegram;
 pub mod serve;
+pub mod webdriver;
 
 use std::fs;
 use std::path::{Path, PathBuf};

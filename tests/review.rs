@@ -1,0 +1,1130 @@
+//! The review web app through its axum router (`tower::ServiceExt::oneshot`): every route,
+//! sessions, lockout, CSRF, escaping and redaction, tagging, suggestions, groups, the CSV
+//! export, reload, security headers, logout, and the `reviewers` commands.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Method, Request, Response, StatusCode, header};
+use chrono::Utc;
+use tower::ServiceExt;
+use workhealth::assistant::Assistant;
+use workhealth::live::{Live, Reloader};
+use workhealth::log::store::Session;
+use workhealth::log::{Feedback, Log, LogOptions, NewQuestion, report};
+use workhealth::metrics::Metrics;
+use workhealth::review::accounts;
+use workhealth::serve::{AppState, router};
+
+const PASSWORD: &str = "correct horse battery staple";
+const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+const SCRIPT_Q: &str = "<script>alert(1)</script> is jury service paid?";
+const EMAIL_Q: &str = "email jane.doe@example.com about jury service pay please";
+
+struct App {
+    router: Router,
+    log: Arc<Log>,
+    live: Arc<Live>,
+    content: tempfile::TempDir,
+    _data: tempfile::TempDir,
+    _index: tempfile::TempDir,
+}
+
+fn app() -> App {
+    let content = tempfile::tempdir().unwrap();
+    common::copy_dir(&common::repo().join("content"), content.path());
+    let data = tempfile::tempdir().unwrap();
+    let index = tempfile::tempdir().unwrap();
+    let loaded = workhealth::content::load_valid(content.path(), Utc::now().date_naive()).unwrap();
+    let live = Arc::new(Live::new(Assistant::in_memory(Arc::new(loaded)).unwrap()));
+    let log = Arc::new(Log::open(data.path(), LogOptions::default()).unwrap());
+    let metrics = Arc::new(Metrics::default());
+    let reloader = Arc::new(Reloader::new(
+        content.path().to_path_buf(),
+        index.path().join("index"),
+        live.clone(),
+        metrics.clone(),
+    ));
+    let state = AppState {
+        live: live.clone(),
+        log: log.clone(),
+        metrics,
+        reloader,
+        ready: std::sync::Arc::new(workhealth::serve::Readiness::new(false)),
+    };
+    App {
+        router: router(state),
+        log,
+        live,
+        content,
+        _data: data,
+        _index: index,
+    }
+}
+
+impl App {
+    fn reviewer(&self, name: &str) {
+        let hash = accounts::hash_password(PASSWORD).unwrap();
+        self.log
+            .reader()
+            .with(|s| s.put_reviewer(name, &hash))
+            .unwrap();
+    }
+
+    /// Records a question; returns its id.
+    fn ask(&self, text: &str, outcome: &str, shown: Option<&str>) -> i64 {
+        self.ask_in(text, outcome, shown, Some("north-east"))
+    }
+
+    fn ask_in(&self, text: &str, outcome: &str, shown: Option<&str>, region: Option<&str>) -> i64 {
+        let user = self.log.user_key("telegram", 42);
+        let digest = self.live.get().content().digest.clone();
+        self.log.record(NewQuestion {
+            id: 0,
+            asked_at: Utc::now(),
+            user,
+            region: region.map(str::to_string),
+            channel: "telegram".into(),
+            text: text.into(),
+            outcome: outcome.into(),
+            results: vec![("fit-notes".into(), 7.25), ("company-sick-pay".into(), 3.5)],
+            shown_id: shown.map(str::to_string),
+            content_digest: digest,
+            reply_text: Some("Fit notes\n\nA <b>fit note</b> is...".into()),
+        })
+    }
+
+    async fn send(&self, req: Request<Body>) -> Response<Body> {
+        self.router.clone().oneshot(req).await.unwrap()
+    }
+
+    async fn get(&self, path: &str, cookie: Option<&str>) -> Response<Body> {
+        let mut b = Request::builder().uri(path);
+        if let Some(c) = cookie {
+            b = b.header(header::COOKIE, c);
+        }
+        self.send(b.body(Body::empty()).unwrap()).await
+    }
+
+    async fn post(&self, path: &str, cookie: Option<&str>, form: &str) -> Response<Body> {
+        let mut b = Request::builder()
+            .method(Method::POST)
+            .uri(path)
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+        if let Some(c) = cookie {
+            b = b.header(header::COOKIE, c);
+        }
+        self.send(b.body(Body::from(form.to_string())).unwrap())
+            .await
+    }
+
+    /// GET /login, then POST it: the response and the login cookie used.
+    async fn try_login(&self, name: &str, password: &str) -> Response<Body> {
+        let form = self.get("/login", None).await;
+        assert_eq!(form.status(), StatusCode::OK);
+        let cookie = set_cookie(&form, "wh_login").expect("a wh_login cookie");
+        let html = text(form).await;
+        let token = hidden_csrf(&html);
+        assert_eq!(
+            token, cookie,
+            "double submit: the form carries the cookie's value"
+        );
+        self.post(
+            "/login",
+            Some(&format!("wh_login={cookie}")),
+            &format!("csrf={token}&name={}&password={}", enc(name), enc(password)),
+        )
+        .await
+    }
+
+    /// Logs in; the session cookie header and the session's CSRF token.
+    async fn login(&self, name: &str) -> Authed {
+        let res = self.try_login(name, PASSWORD).await;
+        assert_eq!(res.status(), StatusCode::SEE_OTHER);
+        assert_eq!(res.headers()[header::LOCATION], "/");
+        let token = set_cookie(&res, "wh_session").expect("a session cookie");
+        let cookie = format!("wh_session={token}");
+        let home = self.get("/", Some(&cookie)).await;
+        assert_eq!(home.status(), StatusCode::OK);
+        let csrf = hidden_csrf(&text(home).await);
+        Authed { cookie, csrf }
+    }
+}
+
+struct Authed {
+    cookie: String,
+    csrf: String,
+}
+
+fn enc(s: &str) -> String {
+    let mut out = String::new();
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// Text as maud escapes it.
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+fn set_cookies(res: &Response<Body>) -> Vec<String> {
+    res.headers()
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .map(|v| v.to_str().unwrap().to_string())
+        .collect()
+}
+
+/// The value a Set-Cookie header gives `name`, if any (non-empty).
+fn set_cookie(res: &Response<Body>, name: &str) -> Option<String> {
+    set_cookies(res).into_iter().find_map(|c| {
+        let first = c.split(';').next()?.trim().to_string();
+        let (k, v) = first.split_once('=')?;
+        (k == name && !v.is_empty()).then(|| v.to_string())
+    })
+}
+
+async fn text(res: Response<Body>) -> String {
+    let bytes = axum::body::to_bytes(res.into_body(), 10 << 20)
+        .await
+        .unwrap();
+    String::from_utf8(bytes.to_vec()).unwrap()
+}
+
+fn hidden_csrf(html: &str) -> String {
+    let re = regex::Regex::new(r#"name="csrf" value="([0-9a-f]{64})""#).unwrap();
+    re.captures(html)
+        .unwrap_or_else(|| panic!("no csrf field in {html}"))[1]
+        .to_string()
+}
+
+fn question_links(html: &str) -> usize {
+    html.matches("href=\"/questions/").count()
+}
+
+async fn links(a: &App, cookie: &str, path: &str) -> usize {
+    question_links(&text(a.get(path, Some(cookie)).await).await)
+}
+
+fn assert_redirects_to_login(res: &Response<Body>, what: &str) {
+    assert_eq!(res.status(), StatusCode::SEE_OTHER, "{what}");
+    assert_eq!(res.headers()[header::LOCATION], "/login", "{what}");
+}
+
+const GET_ROUTES: &[&str] = &[
+    "/",
+    "/?days=90",
+    "/queue",
+    "/queue?all=1&outcome=answer",
+    "/questions/1",
+    "/groups",
+    "/suggestions",
+    "/suggestions?format=yaml",
+    "/export.csv",
+    "/no-such-page",
+];
+
+#[tokio::test]
+async fn without_a_session_every_page_redirects_to_login() {
+    let a = app();
+    a.reviewer("alice");
+    let id = a.ask(SCRIPT_Q, "no_answer", None);
+    a.log.flush().await;
+    let question = format!("/questions/{id}");
+    for path in GET_ROUTES.iter().copied().chain([question.as_str()]) {
+        assert_redirects_to_login(&a.get(path, None).await, path);
+        // A made-up or malformed session is no session.
+        let fake = format!("wh_session={}", "ab".repeat(32));
+        assert_redirects_to_login(&a.get(path, Some(&fake)).await, path);
+        assert_redirects_to_login(&a.get(path, Some("wh_session=<x>")).await, path);
+    }
+    for path in ["/reload", "/logout", question.as_str()] {
+        let res = a.post(path, None, "csrf=x&reviewed=1").await;
+        assert_eq!(res.status(), StatusCode::FORBIDDEN, "{path}");
+    }
+    // Nothing was changed by the refused POST.
+    let q = a.log.reader().with(|s| s.question(id)).unwrap().unwrap();
+    assert_eq!(q.review.state, "new");
+    // The public routes.
+    assert_eq!(a.get("/login", None).await.status(), StatusCode::OK);
+    assert_eq!(a.get("/healthz", None).await.status(), StatusCode::OK);
+    let css = a.get("/style.css", None).await;
+    assert_eq!(css.status(), StatusCode::OK);
+    assert_eq!(
+        css.headers()[header::CONTENT_TYPE],
+        "text/css; charset=utf-8"
+    );
+}
+
+#[tokio::test]
+async fn a_wrong_password_fails_and_the_right_one_starts_a_session() {
+    let a = app();
+    a.reviewer("alice");
+    let res = a.try_login("alice", "not the password at all").await;
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    assert!(set_cookie(&res, "wh_session").is_none());
+    assert!(text(res).await.contains("Wrong name or password."));
+    // An unknown name gets the same answer.
+    let res = a.try_login("nobody-here", PASSWORD).await;
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    assert!(text(res).await.contains("Wrong name or password."));
+
+    let res = a.try_login("alice", PASSWORD).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let cookie = set_cookies(&res)
+        .into_iter()
+        .find(|c| c.starts_with("wh_session="))
+        .unwrap();
+    for attr in ["HttpOnly", "SameSite=Strict", "Path=/", "Max-Age=28800"] {
+        assert!(cookie.contains(attr), "{cookie} lacks {attr}");
+    }
+    let token = set_cookie(&res, "wh_session").unwrap();
+    assert_eq!(token.len(), 64);
+    assert!(token.bytes().all(|b| b.is_ascii_hexdigit()));
+    // Only the token's hash is stored; it expires in 8 hours.
+    use sha2::Digest;
+    let hash = hex::encode(sha2::Sha256::digest(token.as_bytes()));
+    let s = a.log.reader().with(|s| s.session(&hash)).unwrap().unwrap();
+    assert_eq!(s.reviewer, "alice");
+    let left = s.expires_at - Utc::now();
+    assert!(left > chrono::Duration::minutes(479) && left <= chrono::Duration::hours(8));
+    assert!(
+        a.log
+            .reader()
+            .with(|s| s.session(&token))
+            .unwrap()
+            .is_none()
+    );
+    // The login cookie is cleared; the session works.
+    assert!(
+        set_cookies(&res)
+            .iter()
+            .any(|c| c.starts_with("wh_login=;"))
+    );
+    let home = a.get("/", Some(&format!("wh_session={token}"))).await;
+    assert_eq!(home.status(), StatusCode::OK);
+    assert!(text(home).await.contains("Log out alice"));
+}
+
+#[tokio::test]
+async fn five_failures_lock_the_account_even_for_the_right_password() {
+    let a = app();
+    a.reviewer("bob");
+    let started = Instant::now();
+    for i in 1..=5 {
+        let res = a.try_login("bob", "wrong password number").await;
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED, "attempt {i}");
+        let html = text(res).await;
+        assert_eq!(html.contains("locked"), i == 5, "attempt {i}: {html}");
+    }
+    // 250 + 500 + 750 + 1000 + 1250 ms of slowdown.
+    assert!(
+        started.elapsed() >= Duration::from_millis(3700),
+        "{:?}",
+        started.elapsed()
+    );
+    let res = a.try_login("bob", PASSWORD).await;
+    assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(set_cookie(&res, "wh_session").is_none());
+    assert!(text(res).await.contains("locked for a while"));
+    let r = a.log.reader().with(|s| s.reviewer("bob")).unwrap().unwrap();
+    assert_eq!(r.failed_logins, 5);
+    let until = r.locked_until.unwrap() - Utc::now();
+    assert!(until > chrono::Duration::minutes(14) && until <= chrono::Duration::minutes(15));
+
+    // When the lock has run out, the right password works and clears the count.
+    let past = Utc::now() - chrono::Duration::seconds(1);
+    a.log
+        .reader()
+        .with(|s| s.record_login_failure("bob", Some(past)))
+        .unwrap();
+    let res = a.try_login("bob", PASSWORD).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let r = a.log.reader().with(|s| s.reviewer("bob")).unwrap().unwrap();
+    assert_eq!((r.failed_logins, r.locked_until), (0, None));
+}
+
+#[tokio::test]
+async fn unknown_names_lock_out_like_real_ones() {
+    let a = app();
+    for i in 1..=5 {
+        let res = a.try_login("ghost-reviewer", "some password here").await;
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED, "attempt {i}");
+    }
+    let res = a.try_login("ghost-reviewer", "some password here").await;
+    assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
+}
+
+#[tokio::test]
+async fn the_login_form_needs_its_double_submit_token() {
+    let a = app();
+    a.reviewer("carol");
+    let body = format!(
+        "csrf={}&name=carol&password={}",
+        "a".repeat(64),
+        enc(PASSWORD)
+    );
+    let res = a.post("/login", None, &body).await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    let res = a
+        .post(
+            "/login",
+            Some(&format!("wh_login={}", "b".repeat(64))),
+            &body,
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    assert!(set_cookie(&res, "wh_session").is_none());
+    let res = a
+        .post(
+            "/login",
+            Some(&format!("wh_login={}", "a".repeat(64))),
+            &body,
+        )
+        .await;
+    assert_eq!(
+        res.status(),
+        StatusCode::SEE_OTHER,
+        "matching token and cookie"
+    );
+    // A second load of the form (another tab, a favicon request sent here) keeps the
+    // browser's token, so the first form still works.
+    let again = a
+        .get("/login", Some(&format!("wh_login={}", "e".repeat(64))))
+        .await;
+    assert!(set_cookie(&again, "wh_login").is_some());
+    assert_eq!(hidden_csrf(&text(again).await), "e".repeat(64));
+}
+
+#[tokio::test]
+async fn a_post_without_its_csrf_token_is_refused() {
+    let a = app();
+    a.reviewer("dave");
+    let id = a.ask("jury service pay?", "no_answer", None);
+    a.log.flush().await;
+    let s = a.login("dave").await;
+    let path = format!("/questions/{id}");
+    let wrong = "f".repeat(64);
+    for body in [
+        "reviewed=1&tag_content_gap=1".to_string(),
+        format!("csrf={wrong}&reviewed=1"),
+        "csrf=&reviewed=1".to_string(),
+    ] {
+        for p in [path.as_str(), "/reload", "/logout"] {
+            let res = a.post(p, Some(&s.cookie), &body).await;
+            assert_eq!(res.status(), StatusCode::FORBIDDEN, "{p} {body}");
+            assert!(text(res).await.contains("security token"));
+        }
+    }
+    let q = a.log.reader().with(|s| s.question(id)).unwrap().unwrap();
+    assert_eq!(q.review.state, "new");
+    assert!(q.review.tags.is_empty());
+    // Still logged in (the refused logout did nothing); another session's token fails too.
+    assert_eq!(a.get("/", Some(&s.cookie)).await.status(), StatusCode::OK);
+    let other = a.login("dave").await;
+    assert_ne!(other.csrf, s.csrf, "a CSRF token per session");
+    let res = a
+        .post(
+            &path,
+            Some(&s.cookie),
+            &format!("csrf={}&reviewed=1", other.csrf),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    let res = a
+        .post(
+            &path,
+            Some(&s.cookie),
+            &format!("csrf={}&reviewed=1", s.csrf),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+}
+
+#[tokio::test]
+async fn the_queue_shows_questions_escaped_and_redacted() {
+    let a = app();
+    a.reviewer("erin");
+    let script = a.ask(SCRIPT_Q, "no_answer", None);
+    let email = a.ask(EMAIL_Q, "clarify", None);
+    let answered = a.ask("how do fit notes work", "answer", Some("fit-notes"));
+    let thumbs_down = a.ask("company sick pay rules", "answer", Some("company-sick-pay"));
+    let crisis = a.ask_in("crisis words", "crisis", None, Some("west-midlands"));
+    a.log.flush().await;
+    let user = a.log.user_key("telegram", 42);
+    a.log.feedback(&user, thumbs_down, Feedback::Unhelpful);
+    a.log.flush().await;
+    let s = a.login("erin").await;
+
+    let html = text(a.get("/queue", Some(&s.cookie)).await).await;
+    assert!(
+        html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
+        "{html}"
+    );
+    assert!(!html.contains("<script"), "{html}");
+    assert!(html.contains("email [email] about jury service"), "{html}");
+    assert!(!html.contains("jane.doe"), "{html}");
+    for id in [script, email, thumbs_down] {
+        assert!(
+            html.contains(&format!("/questions/{id}\"")),
+            "{id} in the queue"
+        );
+    }
+    for id in [answered, crisis] {
+        assert!(
+            !html.contains(&format!("/questions/{id}\"")),
+            "{id} not in the queue"
+        );
+    }
+    assert_eq!(question_links(&html), 3);
+
+    let c = s.cookie.as_str();
+    assert_eq!(links(&a, c, "/queue?all=1").await, 5);
+    assert_eq!(links(&a, c, "/queue?outcome=clarify").await, 1);
+    assert_eq!(links(&a, c, "/queue?outcome=unhelpful").await, 1);
+    assert_eq!(links(&a, c, "/queue?all=1&outcome=crisis").await, 1);
+    assert_eq!(links(&a, c, "/queue?all=1&region=west-midlands").await, 1);
+    assert_eq!(links(&a, c, "/queue?q=JURY").await, 2);
+    assert_eq!(
+        links(&a, c, "/queue?q=%25").await,
+        0,
+        "LIKE wildcards are literal"
+    );
+    assert_eq!(links(&a, c, "/queue?all=1&to=2000-01-01").await, 0);
+    let today = Utc::now().date_naive().to_string();
+    let q = format!("/queue?all=1&from={today}&to={today}");
+    assert_eq!(links(&a, c, &q).await, 5);
+    let bad = a.get("/queue?from=yesterday", Some(&s.cookie)).await;
+    assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
+    assert!(text(bad).await.contains("not a date"));
+
+    // A question's page: escaped, with the reply as sent, scores and the digest.
+    let page = text(
+        a.get(&format!("/questions/{script}"), Some(&s.cookie))
+            .await,
+    )
+    .await;
+    assert!(page.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+    assert!(!page.contains("<script"));
+    assert!(
+        page.contains(
+            "<pre class=\"reply\">Fit notes\n\nA &lt;b&gt;fit note&lt;/b&gt; is...</pre>"
+        ),
+        "{page}"
+    );
+    assert!(page.contains("7.250") && page.contains("3.500"));
+    let digest = a.live.get().content().digest.clone();
+    assert!(page.contains(&digest) && page.contains("(the live version)"));
+    let title = a
+        .live
+        .get()
+        .content()
+        .entry("fit-notes")
+        .unwrap()
+        .title
+        .clone();
+    assert!(page.contains(&esc(&title)), "results carry titles");
+    assert!(
+        page.contains("<option value=\"fit-notes\""),
+        "the entry select"
+    );
+    for missing in ["/questions/12345", "/questions/not-a-number"] {
+        let res = a.get(missing, Some(&s.cookie)).await;
+        assert_eq!(res.status(), StatusCode::NOT_FOUND, "{missing}");
+    }
+    assert_eq!(
+        a.get("/no-such-page", Some(&s.cookie)).await.status(),
+        StatusCode::NOT_FOUND
+    );
+}
+
+#[tokio::test]
+async fn the_queue_is_paginated() {
+    let a = app();
+    a.reviewer("finn");
+    for i in 0..120 {
+        a.ask(
+            &format!("unanswered question number {i}"),
+            "no_answer",
+            None,
+        );
+    }
+    a.log.flush().await;
+    let s = a.login("finn").await;
+    let first = text(a.get("/queue", Some(&s.cookie)).await).await;
+    assert_eq!(question_links(&first), 50);
+    assert!(first.contains("120 question(s), page 1 of 3"));
+    assert!(first.contains("href=\"/queue?page=2\""), "{first}");
+    let last = text(a.get("/queue?page=3", Some(&s.cookie)).await).await;
+    assert_eq!(question_links(&last), 20);
+}
+
+#[tokio::test]
+async fn tagging_works_and_a_reviewed_question_leaves_the_queue() {
+    let a = app();
+    a.reviewer("gail");
+    let id = a.ask("do I pay staff on jury service", "no_answer", None);
+    a.log.flush().await;
+    let s = a.login("gail").await;
+    let path = format!("/questions/{id}");
+    let body = format!(
+        "csrf={}&tag_content_gap=1&tags={}&note={}&suggested=company-sick-pay",
+        s.csrf,
+        enc("pay, jury service , pay"),
+        enc("no entry covers <jury> service")
+    );
+    let res = a.post(&path, Some(&s.cookie), &body).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(res.headers()[header::LOCATION], format!("{path}?saved=1"));
+    let q = a.log.reader().with(|s| s.question(id)).unwrap().unwrap();
+    assert_eq!(q.review.tags, vec!["content gap", "jury service", "pay"]);
+    assert_eq!(
+        q.review.note.as_deref(),
+        Some("no entry covers <jury> service")
+    );
+    assert_eq!(
+        q.review.suggested_entry.as_deref(),
+        Some("company-sick-pay")
+    );
+    assert_eq!(q.review.reviewed_by.as_deref(), Some("gail"));
+    assert_eq!(q.review.state, "new", "tagged, not yet reviewed");
+
+    let page = text(a.get(&format!("{path}?saved=1"), Some(&s.cookie)).await).await;
+    assert!(page.contains("Saved."));
+    assert!(page.contains("no entry covers &lt;jury&gt; service"));
+    assert!(
+        page.contains(r#"name="tag_content_gap" value="1" checked"#),
+        "{page}"
+    );
+    assert!(page.contains(r#"value="jury service, pay""#), "{page}");
+    assert!(page.contains(r#"<option value="company-sick-pay" selected"#));
+
+    let tagged = text(a.get("/queue?tag=content%20gap", Some(&s.cookie)).await).await;
+    assert!(tagged.contains(&format!("{path}\"")));
+    assert!(tagged.contains("<span class=\"tag\">content gap</span>"));
+    let other = text(a.get("/queue?tag=wrong%20answer", Some(&s.cookie)).await).await;
+    assert_eq!(question_links(&other), 0);
+
+    // Reviewed: out of the queue, still among all questions.
+    let body = format!(
+        "csrf={}&reviewed=1&tag_content_gap=1&suggested=company-sick-pay",
+        s.csrf
+    );
+    assert_eq!(
+        a.post(&path, Some(&s.cookie), &body).await.status(),
+        StatusCode::SEE_OTHER
+    );
+    let queue = text(a.get("/queue", Some(&s.cookie)).await).await;
+    assert!(!queue.contains(&format!("{path}\"")));
+    assert!(queue.contains("The queue is empty."));
+    let all = text(a.get("/queue?all=1", Some(&s.cookie)).await).await;
+    assert!(all.contains(&format!("{path}\"")));
+    let q = a.log.reader().with(|s| s.question(id)).unwrap().unwrap();
+    assert_eq!(q.review.state, "reviewed");
+    assert_eq!(q.review.tags, vec!["content gap"]);
+    assert_eq!(q.review.note, None, "an empty note clears it");
+
+    // Refusals: an entry that does not exist, a question that does not exist.
+    let res = a
+        .post(
+            &path,
+            Some(&s.cookie),
+            &format!("csrf={}&suggested=no-such-entry", s.csrf),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    let res = a
+        .post(
+            "/questions/999",
+            Some(&s.cookie),
+            &format!("csrf={}&reviewed=1", s.csrf),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn suggestions_become_a_yaml_snippet() {
+    let a = app();
+    a.reviewer("hana");
+    let ids = [
+        a.ask(SCRIPT_Q, "no_answer", None),
+        a.ask("jury service and \"pay\": rules?", "no_answer", None),
+        a.ask("sick note from a chiropractor?", "clarify", None),
+    ];
+    a.log.flush().await;
+    let s = a.login("hana").await;
+    let empty = text(a.get("/suggestions", Some(&s.cookie)).await).await;
+    assert!(empty.contains("No suggestions yet"));
+    for (id, entry) in ids
+        .iter()
+        .zip(["company-sick-pay", "company-sick-pay", "fit-notes"])
+    {
+        let res = a
+            .post(
+                &format!("/questions/{id}"),
+                Some(&s.cookie),
+                &format!("csrf={}&suggested={entry}", s.csrf),
+            )
+            .await;
+        assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    }
+    let html = text(a.get("/suggestions", Some(&s.cookie)).await).await;
+    let content = a.live.get().content().clone();
+    assert!(html.contains(&esc(&content.entry("company-sick-pay").unwrap().title)));
+    assert!(html.contains(&esc(&content.entry("fit-notes").unwrap().title)));
+    assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+    assert!(!html.contains("<script"));
+    assert!(html.contains("href=\"/suggestions?format=yaml\""));
+    for id in ids {
+        assert!(html.contains(&format!("/questions/{id}\"")));
+    }
+
+    let res = a.get("/suggestions?format=yaml", Some(&s.cookie)).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(
+        res.headers()[header::CONTENT_DISPOSITION],
+        "attachment; filename=\"workhealth-suggestions.yaml\""
+    );
+    assert!(
+        res.headers()[header::CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .starts_with("application/yaml")
+    );
+    let yaml = text(res).await;
+    assert!(yaml.contains("company-sick-pay:\n  - \""), "{yaml}");
+    let parsed: BTreeMap<String, Vec<String>> = serde_saphyr::from_str(&yaml).unwrap();
+    assert_eq!(parsed.len(), 2);
+    let mut lines = parsed["company-sick-pay"].clone();
+    lines.sort();
+    assert_eq!(
+        lines,
+        vec![
+            SCRIPT_Q.to_string(),
+            "jury service and \"pay\": rules?".into()
+        ]
+    );
+    assert_eq!(parsed["fit-notes"], vec!["sick note from a chiropractor?"]);
+}
+
+#[tokio::test]
+async fn the_groups_page_groups_similar_unanswered_questions() {
+    let a = app();
+    a.reviewer("ivan");
+    let jury = [
+        a.ask(
+            "Do I have to pay an employee while they are on jury service?",
+            "no_answer",
+            None,
+        ),
+        a.ask(
+            "Jury service - do I need to pay staff for the days they are away?",
+            "clarify",
+            None,
+        ),
+        a.ask(
+            "email [email] about pay for jury service",
+            "no_answer",
+            None,
+        ),
+        a.ask(EMAIL_Q, "no_answer", None),
+    ];
+    let heat = [
+        a.ask(
+            "Is there a maximum temperature for working in an office?",
+            "no_answer",
+            None,
+        ),
+        a.ask(
+            "office too hot in summer, what temperature is too hot to work?",
+            "no_answer",
+            None,
+        ),
+    ];
+    // Other unanswered questions, sharing common words ("pay", "staff", "work") but not a
+    // subject; they also give the term weights a realistic background.
+    let mut lone: Vec<i64> = [
+        "how much holiday does a part-time worker get",
+        "Do I need a first aider?",
+        "how do I pay staff who work nights",
+        "an employee wants to work from home, do I have to agree",
+        "can I pay staff less during a probation period",
+        "my staff want to start a union",
+        "what is the minimum wage for an apprentice",
+        "how many toilets does a small workplace need",
+        "can I ask staff to work on sunday",
+        "is it legal to monitor staff emails",
+        "how do I give an employee a written warning",
+        "can an employee refuse to work overtime",
+    ]
+    .iter()
+    .map(|q| a.ask(q, "no_answer", None))
+    .collect();
+    lone.push(a.ask("jury service answered already", "answer", Some("fit-notes")));
+    a.log.flush().await;
+    let s = a.login("ivan").await;
+    let html = text(a.get("/groups", Some(&s.cookie)).await).await;
+    let sections: Vec<&str> = html.split("<section class=\"group\">").skip(1).collect();
+    assert_eq!(sections.len(), 2, "{html}");
+    assert!(
+        sections[0].starts_with("<h2>4 questions: "),
+        "biggest first: {}",
+        sections[0]
+    );
+    assert!(sections[0].contains("<span class=\"term\">jury</span>"));
+    for id in jury {
+        assert!(sections[0].contains(&format!("/questions/{id}\"")), "{id}");
+    }
+    for id in heat {
+        assert!(sections[1].contains(&format!("/questions/{id}\"")), "{id}");
+    }
+    for id in lone {
+        assert!(
+            !html.contains(&format!("/questions/{id}\"")),
+            "{id} is alone or answered"
+        );
+    }
+    assert!(!html.contains("jane.doe"));
+    let short = text(a.get("/groups?days=0", Some(&s.cookie)).await).await;
+    assert!(
+        short.contains("last 90 days"),
+        "an out-of-range period falls back"
+    );
+}
+
+#[tokio::test]
+async fn the_csv_export_downloads_with_its_header() {
+    let a = app();
+    a.reviewer("jo");
+    a.ask("=HYPERLINK(\"http://evil\")", "no_answer", None);
+    a.ask(EMAIL_Q, "clarify", None);
+    a.ask("fit notes", "answer", Some("fit-notes"));
+    a.log.flush().await;
+    let s = a.login("jo").await;
+    let res = a.get("/export.csv?all=1", Some(&s.cookie)).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(
+        res.headers()[header::CONTENT_TYPE],
+        "text/csv; charset=utf-8"
+    );
+    assert_eq!(
+        res.headers()[header::CONTENT_DISPOSITION],
+        "attachment; filename=\"workhealth-questions.csv\""
+    );
+    let csv = text(res).await;
+    let mut lines = csv.split("\r\n");
+    assert_eq!(lines.next().unwrap(), report::CSV_HEADER.join(","));
+    assert_eq!(csv.trim_end().split("\r\n").count(), 4);
+    assert!(csv.contains("'=HYPERLINK"), "formulas defused: {csv}");
+    assert!(csv.contains("[email]") && !csv.contains("jane.doe"));
+    // The queue's filters apply.
+    let queue = text(a.get("/export.csv", Some(&s.cookie)).await).await;
+    assert_eq!(queue.trim_end().split("\r\n").count(), 3, "{queue}");
+    let clarify = text(a.get("/export.csv?outcome=clarify", Some(&s.cookie)).await).await;
+    assert_eq!(clarify.trim_end().split("\r\n").count(), 2, "{clarify}");
+    // The queue page links to the export of what it shows.
+    let page = text(a.get("/queue?outcome=clarify", Some(&s.cookie)).await).await;
+    assert!(
+        page.contains("href=\"/export.csv?outcome=clarify\""),
+        "{page}"
+    );
+}
+
+#[tokio::test]
+async fn reload_reports_the_new_digest_or_the_errors_and_keeps_good_content() {
+    let a = app();
+    a.reviewer("kim");
+    let s = a.login("kim").await;
+    let before = a.live.get().content().digest.clone();
+    let res = a
+        .post("/reload", Some(&s.cookie), &format!("csrf={}", s.csrf))
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let html = text(res).await;
+    assert!(
+        html.contains("Content reloaded") && html.contains(&before),
+        "{html}"
+    );
+
+    // Break the content copy: the reload fails, the overview says so, the old content stays.
+    let file = a.content.path().join("guidance/absence/fit-notes.yaml");
+    let good = std::fs::read_to_string(&file).unwrap();
+    std::fs::write(&file, good.replacen("id: fit-notes", "id: [unclosed", 1)).unwrap();
+    let res = a
+        .post("/reload", Some(&s.cookie), &format!("csrf={}", s.csrf))
+        .await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = text(res).await;
+    assert!(
+        html.contains("Reload failed") && html.contains("fit-notes.yaml"),
+        "{html}"
+    );
+    assert_eq!(
+        a.live.get().content().digest,
+        before,
+        "old content still live"
+    );
+    assert!(a.live.get().content().entry("fit-notes").is_some());
+    let overview = text(a.get("/", Some(&s.cookie)).await).await;
+    assert!(
+        overview.contains("Live content is stale: the last reload failed."),
+        "{overview}"
+    );
+    assert!(overview.contains("fit-notes.yaml"));
+
+    // A real change reloads, and clears the banner.
+    std::fs::write(&file, good.replacen("title: ", "title: Changed ", 1)).unwrap();
+    let res = a
+        .post("/reload", Some(&s.cookie), &format!("csrf={}", s.csrf))
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let after = a.live.get().content().digest.clone();
+    assert_ne!(after, before);
+    assert!(text(res).await.contains(&after));
+    let overview = text(a.get("/", Some(&s.cookie)).await).await;
+    assert!(!overview.contains("Live content is stale"));
+    assert!(overview.contains(&after));
+}
+
+#[tokio::test]
+async fn the_overview_shows_figures_charts_and_tops() {
+    let a = app();
+    a.reviewer("lee");
+    for _ in 0..3 {
+        a.ask("fit notes?", "answer", Some("fit-notes"));
+    }
+    a.ask("company sick pay?", "answer", Some("company-sick-pay"));
+    a.ask("nothing matches this", "no_answer", None);
+    a.log.flush().await;
+    let s = a.login("lee").await;
+    let html = text(a.get("/", Some(&s.cookie)).await).await;
+    assert!(html.contains("The last 30 days"));
+    assert_eq!(html.matches("<svg").count(), 2, "two charts");
+    assert!(html.contains("<rect"), "bars");
+    assert!(html.contains("<circle"), "rate points");
+    assert!(html.contains("<span class=\"n\">5</span>"), "{html}");
+    assert!(
+        html.contains("<span class=\"n\">20.0%</span>"),
+        "unanswered share"
+    );
+    let content = a.live.get().content().clone();
+    let fit = content.entry("fit-notes").unwrap();
+    assert!(html.contains(&esc(&fit.title)));
+    let topic = content.topic(&fit.topic).unwrap();
+    assert!(
+        html.contains(&format!(
+            "<td>{}</td><td class=\"num\">4</td>",
+            esc(&topic.title)
+        )),
+        "{html}"
+    );
+    assert!(html.contains("action=\"/reload\""));
+    let ninety = text(a.get("/?days=90", Some(&s.cookie)).await).await;
+    assert!(ninety.contains("The last 90 days"));
+}
+
+#[tokio::test]
+async fn security_headers_are_on_every_response() {
+    let a = app();
+    a.reviewer("mo");
+    let id = a.ask(SCRIPT_Q, "no_answer", None);
+    a.log.flush().await;
+    let s = a.login("mo").await;
+    let question = format!("/questions/{id}");
+    let mut responses = vec![
+        ("login".to_string(), a.get("/login", None).await),
+        ("redirect".into(), a.get("/", None).await),
+        ("healthz".into(), a.get("/healthz", None).await),
+        ("css".into(), a.get("/style.css", None).await),
+        (
+            "refused".into(),
+            a.post("/reload", Some(&s.cookie), "").await,
+        ),
+    ];
+    for path in GET_ROUTES.iter().copied().chain([question.as_str()]) {
+        responses.push((path.to_string(), a.get(path, Some(&s.cookie)).await));
+    }
+    for (what, res) in responses {
+        let h = res.headers();
+        assert_eq!(h[header::CONTENT_SECURITY_POLICY], CSP, "{what}");
+        assert_eq!(h[header::X_FRAME_OPTIONS], "DENY", "{what}");
+        assert_eq!(h[header::REFERRER_POLICY], "no-referrer", "{what}");
+        assert_eq!(h[header::X_CONTENT_TYPE_OPTIONS], "nosniff", "{what}");
+        let is_css = what == "css";
+        if !is_css {
+            assert_eq!(h[header::CACHE_CONTROL], "no-store", "{what}");
+        }
+        let html = h
+            .get(header::CONTENT_TYPE)
+            .is_some_and(|c| c.to_str().unwrap().starts_with("text/html"));
+        let body = text(res).await;
+        if html {
+            assert!(!body.contains("<script"), "{what}: no scripts");
+            assert!(!body.contains("style="), "{what}: no inline styles");
+            assert!(
+                !body.contains("http://") && !body.contains("https://"),
+                "{what}: no outside assets"
+            );
+            assert!(body.contains("<meta name=\"viewport\""), "{what}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn logout_ends_the_session() {
+    let a = app();
+    a.reviewer("nia");
+    let s = a.login("nia").await;
+    let res = a
+        .post("/logout", Some(&s.cookie), &format!("csrf={}", s.csrf))
+        .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(res.headers()[header::LOCATION], "/login");
+    assert!(
+        set_cookies(&res)
+            .iter()
+            .any(|c| c.starts_with("wh_session=;") && c.contains("Max-Age=0"))
+    );
+    assert_redirects_to_login(&a.get("/", Some(&s.cookie)).await, "after logout");
+    let res = a
+        .post("/reload", Some(&s.cookie), &format!("csrf={}", s.csrf))
+        .await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn an_expired_or_removed_session_is_refused() {
+    let a = app();
+    a.reviewer("oli");
+    let token = "c".repeat(64);
+    use sha2::Digest;
+    let hash = hex::encode(sha2::Sha256::digest(token.as_bytes()));
+    a.log
+        .reader()
+        .with(|s| {
+            s.put_session(&Session {
+                token_hash: hash.clone(),
+                reviewer: "oli".into(),
+                csrf: "d".repeat(64),
+                expires_at: Utc::now() - chrono::Duration::seconds(1),
+            })
+        })
+        .unwrap();
+    assert_redirects_to_login(
+        &a.get("/", Some(&format!("wh_session={token}"))).await,
+        "expired",
+    );
+    assert!(
+        a.log.reader().with(|s| s.session(&hash)).unwrap().is_none(),
+        "and removed"
+    );
+    // Removing a reviewer ends their sessions.
+    let s = a.login("oli").await;
+    assert!(a.log.reader().with(|s| s.remove_reviewer("oli")).unwrap());
+    assert_redirects_to_login(&a.get("/", Some(&s.cookie)).await, "reviewer removed");
+}
+
+fn reviewers(data: &Path, args: &[&str], stdin: &str) -> common::Run {
+    use std::io::Write;
+    use std::process::Stdio;
+    let mut child = common::bin()
+        .arg("--data")
+        .arg(data)
+        .arg("reviewers")
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    common::Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+#[test]
+fn the_reviewers_commands_add_list_and_remove() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    let r = reviewers(data, &["add", "alice"], &format!("{PASSWORD}\n"));
+    assert_eq!(
+        (r.code, r.stdout.as_str()),
+        (0, "added reviewer alice\n"),
+        "{}",
+        r.stderr
+    );
+    let r = reviewers(data, &["add", "alice"], "another long password\r\n");
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stdout.starts_with("updated reviewer alice"),
+        "{}",
+        r.stdout
+    );
+    let r = reviewers(data, &["add", "bob"], "short\n");
+    assert_ne!(r.code, 0);
+    assert!(
+        r.stderr.contains("too short") && r.stderr.contains("at least 12"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(r.stderr.trim().lines().count(), 1, "one line: {}", r.stderr);
+    let r = reviewers(data, &["add", "bad name"], &format!("{PASSWORD}\n"));
+    assert_ne!(r.code, 0);
+    assert!(r.stderr.contains("not a valid name"), "{}", r.stderr);
+
+    let r = reviewers(data, &["list"], "");
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let today = Utc::now().date_naive().to_string();
+    assert_eq!(r.stdout, format!("alice\tadded {today}\n"));
+    assert!(!r.stdout.contains("argon2"));
+
+    // The hash in the store is argon2id and matches the piped password.
+    {
+        let log = Log::open(data, LogOptions::default()).unwrap();
+        let a = log.reader().with(|s| s.reviewer("alice")).unwrap().unwrap();
+        assert!(a.password_hash.starts_with("$argon2id$"));
+        assert!(accounts::verify_password(
+            "another long password",
+            &a.password_hash
+        ));
+        assert!(!accounts::verify_password(PASSWORD, &a.password_hash));
+        log.close();
+    }
+
+    let r = reviewers(data, &["remove", "alice"], "");
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let r = reviewers(data, &["remove", "alice"], "");
+    assert_ne!(r.code, 0);
+    assert!(
+        r.stderr.contains("no reviewer called `alice`"),
+        "{}",
+        r.stderr
+    );
+    let r = reviewers(data, &["list"], "");
+    assert!(r.stdout.contains("no reviewers yet"), "{}", r.stdout);
+}
