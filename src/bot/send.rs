@@ -202,7 +202,7 @@ pub async fn send_html(
     match r {
         Err(RequestError::Api(teloxide::ApiError::CantParseEntities(why))) => {
             tracing::error!(why, "Telegram refused our HTML; sending as plain text");
-            let plain = strip_tags(html);
+            let plain = crate::render::telegram::unescape_plain(html);
             with_retry(metrics, "sendMessage", || {
                 let markup = markup.clone();
                 let plain = plain.clone();
@@ -220,23 +220,6 @@ pub async fn send_html(
         }
         other => other,
     }
-}
-
-fn strip_tags(html: &str) -> String {
-    let mut out = String::new();
-    let mut in_tag = false;
-    for c in html.chars() {
-        match c {
-            '<' => in_tag = true,
-            '>' if in_tag => in_tag = false,
-            c if !in_tag => out.push(c),
-            _ => {}
-        }
-    }
-    out.replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&quot;", "\"")
-        .replace("&amp;", "&")
 }
 
 /// Sends rendered messages in order; stops at the first that cannot be delivered, and logs it.

@@ -2,7 +2,7 @@
 //! sharing one log. Times are stored as the same fixed-width RFC 3339 text, so ordering and
 //! filtering match SQLite exactly. A lost connection is re-opened on the next use.
 
-use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use postgres::types::ToSql;
 use postgres::{Client, NoTls, Row};
 
@@ -75,7 +75,7 @@ struct Conn {
 }
 
 fn ts(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Micros, true)
+    super::store::stamp(t)
 }
 
 fn parse_ts(s: &str) -> DateTime<Utc> {
@@ -187,60 +187,6 @@ impl Conn {
         }
         .map_err(|e| pg(&url, e))?;
         tx.commit().map_err(|e| pg(&url, e))
-    }
-
-    fn where_clause(f: &Filter) -> (String, Vec<String>) {
-        let mut parts: Vec<String> = Vec::new();
-        let mut args: Vec<String> = Vec::new();
-        if f.queue {
-            parts.push(
-                "(q.outcome IN ('no_answer', 'clarify') OR q.feedback = 'unhelpful') \
-                 AND q.review_state <> 'reviewed'"
-                    .into(),
-            );
-        }
-        if let Some(o) = &f.outcome {
-            if o == "unhelpful" {
-                parts.push("q.feedback = 'unhelpful'".into());
-            } else {
-                args.push(o.clone());
-                parts.push(format!("q.outcome = ${}", args.len()));
-            }
-        }
-        if let Some(r) = &f.region {
-            args.push(r.clone());
-            parts.push(format!("q.region = ${}", args.len()));
-        }
-        if let Some(t) = &f.tag {
-            args.push(t.clone());
-            parts.push(format!(
-                "EXISTS (SELECT 1 FROM question_tags t WHERE t.question_id = q.id AND t.tag = ${})",
-                args.len()
-            ));
-        }
-        if let Some(s) = f.since {
-            args.push(ts(s));
-            parts.push(format!("q.asked_at >= ${}", args.len()));
-        }
-        if let Some(u) = f.until {
-            args.push(ts(u));
-            parts.push(format!("q.asked_at < ${}", args.len()));
-        }
-        if let Some(text) = &f.text {
-            let escaped = text
-                .to_lowercase()
-                .replace('\\', "\\\\")
-                .replace('%', "\\%")
-                .replace('_', "\\_");
-            args.push(format!("%{escaped}%"));
-            parts.push(format!("lower(q.text) LIKE ${} ESCAPE '\\'", args.len()));
-        }
-        let clause = if parts.is_empty() {
-            String::new()
-        } else {
-            format!("WHERE {}", parts.join(" AND "))
-        };
-        (clause, args)
     }
 
     fn tags_of(&mut self, id: i64) -> Result<Vec<String>, LogError> {
@@ -511,7 +457,7 @@ impl Store for Conn {
         offset: usize,
     ) -> Result<Vec<Question>, LogError> {
         let url = self.url.clone();
-        let (clause, args) = Self::where_clause(filter);
+        let (clause, args) = filter.sql(|n| format!("${n}"));
         let q = format!(
             "SELECT {QUESTION_COLUMNS} FROM questions q {clause}
              ORDER BY q.asked_at DESC, q.id LIMIT {limit} OFFSET {offset}"
@@ -528,7 +474,7 @@ impl Store for Conn {
 
     fn count(&mut self, filter: &Filter) -> Result<u64, LogError> {
         let url = self.url.clone();
-        let (clause, args) = Self::where_clause(filter);
+        let (clause, args) = filter.sql(|n| format!("${n}"));
         let q = format!("SELECT count(*) FROM questions q {clause}");
         let params: Vec<&(dyn ToSql + Sync)> =
             args.iter().map(|a| a as &(dyn ToSql + Sync)).collect();
@@ -673,6 +619,10 @@ impl Store for Conn {
 
     fn put_reviewer(&mut self, name: &str, password_hash: &str) -> Result<(), LogError> {
         let url = self.url.clone();
+        // A new password ends the reviewer's sessions.
+        self.client()?
+            .execute("DELETE FROM sessions WHERE reviewer = $1", &[&name])
+            .map_err(|e| pg(&url, e))?;
         self.client()?
             .execute(
                 "INSERT INTO reviewers (name, password_hash, created_at) VALUES ($1, $2, $3)

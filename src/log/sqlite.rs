@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use rusqlite::{Connection, OptionalExtension, Row, params, params_from_iter};
 
 use super::store::{
@@ -69,7 +69,7 @@ pub struct SqliteStore {
 }
 
 fn ts(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Micros, true)
+    super::store::stamp(t)
 }
 
 fn parse_ts(s: &str) -> DateTime<Utc> {
@@ -174,60 +174,6 @@ impl SqliteStore {
             .query_map([id], |r| r.get::<_, String>(0))
             .map_err(|e| self.err(e))?;
         rows.collect::<Result<Vec<_>, _>>().map_err(|e| self.err(e))
-    }
-
-    fn where_clause(f: &Filter) -> (String, Vec<String>) {
-        let mut parts: Vec<String> = Vec::new();
-        let mut args: Vec<String> = Vec::new();
-        if f.queue {
-            parts.push(
-                "(q.outcome IN ('no_answer', 'clarify') OR q.feedback = 'unhelpful') \
-                 AND q.review_state <> 'reviewed'"
-                    .into(),
-            );
-        }
-        if let Some(o) = &f.outcome {
-            if o == "unhelpful" {
-                parts.push("q.feedback = 'unhelpful'".into());
-            } else {
-                args.push(o.clone());
-                parts.push(format!("q.outcome = ?{}", args.len()));
-            }
-        }
-        if let Some(r) = &f.region {
-            args.push(r.clone());
-            parts.push(format!("q.region = ?{}", args.len()));
-        }
-        if let Some(t) = &f.tag {
-            args.push(t.clone());
-            parts.push(format!(
-                "EXISTS (SELECT 1 FROM question_tags t WHERE t.question_id = q.id AND t.tag = ?{})",
-                args.len()
-            ));
-        }
-        if let Some(s) = f.since {
-            args.push(ts(s));
-            parts.push(format!("q.asked_at >= ?{}", args.len()));
-        }
-        if let Some(u) = f.until {
-            args.push(ts(u));
-            parts.push(format!("q.asked_at < ?{}", args.len()));
-        }
-        if let Some(text) = &f.text {
-            let escaped = text
-                .to_lowercase()
-                .replace('\\', "\\\\")
-                .replace('%', "\\%")
-                .replace('_', "\\_");
-            args.push(format!("%{escaped}%"));
-            parts.push(format!("lower(q.text) LIKE ?{} ESCAPE '\\'", args.len()));
-        }
-        let clause = if parts.is_empty() {
-            String::new()
-        } else {
-            format!("WHERE {}", parts.join(" AND "))
-        };
-        (clause, args)
     }
 }
 
@@ -459,7 +405,7 @@ impl Store for SqliteStore {
         limit: usize,
         offset: usize,
     ) -> Result<Vec<Question>, LogError> {
-        let (clause, args) = Self::where_clause(filter);
+        let (clause, args) = filter.sql(|n| format!("?{n}"));
         let q = format!(
             "SELECT {QUESTION_COLUMNS} FROM questions q {clause}
              ORDER BY q.asked_at DESC, q.id LIMIT {limit} OFFSET {offset}"
@@ -479,7 +425,7 @@ impl Store for SqliteStore {
     }
 
     fn count(&mut self, filter: &Filter) -> Result<u64, LogError> {
-        let (clause, args) = Self::where_clause(filter);
+        let (clause, args) = filter.sql(|n| format!("?{n}"));
         let q = format!("SELECT count(*) FROM questions q {clause}");
         self.conn
             .query_row(&q, params_from_iter(args.iter()), |r| r.get(0))
@@ -618,6 +564,10 @@ impl Store for SqliteStore {
     }
 
     fn put_reviewer(&mut self, name: &str, password_hash: &str) -> Result<(), LogError> {
+        // A new password ends the reviewer's sessions.
+        self.conn
+            .execute("DELETE FROM sessions WHERE reviewer = ?1", [name])
+            .map_err(|e| sql(&self.path, e))?;
         self.conn
             .execute(
                 "INSERT INTO reviewers (name, password_hash, created_at) VALUES (?1, ?2, ?3)

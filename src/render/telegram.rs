@@ -380,7 +380,7 @@ fn cut(block: &str) -> Vec<String> {
 }
 
 /// Our HTML back to its text (tags removed, our four entities decoded).
-fn unescape_plain(html: &str) -> String {
+pub fn unescape_plain(html: &str) -> String {
     let mut out = String::new();
     let mut in_tag = false;
     for c in html.chars() {
