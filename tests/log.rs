@@ -581,6 +581,25 @@ fn review(db: &Db) {
         0,
         "% is literal in search"
     );
+    // Reviewer accounts live in the same store; a new password ends their sessions.
+    r.with(|s| s.put_reviewer("ann", "$argon2id$fake")).unwrap();
+    assert_eq!(r.with(|s| s.reviewers()).unwrap().len(), 1);
+    let session = workhealth::log::store::Session {
+        token_hash: "abc".into(),
+        reviewer: "ann".into(),
+        csrf: "x".into(),
+        expires_at: Utc::now() + chrono::Duration::hours(1),
+    };
+    r.with(|s| s.put_session(&session)).unwrap();
+    assert!(r.with(|s| s.session("abc")).unwrap().is_some());
+    r.with(|s| s.put_reviewer("ann", "$argon2id$new")).unwrap();
+    assert!(
+        r.with(|s| s.session("abc")).unwrap().is_none(),
+        "{}",
+        db.name()
+    );
+    assert!(r.with(|s| s.remove_reviewer("ann")).unwrap());
+    assert!(!r.with(|s| s.remove_reviewer("ann")).unwrap());
 }
 
 #[test]
