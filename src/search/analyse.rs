@@ -100,6 +100,8 @@ const STOP_WORDS: &[&str] = &[
     "than",
     "there",
     "theres",
+    "thats",
+    "whos",
     "here",
     "just",
     "any",
@@ -108,7 +110,6 @@ const STOP_WORDS: &[&str] = &[
     "im",
     "ive",
     "id",
-    "ill",
     "hes",
     "shes",
     "theyre",
@@ -227,6 +228,17 @@ fn normalise_chars(chars: Vec<char>) -> String {
                 .is_some_and(|p| p.is_alphanumeric());
             let next = chars.get(i + 1).is_some_and(|n| n.is_alphanumeric());
             if prev && next {
+                // "I'll" is "I will", so that "ill" (as in ill health) can stay a real word.
+                let lower = |j: usize| chars.get(j).map(|c| c.to_ascii_lowercase());
+                let word_start = i < 2 || !chars[i - 2].is_alphanumeric();
+                if word_start
+                    && lower(i - 1) == Some('i')
+                    && lower(i + 1) == Some('l')
+                    && lower(i + 2) == Some('l')
+                    && !chars.get(i + 3).is_some_and(|c| c.is_alphanumeric())
+                {
+                    out.push_str(" wi");
+                }
                 continue; // doesn't -> doesnt, employer's -> employers
             }
             out.push(' ');

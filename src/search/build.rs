@@ -19,7 +19,8 @@ use super::schema::Fields;
 use crate::content::Content;
 
 /// Bumped whenever the schema or analyser changes, so old indexes are rebuilt.
-pub const SCHEMA_VERSION: u32 = 1;
+/// Version 2: "I'll" analysed as "i will", "ill" no longer a stop word, "thats"/"whos" are.
+pub const SCHEMA_VERSION: u32 = 2;
 
 const CURRENT: &str = "CURRENT";
 const BUILT_FROM: &str = "BUILT_FROM";
