@@ -59,6 +59,10 @@ pub struct WriterHealth {
 
 type Done = oneshot::Sender<Result<Applied, String>>;
 
+/// How long a cached region is trusted before the store is asked again.
+pub const REGION_TTL: Duration = Duration::from_secs(30);
+const REGION_CACHE_MAX: usize = 100_000;
+
 enum Msg {
     Op(WriteOp, Option<Done>),
     Flush(oneshot::Sender<()>),
@@ -69,7 +73,9 @@ pub struct Log {
     tx: Mutex<Option<SyncSender<Msg>>>,
     pseudonym: Pseudonymiser,
     reader: Reader,
-    regions: Mutex<HashMap<UserKey, Option<String>>>,
+    /// Settings cache: each entry is trusted for [`REGION_TTL`], so a region set through
+    /// another replica sharing the store is seen within that time.
+    regions: Mutex<HashMap<UserKey, (Option<String>, Instant)>>,
     health: Arc<WriterHealth>,
     closing: Arc<AtomicBool>,
     thread: Mutex<Option<JoinHandle<()>>>,
@@ -241,22 +247,20 @@ impl Log {
         });
     }
 
-    /// The user's region, from memory or the store.
+    /// The user's region, from memory (if fresh) or the store.
     pub fn region(&self, user: &UserKey) -> Option<String> {
-        if let Some(r) = self
+        if let Some((r, at)) = self
             .regions
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .get(user)
+            && at.elapsed() < REGION_TTL
         {
             return r.clone();
         }
         match self.reader.with(|s| s.region(user)) {
             Ok(r) => {
-                self.regions
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .insert(user.clone(), r.clone());
+                self.cache_region(user, r.clone());
                 r
             }
             Err(e) => {
@@ -266,11 +270,16 @@ impl Log {
         }
     }
 
+    fn cache_region(&self, user: &UserKey, region: Option<String>) {
+        let mut m = self.regions.lock().unwrap_or_else(|p| p.into_inner());
+        if m.len() >= REGION_CACHE_MAX {
+            m.clear();
+        }
+        m.insert(user.clone(), (region, Instant::now()));
+    }
+
     pub fn set_region(&self, user: &UserKey, region: Option<String>) {
-        self.regions
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(user.clone(), region.clone());
+        self.cache_region(user, region.clone());
         self.op(WriteOp::SetRegion {
             user: user.clone(),
             region,
