@@ -18,7 +18,7 @@ use teloxide::dispatching::{Dispatcher, UpdateHandler};
 use teloxide::error_handlers::LoggingErrorHandler;
 use teloxide::prelude::*;
 use teloxide::types::AllowedUpdate;
-use teloxide::update_listeners::{Polling, webhooks};
+use teloxide::update_listeners::{Polling, UpdateListener, webhooks};
 use tokio::sync::watch;
 
 use crate::bot::BotState;
@@ -186,6 +186,7 @@ async fn serve(g: &Global, args: &ServeArgs, token: Option<String>) -> Result<()
                 stop_tx: stop_tx.clone(),
             };
             cx.run(webhook_listener).await?;
+            tracing::info!("dispatcher stopped");
         }
         None => {
             wait_for_signal().await;
@@ -194,6 +195,7 @@ async fn serve(g: &Global, args: &ServeArgs, token: Option<String>) -> Result<()
     }
     let _ = stop_tx.send(true);
     let _ = http.await;
+    tracing::info!("HTTP listener stopped");
     // Everything queued is committed before exit.
     log.flush().await;
     log.close();
@@ -486,24 +488,28 @@ impl BotRun<'_> {
             .build();
         let shutdown = dispatcher.shutdown_token();
         let stop_tx = self.stop_tx;
-        tokio::spawn(async move {
+        // On a signal, stop both the dispatcher and its update listener. Stopping the listener
+        // matters: teloxide 0.17's dispatcher can miss a shutdown request that arrives while it
+        // is handing an update to a worker (its Notify only wakes current waiters), and then
+        // runs on until the listener ends; a stopped listener ends it either way.
+        let on_signal = |stop: teloxide::stop::StopToken| async move {
             wait_for_signal().await;
             tracing::info!("stopping: finishing replies in flight");
             let _ = stop_tx.send(true);
-            // The dispatcher may not have started yet: try until it takes the request.
-            loop {
-                match shutdown.shutdown() {
-                    Ok(done) => {
-                        done.await;
-                        break;
-                    }
-                    Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+            stop.stop();
+            // The dispatcher may not have started yet: try for a while until it takes the request
+            // (if it never does, the stopped listener has ended it already).
+            for _ in 0..100 {
+                if shutdown.shutdown().is_ok() {
+                    break;
                 }
+                tokio::time::sleep(Duration::from_millis(100)).await;
             }
-        });
+        };
         let on_error = LoggingErrorHandler::with_custom_text("an error from the update listener");
         match webhook {
-            Some((listener, url, secret)) => {
+            Some((mut listener, url, secret)) => {
+                tokio::spawn(on_signal(listener.stop_token()));
                 // Set here rather than by teloxide, and never deleted at stop: with several
                 // replicas behind a load balancer, one stopping must not cut off the others.
                 with_retry(&self.metrics, "setWebhook", || {
@@ -526,11 +532,12 @@ impl BotRun<'_> {
             }
             None => {
                 // Polling deletes any webhook first (switching back from webhook mode).
-                let listener = Polling::builder(bot.clone())
+                let mut listener = Polling::builder(bot.clone())
                     .timeout(Duration::from_secs(10))
                     .delete_webhook()
                     .await
                     .build();
+                tokio::spawn(on_signal(listener.stop_token()));
                 dispatcher
                     .try_dispatch_with_listener(listener, on_error)
                     .await
