@@ -176,24 +176,16 @@ pub fn parse() -> Result<(Cli, Sources), clap::Error> {
     let mut cmd = Cli::command();
     for (name, value) in &file {
         let serve = SETTINGS.iter().any(|(n, s, _)| n == name && *s);
-        let v = value.clone();
-        if serve {
-            for sub in ["serve", "config"] {
-                let v = v.clone();
-                let name = name.clone();
-                cmd = cmd.mut_subcommand(sub, move |s| {
-                    if sub == "config" {
-                        let v = v.clone();
-                        let name = name.clone();
-                        s.mut_subcommand("show", move |s| s.mut_arg(name, |a| a.default_value(v)))
-                    } else {
-                        s.mut_arg(name, |a| a.default_value(v))
-                    }
-                });
-            }
+        let default = |a: clap::Arg| a.default_value(value.clone());
+        cmd = if serve {
+            // `serve`'s settings are also `config show`'s (it flattens the same arguments).
+            cmd.mut_subcommand("serve", |s| s.mut_arg(name, default))
+                .mut_subcommand("config", |c| {
+                    c.mut_subcommand("show", |s| s.mut_arg(name, default))
+                })
         } else {
-            cmd = cmd.mut_arg(name.clone(), |a| a.default_value(v));
-        }
+            cmd.mut_arg(name, default)
+        };
     }
     let matches = cmd.try_get_matches_from(&args)?;
     let cli = Cli::from_arg_matches(&matches)?;

@@ -140,18 +140,17 @@ async fn serve(g: &Global, args: &ServeArgs, token: Option<String>) -> Result<()
     // Webhook mode serves updates on the same listener as the review app.
     let mut app = router(state);
     let mut webhook_listener = None;
-    if let (Some(bot), Some(url)) = (&bot, &args.webhook) {
+    if let (Some(token), Some(url)) = (&token, &args.webhook) {
         let url = reqwest::Url::parse(url)
             .map_err(|e| ServeUsage(format!("--webhook: not a URL ({e})")))?;
         if url.scheme() != "https" {
             return Err(ServeUsage("--webhook: Telegram needs an https:// URL".into()).into());
         }
-        let secret = webhook_secret(args, token.as_deref().unwrap_or_default())?;
+        let secret = webhook_secret(args, token)?;
         let opts = webhooks::Options::new(args.listen, url.clone()).secret_token(secret.clone());
         let (listener, _stop, hook) = webhooks::axum_no_setup(opts);
         app = app.merge(hook);
         webhook_listener = Some((listener, url, secret));
-        let _ = bot;
     }
 
     let listener = tokio::net::TcpListener::bind(args.listen)

@@ -11,7 +11,7 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Stdio};
 use std::sync::Arc;
@@ -164,27 +164,11 @@ fn serve(data: &Path, index: &Path) -> Server {
 }
 
 fn add_reviewer(data: &Path, name: &str) {
-    let mut child = common::bin()
-        .arg("--data")
-        .arg(data)
-        .args(["reviewers", "add", name])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(format!("{PASSWORD}\n").as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let r = common::run_with_stdin(
+        &["--data", data.to_str().unwrap(), "reviewers", "add", name],
+        &format!("{PASSWORD}\n"),
     );
+    assert_eq!(r.code, 0, "{}", r.stderr);
 }
 
 async fn save_screenshot(s: &Session, name: &str) {

@@ -4,17 +4,10 @@ mod common;
 
 fn show(args: &[&str], env: &[(&str, &str)]) -> common::Run {
     let mut c = common::bin();
-    c.args(args);
-    for (k, v) in env {
-        c.env(k, v);
-    }
-    c.env_remove("TELOXIDE_TOKEN");
-    let out = c.output().unwrap();
-    common::Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    c.args(args)
+        .envs(env.iter().copied())
+        .env_remove("TELOXIDE_TOKEN");
+    c.output().unwrap().into()
 }
 
 fn line<'a>(out: &'a str, name: &str) -> &'a str {

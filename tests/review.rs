@@ -1041,30 +1041,10 @@ async fn an_expired_or_removed_session_is_refused() {
 }
 
 fn reviewers(data: &Path, args: &[&str], stdin: &str) -> common::Run {
-    use std::io::Write;
-    use std::process::Stdio;
-    let mut child = common::bin()
-        .arg("--data")
-        .arg(data)
-        .arg("reviewers")
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    common::Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    let data = data.to_str().unwrap();
+    let mut all = vec!["--data", data, "reviewers"];
+    all.extend_from_slice(args);
+    common::run_with_stdin(&all, stdin)
 }
 
 #[test]

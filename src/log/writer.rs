@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use tokio::sync::oneshot;
 
 use super::sqlite::SqliteStore;
@@ -207,22 +207,22 @@ impl Log {
         }
     }
 
-    async fn op_wait(&self, op: WriteOp) -> Result<Applied, LogError> {
+    /// Queues a write whose result someone will wait for.
+    fn op_queued(
+        &self,
+        op: WriteOp,
+    ) -> Result<oneshot::Receiver<Result<Applied, String>>, LogError> {
         let (done, rx) = oneshot::channel();
         self.send(Msg::Op(op, Some(done)))?;
-        match rx.await {
-            Ok(r) => r.map_err(LogError::Invalid),
-            Err(_) => Err(LogError::WriterGone),
-        }
+        Ok(rx)
+    }
+
+    async fn op_wait(&self, op: WriteOp) -> Result<Applied, LogError> {
+        outcome(self.op_queued(op)?.await)
     }
 
     fn op_blocking(&self, op: WriteOp) -> Result<Applied, LogError> {
-        let (done, rx) = oneshot::channel();
-        self.send(Msg::Op(op, Some(done)))?;
-        match rx.blocking_recv() {
-            Ok(r) => r.map_err(LogError::Invalid),
-            Err(_) => Err(LogError::WriterGone),
-        }
+        outcome(self.op_queued(op)?.blocking_recv())
     }
 
     /// Queues a question; the text is redacted here, before it goes anywhere. Returns its id
@@ -312,13 +312,11 @@ impl Log {
 
     /// Deletes questions older than `days` days; returns how many.
     pub fn purge_blocking(&self, days: u32) -> Result<u64, LogError> {
-        let before = Utc::now() - chrono::Duration::days(i64::from(days));
-        Ok(self.op_blocking(WriteOp::Purge { before })?.rows)
+        Ok(self.op_blocking(purge_op(days))?.rows)
     }
 
     pub async fn purge(&self, days: u32) -> Result<u64, LogError> {
-        let before: DateTime<Utc> = Utc::now() - chrono::Duration::days(i64::from(days));
-        Ok(self.op_wait(WriteOp::Purge { before }).await?.rows)
+        Ok(self.op_wait(purge_op(days)).await?.rows)
     }
 
     /// Waits until everything queued before this call is committed (or given up on).
@@ -344,6 +342,21 @@ impl Log {
         if let Some(t) = self.thread.lock().unwrap_or_else(|p| p.into_inner()).take() {
             let _ = t.join();
         }
+    }
+}
+
+fn outcome(
+    r: Result<Result<Applied, String>, oneshot::error::RecvError>,
+) -> Result<Applied, LogError> {
+    match r {
+        Ok(r) => r.map_err(LogError::Invalid),
+        Err(_) => Err(LogError::WriterGone),
+    }
+}
+
+fn purge_op(days: u32) -> WriteOp {
+    WriteOp::Purge {
+        before: Utc::now() - chrono::Duration::days(i64::from(days)),
     }
 }
 
