@@ -139,7 +139,7 @@ fn main() {
     let index = SearchIndex::build_in_ram(&big).unwrap();
     println!("index build, 20,000 generated entries: {:?}", t.elapsed());
     let t = Instant::now();
-    let a = Assistant::new(big, index);
+    let a = Assistant::new(big, index, None);
     println!(
         "assistant start-up over 20,000 entries (term tables): {:?}",
         t.elapsed()

@@ -30,6 +30,16 @@ pub struct Global {
     /// The search index folder (built from the content; disposable).
     #[arg(long, global = true, env = "WORKHEALTH_INDEX", default_value = "index")]
     pub index: PathBuf,
+    /// The sentence-embedding model's folder (all-MiniLM-L6-v2: model.safetensors,
+    /// tokenizer.json, config.json); fetched there on first use when missing.
+    #[arg(
+        long,
+        global = true,
+        env = "WORKHEALTH_MODEL",
+        default_value = "models/all-MiniLM-L6-v2",
+        value_name = "DIR"
+    )]
+    pub model: PathBuf,
     /// The data folder: the question log database and the pseudonymisation key.
     #[arg(long, global = true, env = "WORKHEALTH_DATA", default_value = "data")]
     pub data: PathBuf,
@@ -95,6 +105,18 @@ pub enum Command {
     /// The effective configuration.
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// The sentence-embedding model: fetch it once, or check it.
+    #[command(subcommand)]
+    Model(ModelCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ModelCommand {
+    /// Fetches the model into --model (unless it is there already) and checks every file
+    /// against its pinned SHA-256.
+    Fetch,
+    /// Checks the model in --model against the pinned SHA-256 digests.
+    Check,
 }
 
 #[derive(Debug, Subcommand)]

@@ -19,6 +19,7 @@ use crate::cli::Cli;
 const SETTINGS: &[(&str, bool, Secret)] = &[
     ("content", false, Secret::No),
     ("index", false, Secret::No),
+    ("model", false, Secret::No),
     ("data", false, Secret::No),
     ("log_format", false, Secret::No),
     ("listen", true, Secret::No),
@@ -232,6 +233,7 @@ pub fn show(cli: &Cli, serve: &crate::cli::ServeArgs, sources: &Sources) -> Stri
     let values: Vec<(&str, String)> = vec![
         ("content", g.content.display().to_string()),
         ("index", g.index.display().to_string()),
+        ("model", g.model.display().to_string()),
         ("data", g.data.display().to_string()),
         ("log_format", g.log_format.as_str().to_string()),
         ("listen", serve.listen.to_string()),

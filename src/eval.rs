@@ -16,6 +16,9 @@ pub struct Case {
     pub crisis: bool,
     #[serde(default)]
     pub region: Option<String>,
+    /// Where a real question was posted (real-dev.yaml); not used by the metrics.
+    #[serde(default)]
+    pub source: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -51,7 +54,16 @@ pub struct Metrics {
     pub mrr: f64,
     pub declined_correctly: f64,
     pub declined_wrongly: f64,
+    /// Answerable cases answered with an expected entry, or offered one among the first
+    /// three choices of a clarify (or a crisis reply leading with it).
+    pub helped: f64,
+    /// Answerable cases answered outright with an entry that is not expected.
+    pub wrong_answer: f64,
+    /// Answerable cases that got a choice (clarify) rather than an answer.
+    pub clarified: f64,
     pub crisis_recall: f64,
+    /// Share of cases not marked crisis that got the crisis reply.
+    pub false_alarm: f64,
     pub failures: Vec<Failure>,
 }
 
@@ -84,6 +96,7 @@ pub fn evaluate(assistant: &Assistant, cases: &[Case]) -> Metrics {
     let (mut answerable, mut none, mut crisis) = (0, 0, 0);
     let (mut top1, mut top3, mut rr) = (0, 0, 0.0);
     let (mut declined_ok, mut declined_wrong, mut crisis_ok) = (0, 0, 0);
+    let (mut helped, mut wrong, mut clarified, mut alarms) = (0, 0, 0, 0);
     let mut failures = Vec::new();
     for case in cases {
         let reply = assistant.reply(
@@ -105,6 +118,9 @@ pub fn evaluate(assistant: &Assistant, cases: &[Case]) -> Metrics {
             } else {
                 failed = true;
             }
+        } else if reply.outcome == Outcome::Crisis {
+            alarms += 1;
+            failed = true;
         }
         if expect.is_empty() {
             none += 1;
@@ -126,6 +142,22 @@ pub fn evaluate(assistant: &Assistant, cases: &[Case]) -> Metrics {
             }
             if rank.is_some_and(|r| r < 3) {
                 top3 += 1;
+            }
+            match reply.outcome {
+                Outcome::Answer | Outcome::Crisis if rank == Some(0) => helped += 1,
+                Outcome::Answer => wrong += 1,
+                Outcome::Clarify => {
+                    clarified += 1;
+                    let offered = reply.choices.iter().take(3).any(|c| {
+                        matches!(c, crate::assistant::Choice::Show { id, .. } if expect.contains(id))
+                    });
+                    if offered {
+                        helped += 1;
+                    } else {
+                        failed = true;
+                    }
+                }
+                _ => {}
             }
             if let Some(r) = rank {
                 rr += 1.0 / (r as f64 + 1.0);
@@ -155,9 +187,21 @@ pub fn evaluate(assistant: &Assistant, cases: &[Case]) -> Metrics {
         },
         declined_correctly: ratio(declined_ok, none),
         declined_wrongly: ratio(declined_wrong, answerable),
+        helped: ratio(helped, answerable),
+        wrong_answer: ratio(wrong, answerable),
+        clarified: ratio(clarified, answerable),
         crisis_recall: ratio(crisis_ok, crisis),
+        false_alarm: ratio(alarms, cases.len() - crisis),
         failures,
     }
+}
+
+/// The metrics without the failures (one file of several).
+pub fn summary(m: &Metrics) -> String {
+    table(&Metrics {
+        failures: Vec::new(),
+        ..m.clone()
+    })
 }
 
 /// The short table `eval` prints without `--json`.
@@ -165,7 +209,9 @@ pub fn table(m: &Metrics) -> String {
     let mut s = format!(
         "cases {}  answerable {}  none {}  crisis {}\n\
          top1 {:.3}  top3 {:.3}  mrr {:.3}\n\
-         declined_correctly {:.3}  declined_wrongly {:.3}  crisis_recall {:.3}\n",
+         helped {:.3}  wrong_answer {:.3}  clarified {:.3}\n\
+         declined_correctly {:.3}  declined_wrongly {:.3}\n\
+         crisis_recall {:.3}  false_alarm {:.3}\n",
         m.cases,
         m.answerable,
         m.none,
@@ -173,9 +219,13 @@ pub fn table(m: &Metrics) -> String {
         m.top1,
         m.top3,
         m.mrr,
+        m.helped,
+        m.wrong_answer,
+        m.clarified,
         m.declined_correctly,
         m.declined_wrongly,
-        m.crisis_recall
+        m.crisis_recall,
+        m.false_alarm
     );
     if !m.failures.is_empty() {
         s.push_str(&format!("\n{} failure(s):\n", m.failures.len()));

@@ -7,6 +7,7 @@ pub mod chat;
 pub mod cli;
 pub mod config;
 pub mod content;
+pub mod embed;
 pub mod eval;
 pub mod live;
 pub mod log;

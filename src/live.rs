@@ -115,8 +115,12 @@ impl Reloader {
                 return Err(text);
             }
         };
+        // The model stays loaded across reloads; only texts that changed are embedded again.
+        let semantic = self.live.get().semantic().map(|s| {
+            crate::search::semantic::Semantic::build(&content, s.embedder().clone(), Some(&self.index))
+        });
         let digest = content.digest.clone();
-        self.live.swap(Assistant::new(content, index));
+        self.live.swap(Assistant::new(content, index, semantic));
         self.metrics.reloads.inc("ok");
         tracing::info!(reload = why, %digest, "content reloaded");
         Ok(digest)

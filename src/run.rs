@@ -49,6 +49,7 @@ pub fn run(cli: Cli, sources: &crate::config::Sources) -> Result<ExitCode> {
     }
     match cli.command {
         Command::Config(_) => unreachable!("handled above"),
+        Command::Model(cmd) => model_cmd(&cli.global, &cmd),
         Command::Check(args) => check(&cli.global.content, &args),
         Command::Index => index(&cli.global),
         Command::Ask(args) => ask(&cli.global, &args),
@@ -83,8 +84,21 @@ pub fn run(cli: Cli, sources: &crate::config::Sources) -> Result<ExitCode> {
     }
 }
 
-/// Loads valid content and opens its index, rebuilding a missing or stale one first.
+/// Loads valid content, opens its index (rebuilding a missing or stale one first) and the
+/// embedding model (fetching it on first use). Without the model the command stops with one
+/// line saying how to get it.
 pub fn assistant(g: &Global) -> Result<Assistant> {
+    let (a, model) = assistant_or_lexical(g)?;
+    if let Err(e) = model {
+        return Err(anyhow::Error::new(e));
+    }
+    Ok(a)
+}
+
+/// As [`assistant`], but answers lexically when the model cannot be had, and says why.
+pub fn assistant_or_lexical(
+    g: &Global,
+) -> Result<(Assistant, Result<(), crate::embed::ModelError>)> {
     let content = Arc::new(content::load_valid(&g.content, today())?);
     let (index, rebuilt) = SearchIndex::open_or_build(&g.index, &content).with_context(|| {
         format!(
@@ -95,7 +109,34 @@ pub fn assistant(g: &Global) -> Result<Assistant> {
     if rebuilt {
         tracing::info!(index = %g.index.display(), "search index built");
     }
-    Ok(Assistant::new(content, index))
+    let embedder = crate::embed::files::ensure(&g.model, &mut |line| eprintln!("{line}"))
+        .and_then(|()| crate::embed::Embedder::load(&g.model));
+    match embedder {
+        Ok(e) => {
+            let semantic =
+                crate::search::semantic::Semantic::build(&content, Arc::new(e), Some(&g.index));
+            if semantic.embedded > 0 {
+                tracing::info!(texts = semantic.embedded, "content embedded");
+            }
+            Ok((Assistant::new(content, index, Some(semantic)), Ok(())))
+        }
+        Err(e) => Ok((Assistant::new(content, index, None), Err(e))),
+    }
+}
+
+fn model_cmd(g: &Global, cmd: &crate::cli::ModelCommand) -> Result<ExitCode> {
+    use crate::cli::ModelCommand as M;
+    use crate::embed::files;
+    match cmd {
+        M::Fetch => files::ensure(&g.model, &mut |line| eprintln!("{line}"))?,
+        M::Check => files::verify(&g.model)?,
+    }
+    println!(
+        "the embedding model in {} is ready ({})",
+        g.model.display(),
+        files::fingerprint()
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 fn index(g: &Global) -> Result<ExitCode> {
@@ -224,45 +265,82 @@ fn parse_line(
 }
 
 fn eval_cmd(g: &Global, args: &EvalArgs) -> Result<ExitCode> {
-    let cases = read_case_files(&args.file)?;
+    let files = read_case_files_each(&args.file)?;
     let a = assistant(g)?;
     if args.signals {
-        for c in &cases {
-            let hits = a.signals(
-                &Context {
-                    region: c.region.clone(),
-                },
-                &c.q,
-            );
-            let expect = match &c.expect {
-                eval::Expect::Ids(ids) => ids.join(","),
-                eval::Expect::None(_) => "none".into(),
-            };
-            let cols: Vec<String> = hits
-                .iter()
-                .take(3)
-                .map(|h| format!("{}:{:.2}:{:.2}", h.id, h.score, h.coverage))
-                .collect();
-            println!(
-                "{expect}\t{}\t{}\t{}",
-                c.crisis,
-                c.q.replace('\t', " "),
-                cols.join("\t")
-            );
+        // One JSON line a case with every item's signals, for calibrating the fusion weights
+        // and thresholds by cross-validation (docs/calibration.md).
+        let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+        for (file, cases) in &files {
+            for c in cases {
+                let hits = a.signals(
+                    &Context {
+                        region: c.region.clone(),
+                    },
+                    &c.q,
+                );
+                let expect: Vec<String> = match &c.expect {
+                    eval::Expect::Ids(ids) => ids.clone(),
+                    eval::Expect::None(_) => Vec::new(),
+                };
+                let hits: Vec<serde_json::Value> = hits
+                    .iter()
+                    .map(|h| {
+                        serde_json::json!([h.id, h.kind.as_str(), h.lexical, h.coverage, h.sem_best, h.sem_whole, h.score])
+                    })
+                    .collect();
+                let line = serde_json::json!({
+                    "file": file.file_name().map(|f| f.to_string_lossy().to_string()),
+                    "q": c.q, "expect": expect, "crisis": c.crisis, "hits": hits,
+                });
+                writeln!(out, "{line}")?;
+            }
         }
         return Ok(ExitCode::SUCCESS);
     }
-    let m = eval::evaluate(&a, &cases);
+    let all: Vec<eval::Case> = files.iter().flat_map(|(_, c)| c.iter().cloned()).collect();
+    let total = eval::evaluate(&a, &all);
+    if files.len() == 1 {
+        if args.json {
+            println!("{}", serde_json::to_string_pretty(&total)?);
+        } else {
+            print!("{}", eval::table(&total));
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let each: Vec<(String, eval::Metrics)> = files
+        .iter()
+        .map(|(f, cases)| {
+            (
+                f.file_name()
+                    .map(|n| n.to_string_lossy().to_string())
+                    .unwrap_or_default(),
+                eval::evaluate(&a, cases),
+            )
+        })
+        .collect();
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&m)?);
+        let files: serde_json::Map<String, serde_json::Value> = each
+            .iter()
+            .map(|(f, m)| Ok((f.clone(), serde_json::to_value(m)?)))
+            .collect::<Result<_, serde_json::Error>>()?;
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({"files": files, "total": total}))?
+        );
     } else {
-        print!("{}", eval::table(&m));
+        for (f, m) in &each {
+            println!("== {f}");
+            print!("{}", eval::summary(m));
+        }
+        println!("== total");
+        print!("{}", eval::table(&total));
     }
     Ok(ExitCode::SUCCESS)
 }
 
-/// The cases in one file, or in every .yaml file of a folder (sorted).
-pub fn read_case_files(path: &Path) -> Result<Vec<eval::Case>> {
+/// The cases of a test file, or of each file in a folder (sorted by name).
+pub fn read_case_files_each(path: &Path) -> Result<Vec<(std::path::PathBuf, Vec<eval::Case>)>> {
     if path.is_dir() {
         let mut files: Vec<_> = std::fs::read_dir(path)
             .with_context(|| format!("cannot read {}", path.display()))?
@@ -270,14 +348,21 @@ pub fn read_case_files(path: &Path) -> Result<Vec<eval::Case>> {
             .filter(|p| p.extension().is_some_and(|x| x == "yaml" || x == "yml"))
             .collect();
         files.sort();
-        let mut all = Vec::new();
-        for f in files {
-            all.extend(eval::read_cases(&f)?);
-        }
-        Ok(all)
+        files
+            .into_iter()
+            .map(|f| Ok((f.clone(), eval::read_cases(&f)?)))
+            .collect()
     } else {
-        eval::read_cases(path)
+        Ok(vec![(path.to_path_buf(), eval::read_cases(path)?)])
     }
+}
+
+/// Every case of a test file or folder.
+pub fn read_case_files(path: &Path) -> Result<Vec<eval::Case>> {
+    Ok(read_case_files_each(path)?
+        .into_iter()
+        .flat_map(|(_, c)| c)
+        .collect())
 }
 
 fn log_cmd(g: &Global, cmd: &LogCommand) -> Result<ExitCode> {

@@ -39,6 +39,8 @@ pub struct Readiness {
     /// False until the first successful check (always true with `--no-telegram`).
     pub telegram_ok: AtomicBool,
     pub telegram_error: std::sync::Mutex<Option<String>>,
+    /// Why the embedding model is not in use (answers are lexical only), if it is not.
+    pub model_error: std::sync::Mutex<Option<String>>,
 }
 
 impl Readiness {
@@ -46,6 +48,7 @@ impl Readiness {
         Readiness {
             telegram_ok: AtomicBool::new(!telegram_needed),
             telegram_error: std::sync::Mutex::new(None),
+            model_error: std::sync::Mutex::new(None),
         }
     }
 
@@ -92,7 +95,11 @@ pub fn run(g: &Global, args: &ServeArgs) -> Result<()> {
 }
 
 async fn serve(g: &Global, args: &ServeArgs, token: Option<String>) -> Result<()> {
-    let assistant = crate::run::assistant(g)?;
+    let (assistant, model) = crate::run::assistant_or_lexical(g)?;
+    let model_error = model.err().map(|e| {
+        tracing::error!("{e}; answering with words alone until it is there");
+        e.to_string()
+    });
     let live = Arc::new(Live::new(assistant));
     let log = Arc::new(
         Log::open_at(&g.data, g.database_url.as_deref(), LogOptions::default())
@@ -124,6 +131,10 @@ async fn serve(g: &Global, args: &ServeArgs, token: Option<String>) -> Result<()
     spawn_sighup_reload(reloader.clone());
 
     let ready = Arc::new(Readiness::new(token.is_some()));
+    *ready
+        .model_error
+        .lock()
+        .unwrap_or_else(|p| p.into_inner()) = model_error;
     let state = AppState {
         live: live.clone(),
         log: log.clone(),
@@ -282,8 +293,16 @@ async fn readyz(State(st): State<AppState>) -> impl IntoResponse {
         ));
     }
     let digest = st.live.get().content().digest.clone();
+    let degraded = st
+        .ready
+        .model_error
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .as_ref()
+        .map(|e| format!("degraded: model: {e} (answering with words alone)\n"))
+        .unwrap_or_default();
     if problems.is_empty() {
-        (StatusCode::OK, format!("ready\ncontent {digest}\n"))
+        (StatusCode::OK, format!("ready\ncontent {digest}\n{degraded}"))
     } else {
         (
             StatusCode::SERVICE_UNAVAILABLE,

@@ -25,8 +25,9 @@ pub struct Thresholds {
     pub min_score_full: f32,
 }
 
-impl Default for Thresholds {
-    fn default() -> Self {
+impl Thresholds {
+    /// The thresholds for BM25 scores alone, when the embedding model is not there.
+    pub fn lexical() -> Thresholds {
         Thresholds {
             min_score: 11.0,
             min_coverage: 0.25,
@@ -34,6 +35,57 @@ impl Default for Thresholds {
             full_coverage: 0.95,
             min_score_full: 6.0,
         }
+    }
+}
+
+impl Default for Thresholds {
+    /// The thresholds for fused scores (see [`Weights`]); chosen by cross-validation.
+    fn default() -> Self {
+        Thresholds {
+            min_score: 0.45,
+            min_coverage: 0.0,
+            clarify_ratio: 0.95,
+            full_coverage: 2.0,
+            min_score_full: 0.0,
+        }
+    }
+}
+
+/// How lexical and semantic scores are fused into one score per item, and when a sentence
+/// counts as a worry of its own. Chosen by cross-validation: `docs/calibration.md`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Weights {
+    /// Weight of the best cosine between the question (or a sentence) and any of the item's texts.
+    pub best: f32,
+    /// Weight of the cosine with the item as a whole (the centroid of its texts).
+    pub whole: f32,
+    /// Weight of the BM25 score, squashed to 0..1 as `s / (s + lexical_half)`.
+    pub lexical: f32,
+    pub lexical_half: f32,
+    /// A sentence whose best item scores at least this is a worry of its own.
+    pub worry: f32,
+}
+
+impl Default for Weights {
+    fn default() -> Self {
+        Weights {
+            best: 0.6,
+            whole: 0.2,
+            lexical: 0.3,
+            lexical_half: 15.0,
+            worry: 0.6,
+        }
+    }
+}
+
+impl Weights {
+    pub fn fuse(&self, h: &Hit) -> f32 {
+        let lex = if h.lexical > 0.0 {
+            h.lexical / (h.lexical + self.lexical_half)
+        } else {
+            0.0
+        };
+        self.best * h.sem_best + self.whole * h.sem_whole + self.lexical * lex
     }
 }
 
@@ -69,12 +121,15 @@ mod tests {
             kind: Kind::Guidance,
             score,
             coverage,
+            lexical: score,
+            sem_best: 0.0,
+            sem_whole: 0.0,
         }
     }
 
     #[test]
     fn outcomes() {
-        let t = Thresholds::default();
+        let t = Thresholds::lexical();
         assert_eq!(decide(&[], &t).0, Outcome::NoAnswer);
         assert_eq!(
             decide(&[hit(20.0, 0.9), hit(5.0, 0.5)], &t),

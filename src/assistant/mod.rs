@@ -6,14 +6,17 @@
 
 pub mod crisis;
 pub mod decide;
+pub mod message;
 pub mod region;
 pub mod reply;
 
 use std::sync::Arc;
 
 use crate::content::{Content, Kind, Programme};
+use crate::embed::Vector;
+use crate::search::semantic::Semantic;
 use crate::search::{Engine, Hit, IndexError, SearchIndex};
-pub use decide::Thresholds;
+pub use decide::{Thresholds, Weights};
 pub use reply::*;
 
 /// How far a programme for the asker's own region is lifted above national ones.
@@ -24,6 +27,10 @@ pub const LOCAL_BOOST: f32 = 1.6;
 pub const MAX_RESULTS: usize = 5;
 /// Related entries offered under an answer.
 pub const MAX_RELATED: usize = 3;
+/// Lexical hits fetched per question before fusion.
+const LEXICAL_DEPTH: usize = 30;
+/// Ranked hits kept after fusion.
+const RANKED_DEPTH: usize = 15;
 
 /// Who is asking: what a channel knows about the asker.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -45,11 +52,25 @@ pub struct Assistant {
     engine: Engine,
     crisis: crisis::CrisisMatcher,
     regions: region::RegionMatcher,
+    /// The embedded content; `None` when the model could not be had (lexical answers only).
+    semantic: Option<Semantic>,
     pub thresholds: Thresholds,
+    pub weights: Weights,
+}
+
+/// A question ranked: the hits best first, and what else the decision needs.
+pub struct Ranking {
+    pub hits: Vec<Hit>,
+    /// The best item of each sentence that is about something of its own (two worries).
+    pub worries: Vec<String>,
+    /// The message's vectors (its core, then its sentences), when the model is there.
+    pub vectors: Vec<Vector>,
+    pub message: message::Message,
 }
 
 impl Assistant {
-    pub fn new(content: Arc<Content>, index: SearchIndex) -> Assistant {
+    /// An assistant over the content, its index and (when the model is there) its vectors.
+    pub fn new(content: Arc<Content>, index: SearchIndex, semantic: Option<Semantic>) -> Assistant {
         let engine = Engine::new(&content, index);
         let crisis = crisis::CrisisMatcher::new(&content.crisis.phrases);
         let regions = region::RegionMatcher::new(&content.regions);
@@ -58,14 +79,25 @@ impl Assistant {
             engine,
             crisis,
             regions,
-            thresholds: Thresholds::default(),
+            thresholds: if semantic.is_some() {
+                Thresholds::default()
+            } else {
+                Thresholds::lexical()
+            },
+            semantic,
+            weights: Weights::default(),
         }
     }
 
-    /// An assistant over an index built in memory.
+    /// A lexical-only assistant over an index built in memory.
     pub fn in_memory(content: Arc<Content>) -> Result<Assistant, IndexError> {
         let index = SearchIndex::build_in_ram(&content)?;
-        Ok(Assistant::new(content, index))
+        Ok(Assistant::new(content, index, None))
+    }
+
+    /// The embedded content, if the model was there.
+    pub fn semantic(&self) -> Option<&Semantic> {
+        self.semantic.as_ref()
     }
 
     pub fn content(&self) -> &Arc<Content> {
@@ -81,25 +113,49 @@ impl Assistant {
         let region = self.region_for(cx, question);
         // The crisis check comes before any search.
         let crisis = self.crisis.matches(question).is_some();
-        let hits = self.ranked(question, region.as_deref());
+        let ranking = self.rank(question, region.as_deref());
+        let mut hits = ranking.hits;
+        hits.truncate(RANKED_DEPTH);
         if crisis {
             return self.crisis_reply(question, region, hits);
         }
         let (outcome, close) = decide::decide(&hits, &self.thresholds);
         let results = self.results(&hits);
         let mut reply = self.empty(question, region, outcome, results);
+        // A second worry in the message, besides the entry shown first.
+        let other_worry = ranking
+            .worries
+            .iter()
+            .find(|w| hits.first().is_some_and(|h| &h.id != *w))
+            .cloned();
         match outcome {
             Outcome::Answer => {
                 let top = &hits[0];
                 self.fill_item(&mut reply, &top.id);
+                if let Some(w) = other_worry {
+                    reply.choices.retain(|c| !matches!(c, Choice::Show { id, .. } if *id == w));
+                    reply.choices.insert(
+                        0,
+                        Choice::Show {
+                            title: self.title(&w),
+                            id: w,
+                        },
+                    );
+                }
             }
             Outcome::Clarify => {
-                reply.choices = hits
-                    .iter()
-                    .take(close)
-                    .map(|h| Choice::Show {
-                        id: h.id.clone(),
-                        title: self.title(&h.id),
+                let mut ids: Vec<String> = hits.iter().take(close).map(|h| h.id.clone()).collect();
+                if let Some(w) = other_worry
+                    && !ids.contains(&w)
+                {
+                    ids.insert(1.min(ids.len()), w);
+                    ids.truncate(3);
+                }
+                reply.choices = ids
+                    .into_iter()
+                    .map(|id| Choice::Show {
+                        title: self.title(&id),
+                        id,
                     })
                     .collect();
                 reply.choices.push(Choice::Topics);
@@ -166,9 +222,10 @@ impl Assistant {
         v
     }
 
-    /// The ranked hits with their decision signals (score and coverage), for calibration.
+    /// Every ranked hit with its signals (fused score, BM25, coverage, cosines), for calibration.
     pub fn signals(&self, cx: &Context, question: &str) -> Vec<Hit> {
-        self.ranked(question, self.region_for(cx, question).as_deref())
+        self.rank(question, self.region_for(cx, question).as_deref())
+            .hits
     }
 
     /// The region a question is about: a place it names, else the asker's (known) region.
@@ -179,17 +236,85 @@ impl Assistant {
             .filter(|r| self.content.region(r).is_some())
     }
 
-    fn ranked(&self, question: &str, region: Option<&str>) -> Vec<Hit> {
-        let found = match self.engine.search(question, 15) {
+    /// Ranks the items for a question: lexical and semantic scores fused per item, then the
+    /// region's programmes lifted and other regions' hidden.
+    pub fn rank(&self, question: &str, region: Option<&str>) -> Ranking {
+        let message = message::read(question);
+        let found = match self.engine.search(&message.core, LEXICAL_DEPTH) {
             Ok(f) => f,
             Err(e) => {
                 tracing::error!(error = %e, "search failed");
-                return Vec::new();
+                Default::default()
             }
         };
+        let mut hits = found.hits;
+        let mut worries = Vec::new();
+        let mut vectors = Vec::new();
+        if let Some(sem) = &self.semantic {
+            let mut texts: Vec<&str> = vec![message.core.as_str()];
+            texts.extend(message.sentences.iter().map(String::as_str));
+            vectors = sem.embedder().embed_many(&texts);
+            let per_query = sem.score_each(&vectors);
+            let w = &self.weights;
+            let mut by_id: std::collections::HashMap<String, usize> = hits
+                .iter()
+                .enumerate()
+                .map(|(i, h)| (h.id.clone(), i))
+                .collect();
+            let mut extra = Vec::new();
+            for (i, (id, kind)) in sem.items.iter().enumerate() {
+                let best = per_query.iter().map(|q| q[i].best).fold(-1.0f32, f32::max);
+                let whole = per_query.iter().map(|q| q[i].whole).fold(-1.0f32, f32::max);
+                match by_id.remove(id) {
+                    Some(j) => {
+                        hits[j].sem_best = best;
+                        hits[j].sem_whole = whole;
+                    }
+                    None => extra.push(Hit {
+                        id: id.clone(),
+                        kind: *kind,
+                        score: 0.0,
+                        coverage: 0.0,
+                        lexical: 0.0,
+                        sem_best: best,
+                        sem_whole: whole,
+                    }),
+                }
+            }
+            hits.extend(extra);
+            for h in &mut hits {
+                h.score = w.fuse(h);
+            }
+            // Two worries: sentences whose own best item is clearly in scope.
+            if per_query.len() > 2 {
+                for q in &per_query[1..] {
+                    if let Some((i, s)) = q
+                        .iter()
+                        .enumerate()
+                        .map(|(i, s)| (i, s.best))
+                        .max_by(|a, b| a.1.total_cmp(&b.1))
+                        && s >= w.worry
+                    {
+                        let id = &sem.items[i].0;
+                        if !worries.contains(id) {
+                            worries.push(id.clone());
+                        }
+                    }
+                }
+            }
+        }
+        let hits = self.regional(hits, question, region);
+        Ranking {
+            hits,
+            worries,
+            vectors,
+            message,
+        }
+    }
+
+    fn regional(&self, hits: Vec<Hit>, question: &str, region: Option<&str>) -> Vec<Hit> {
         let local = region::wants_local(question);
-        let mut hits: Vec<Hit> = found
-            .hits
+        let mut hits: Vec<Hit> = hits
             .into_iter()
             .filter_map(|mut h| {
                 if h.kind == Kind::Programme {
@@ -223,6 +348,9 @@ impl Assistant {
                     kind: Kind::Guidance,
                     score,
                     coverage: 1.0,
+                    lexical: 0.0,
+                    sem_best: 0.0,
+                    sem_whole: 0.0,
                 },
             );
         }

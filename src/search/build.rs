@@ -23,6 +23,8 @@ use crate::content::Content;
 pub const SCHEMA_VERSION: u32 = 2;
 
 const CURRENT: &str = "CURRENT";
+/// The folder of cached vectors beside the builds (see `search::semantic`), kept across builds.
+pub const VECTORS: &str = "vectors";
 const BUILT_FROM: &str = "BUILT_FROM";
 
 #[derive(Debug, thiserror::Error)]
@@ -140,7 +142,7 @@ impl SearchIndex {
         if let Ok(listing) = fs::read_dir(root) {
             for entry in listing.flatten() {
                 let path = entry.path();
-                if path.is_dir() && path != dir {
+                if path.is_dir() && path != dir && !path.ends_with(VECTORS) {
                     let _ = fs::remove_dir_all(&path);
                 }
             }

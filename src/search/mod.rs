@@ -6,6 +6,7 @@ pub mod analyse;
 pub mod build;
 pub mod query;
 pub mod schema;
+pub mod semantic;
 pub mod synonyms;
 
 pub use build::{IndexError, SearchIndex};

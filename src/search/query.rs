@@ -36,9 +36,15 @@ pub const SYNONYM_TIE: f32 = 0.1;
 pub struct Hit {
     pub id: String,
     pub kind: Kind,
+    /// The score the ranking uses: BM25 from the engine; the fused score after the assistant.
     pub score: f32,
     /// Share of the question's weight (by rarity) that this item's text contains, 0 to 1.
     pub coverage: f32,
+    /// The BM25 score (0 when the lexical search did not find the item).
+    pub lexical: f32,
+    /// Semantic signals (0 without the model).
+    pub sem_best: f32,
+    pub sem_whole: f32,
 }
 
 /// What a search found, and what it made of the question.
@@ -324,6 +330,9 @@ impl Engine {
                 kind,
                 score,
                 coverage,
+                lexical: score,
+                sem_best: 0.0,
+                sem_whole: 0.0,
             });
         }
         Ok(found)

@@ -1,0 +1,131 @@
+//! What a message asks, apart from how it is wrapped: greetings, thanks, sign-offs, contact
+//! details and the log's redaction placeholders are taken out, and the rest is split into
+//! sentences so a long message can be scored as a whole and sentence by sentence.
+
+use std::sync::LazyLock;
+
+use regex::Regex;
+
+/// A message made ready for ranking.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Message {
+    /// The message without its wrapping (the original if nothing else is left).
+    pub core: String,
+    /// The core's sentences with at least [`MIN_SENTENCE_WORDS`] words, when there are two or
+    /// more of them.
+    pub sentences: Vec<String>,
+}
+
+/// Shorter sentences ("Any ideas?") carry too little to be scored on their own.
+pub const MIN_SENTENCE_WORDS: usize = 4;
+/// At most this many sentences are scored on their own (the whole message always is).
+pub const MAX_SENTENCES: usize = 8;
+
+static WRAPPING: LazyLock<Vec<Regex>> = LazyLock::new(|| {
+    [
+        // contact details and placeholders
+        r"(?i)\[(?:phone|email|postcode|ni|nino|card|url|date|dob|name)\]",
+        r"(?i)\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b",
+        r"(?i)\bhttps?://\S+",
+        r"\+?\d[\d ()\-]{7,}\d",
+        r"(?i)\b(?:you can )?(?:reach|contact|call|ring|text|email|phone|message|get hold of) (?:me|us) (?:on|at|via|by)\b[^.!?\n]*",
+        r"(?i)\b(?:my )?(?:number|mobile|phone|tel|email) (?:is|:)[^.!?\n]*",
+        // greetings at the start of a line
+        r"(?im)^\s*(?:hi|hello|hiya|hey|hey there|hi there|hello there|hi all|hello all|hi everyone|morning|afternoon|evening|good (?:morning|afternoon|evening)|dear (?:sir|madam|sir or madam|all|team|workhealth))\b[\s,!.:-]*",
+        // politeness and preamble
+        r"(?i)\b(?:i )?(?:hope|hoping|wonder if|wondering if) (?:you|someone|somebody|anyone) (?:can|could|might be able to) help(?: me)?(?: out)?(?: with (?:this|something|a question))?(?: please)?[.!,]?",
+        r"(?i)\bsorry (?:for|about) the (?:long|rambling) (?:post|message|question)\b[.!,]?",
+        r"(?i)\b(?:long time lurker|first time posting|first post)\b[^.!?\n]*[.!]?",
+        r"(?i)\bany (?:advice|help|thoughts|ideas|pointers|guidance)(?: at all)? (?:would be|is|gratefully|much|greatly|really|very)?[\w ]*?(?:appreciated|received|welcome)\b[.!]?",
+        r"(?i)\b(?:many |big )?thanks(?: very much| so much| a lot| a million)?(?: in advance| for (?:any|your) (?:help|advice|time))?(?:,|\.|!)*",
+        r"(?i)\bthank you(?: very much| so much)?(?: in advance| for (?:any|your) (?:help|advice|time|reading))?(?:,|\.|!)*",
+        r"(?i)\b(?:cheers|ta very much|much appreciated)\b[.!,]*",
+        // sign-offs with a name after them
+        r"(?i)\b(?:kind|best|warm|many) regards\b[\s\S]*$",
+        r"(?im)^\s*regards\b[\s\S]*$",
+        r"(?im)^\s*(?:cheers|thanks|ta|best|all the best|yours (?:sincerely|faithfully))\s*,?\s*\n[\s\S]*$",
+    ]
+    .iter()
+    .map(|r| Regex::new(r).expect("wrapping pattern"))
+    .collect()
+});
+
+static SENTENCE_END: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"[.!?;]+(?:\s+|$)|\n+").expect("sentence pattern"));
+
+/// Takes the wrapping off a message and splits it into sentences.
+pub fn read(text: &str) -> Message {
+    let mut core = text.to_string();
+    for re in WRAPPING.iter() {
+        core = re.replace_all(&core, " ").into_owned();
+    }
+    let words = |s: &str| s.split_whitespace().filter(|w| w.chars().any(char::is_alphanumeric)).count();
+    let core = if words(&core) == 0 {
+        text.trim().to_string()
+    } else {
+        tidy(&core)
+    };
+    let mut sentences: Vec<String> = split(&core)
+        .into_iter()
+        .filter(|s| words(s) >= MIN_SENTENCE_WORDS)
+        .collect();
+    if sentences.len() < 2 {
+        sentences.clear();
+    }
+    sentences.truncate(MAX_SENTENCES);
+    Message { core, sentences }
+}
+
+/// The sentences of a text: split at . ! ? ; and line breaks, trimmed, empty ones dropped.
+pub fn split(text: &str) -> Vec<String> {
+    SENTENCE_END
+        .split(text)
+        .map(|s| s.trim().trim_matches(|c: char| c == ',' || c == '-').trim())
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+/// Collapses the gaps left by what was taken out, keeping line breaks as sentence ends.
+fn tidy(text: &str) -> String {
+    let lines: Vec<String> = text
+        .lines()
+        .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+        .map(|l| l.trim_matches(|c: char| c == ',' || c == ' ').to_string())
+        .filter(|l| !l.is_empty())
+        .collect();
+    lines.join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wrapping_comes_off() {
+        let m = read(
+            "Hi, hope you can help. One of my staff has been signed off with stress for three weeks. Reach me on 07700 900123. Thanks in advance!\nKind regards,\nDave",
+        );
+        assert_eq!(
+            m.core,
+            "One of my staff has been signed off with stress for three weeks."
+        );
+        let m = read("hello there [phone] my chef is off sick again, what do i pay him? cheers");
+        assert_eq!(m.core, "my chef is off sick again, what do i pay him?");
+    }
+
+    #[test]
+    fn a_message_that_is_only_wrapping_is_kept() {
+        assert_eq!(read("hello").core, "hello");
+        assert_eq!(read("thanks!").core, "thanks!");
+    }
+
+    #[test]
+    fn sentences_of_a_long_message() {
+        let m = read(
+            "My lad Kev has been off for six weeks with his back. He sends fit notes. Now he wants to come back on lighter duties. Any ideas?",
+        );
+        assert_eq!(m.sentences.len(), 3, "{:?}", m.sentences);
+        assert_eq!(read("is ssp paid from day one").sentences.len(), 0);
+    }
+}

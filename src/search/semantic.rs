@@ -1,0 +1,262 @@
+//! Semantic retrieval: every item's title, summary and `questions:` lines embedded once, and a
+//! question compared with them by cosine similarity.
+//!
+//! Vectors are cached beside the tantivy index (`<index>/vectors/<model fingerprint>.bin`),
+//! keyed by the SHA-256 of the text, so a content reload embeds only what changed and a start
+//! with the cache present embeds nothing but the question. Scoring is a dot product over a
+//! few thousand rows: microseconds.
+
+use std::collections::HashMap;
+use std::fs;
+use std::io::{BufWriter, Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use sha2::{Digest, Sha256};
+
+use crate::content::{Content, Kind};
+use crate::embed::{DIM, Embedder, Vector, dot, files, normalise};
+
+const MAGIC: &[u8; 8] = b"WHVEC01\n";
+
+/// Which part of an item a row was embedded from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Part {
+    Title,
+    Summary,
+    Question,
+}
+
+/// One item's semantic signals for one question.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct SemScore {
+    /// The best cosine of any of the item's texts with any of the question's vectors.
+    pub best: f32,
+    /// The cosine with the item's centroid (the mean of its texts): the whole entry.
+    pub whole: f32,
+}
+
+/// The embedded content, ready to score questions against.
+pub struct Semantic {
+    embedder: Arc<Embedder>,
+    /// Item ids and kinds, in content order.
+    pub items: Vec<(String, Kind)>,
+    rows: Vec<(u32, Part)>,
+    matrix: Vec<f32>,
+    centroids: Vec<f32>,
+    /// How many texts had to be embedded (not found in the cache) when this was built.
+    pub embedded: usize,
+}
+
+/// Texts of every item, in content order.
+fn item_texts(content: &Content) -> Vec<(String, Kind, Vec<(Part, String)>)> {
+    let mut out = Vec::new();
+    for e in &content.entries {
+        let mut t = vec![(Part::Title, e.title.clone()), (Part::Summary, e.summary.clone())];
+        t.extend(e.questions.iter().map(|q| (Part::Question, q.clone())));
+        out.push((e.id.clone(), Kind::Guidance, t));
+    }
+    for p in &content.programmes {
+        let mut t = vec![(Part::Title, p.name.clone()), (Part::Summary, p.summary.clone())];
+        t.extend(p.questions.iter().map(|q| (Part::Question, q.clone())));
+        out.push((p.id.clone(), Kind::Programme, t));
+    }
+    out
+}
+
+impl Semantic {
+    /// Embeds the content, reusing and refreshing the vector cache under `cache_root` if given.
+    pub fn build(
+        content: &Content,
+        embedder: Arc<Embedder>,
+        cache_root: Option<&Path>,
+    ) -> Semantic {
+        let items = item_texts(content);
+        let mut cache = VectorCache::new(embedder.clone(), cache_root);
+        let all: Vec<&str> = items
+            .iter()
+            .flat_map(|(_, _, t)| t.iter().map(|(_, s)| s.as_str()))
+            .collect();
+        let vectors = cache.get_many(&all);
+        cache.save();
+        let mut rows = Vec::with_capacity(all.len());
+        let mut matrix = Vec::with_capacity(all.len() * DIM);
+        let mut centroids = Vec::with_capacity(items.len() * DIM);
+        let mut k = 0;
+        for (i, (_, _, texts)) in items.iter().enumerate() {
+            let mut sum = vec![0.0f32; DIM];
+            for (part, _) in texts {
+                let v = &vectors[k];
+                k += 1;
+                rows.push((i as u32, *part));
+                matrix.extend_from_slice(v);
+                sum.iter_mut().zip(v).for_each(|(s, x)| *s += x);
+            }
+            centroids.extend(normalise(sum));
+        }
+        Semantic {
+            embedder,
+            items: items.into_iter().map(|(id, kind, _)| (id, kind)).collect(),
+            rows,
+            matrix,
+            centroids,
+            embedded: cache.embedded,
+        }
+    }
+
+    pub fn embedder(&self) -> &Arc<Embedder> {
+        &self.embedder
+    }
+
+    /// Each item's scores against each of the question's vectors (the whole message, then
+    /// its sentences): one list per vector, items in `items` order.
+    pub fn score_each(&self, queries: &[Vector]) -> Vec<Vec<SemScore>> {
+        queries
+            .iter()
+            .map(|q| {
+                let mut out = vec![
+                    SemScore {
+                        best: -1.0,
+                        whole: -1.0
+                    };
+                    self.items.len()
+                ];
+                for (r, &(item, _)) in self.rows.iter().enumerate() {
+                    let s = dot(q, &self.matrix[r * DIM..(r + 1) * DIM]);
+                    let o = &mut out[item as usize];
+                    if s > o.best {
+                        o.best = s;
+                    }
+                }
+                for (i, o) in out.iter_mut().enumerate() {
+                    o.whole = dot(q, &self.centroids[i * DIM..(i + 1) * DIM]);
+                }
+                out
+            })
+            .collect()
+    }
+}
+
+/// Vectors by the SHA-256 of their text, for one model.
+pub struct VectorCache {
+    embedder: Arc<Embedder>,
+    path: Option<PathBuf>,
+    known: HashMap<[u8; 32], Vector>,
+    used: Vec<([u8; 32], Vector)>,
+    dirty: bool,
+    pub embedded: usize,
+}
+
+fn key(text: &str) -> [u8; 32] {
+    Sha256::digest(text.as_bytes()).into()
+}
+
+impl VectorCache {
+    pub fn new(embedder: Arc<Embedder>, root: Option<&Path>) -> VectorCache {
+        let path = root.map(|r| {
+            r.join(super::build::VECTORS)
+                .join(format!("{}.bin", files::fingerprint()))
+        });
+        let known = path.as_deref().map(read_cache).unwrap_or_default();
+        VectorCache {
+            embedder,
+            path,
+            known,
+            used: Vec::new(),
+            dirty: false,
+            embedded: 0,
+        }
+    }
+
+    /// The vectors of these texts, embedding those the cache does not hold.
+    pub fn get_many(&mut self, texts: &[&str]) -> Vec<Vector> {
+        let keys: Vec<[u8; 32]> = texts.iter().map(|t| key(t)).collect();
+        let mut missing: Vec<usize> = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        for (i, k) in keys.iter().enumerate() {
+            if !self.known.contains_key(k) && seen.insert(*k) {
+                missing.push(i);
+            }
+        }
+        if !missing.is_empty() {
+            let batch: Vec<&str> = missing.iter().map(|&i| texts[i]).collect();
+            let vectors = self.embedder.embed_many(&batch);
+            self.embedded += batch.len();
+            for (&i, v) in missing.iter().zip(vectors) {
+                self.known.insert(keys[i], v);
+            }
+            self.dirty = true;
+        }
+        let mut used_now = std::collections::HashSet::new();
+        let out: Vec<Vector> = keys.iter().map(|k| self.known[k].clone()).collect();
+        for (k, v) in keys.iter().zip(&out) {
+            if used_now.insert(*k) {
+                self.used.push((*k, v.clone()));
+            }
+        }
+        if self.used.len() != self.known.len() {
+            self.dirty = true; // the file holds vectors no text uses any more
+        }
+        out
+    }
+
+    /// Writes the vectors used by this build (and only those) if anything changed. A cache
+    /// that cannot be written is logged and costs only time at the next start.
+    pub fn save(&mut self) {
+        let Some(path) = self.path.clone() else {
+            return;
+        };
+        if !self.dirty {
+            return;
+        }
+        if let Err(e) = write_cache(&path, &self.used) {
+            tracing::warn!(path = %path.display(), error = %e, "cannot write the vector cache");
+        }
+        self.dirty = false;
+    }
+}
+
+fn read_cache(path: &Path) -> HashMap<[u8; 32], Vector> {
+    let mut out = HashMap::new();
+    let Ok(mut f) = fs::File::open(path) else {
+        return out;
+    };
+    let mut bytes = Vec::new();
+    if f.read_to_end(&mut bytes).is_err() || !bytes.starts_with(MAGIC) {
+        return out;
+    }
+    let record = 32 + DIM * 4;
+    let body = &bytes[MAGIC.len()..];
+    if body.len() % record != 0 {
+        tracing::warn!(path = %path.display(), "the vector cache is damaged: embedding again");
+        return out;
+    }
+    for rec in body.chunks_exact(record) {
+        let mut k = [0u8; 32];
+        k.copy_from_slice(&rec[..32]);
+        let v: Vector = rec[32..]
+            .chunks_exact(4)
+            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            .collect();
+        out.insert(k, v);
+    }
+    out
+}
+
+fn write_cache(path: &Path, rows: &[([u8; 32], Vector)]) -> std::io::Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    fs::create_dir_all(dir)?;
+    let tmp = dir.join(format!(".vectors-{}.tmp", std::process::id()));
+    {
+        let mut w = BufWriter::new(fs::File::create(&tmp)?);
+        w.write_all(MAGIC)?;
+        for (k, v) in rows {
+            w.write_all(k)?;
+            for x in v {
+                w.write_all(&x.to_le_bytes())?;
+            }
+        }
+        w.into_inner().map_err(|e| e.into_error())?.sync_all()?;
+    }
+    fs::rename(&tmp, path)
+}

@@ -1,0 +1,168 @@
+#!/usr/bin/env python3
+"""Chooses the fusion weights and decision thresholds by cross-validation.
+
+Input: the JSON lines `workhealth eval FILE_OR_DIR --signals` prints (every item's BM25 score,
+coverage and cosines for every case). For each fold it fits the weights and thresholds on the
+other folds (grid search maximising the utility below) and measures the held-out fold, so the
+figures it reports are from data the settings were not fitted on. Finally it fits on all the
+data and prints the settings to write into src/assistant/decide.rs.
+
+Utility of one case, as a manager feels it: answerable — answered right +1, offered among the
+choices +0.6, choices without the right one -0.5, declined -1, answered wrongly -2; out of
+scope — declined +1, choices -0.5, answered -1.
+
+Usage: workhealth eval content/tests --signals > /tmp/signals.jsonl
+       python3 tools/calibrate.py /tmp/signals.jsonl [--folds 5] [--exclude crisis.yaml,...]
+No third-party packages; runs in a minute or two.
+"""
+import argparse
+import itertools
+import json
+import random
+
+
+def load(path, exclude):
+    cases = []
+    for line in open(path, encoding="utf-8"):
+        c = json.loads(line)
+        if c["file"] in exclude or c["crisis"]:
+            continue
+        cases.append(c)
+    return cases
+
+
+def fuse(h, w):
+    _id, _kind, lex, _cov, best, whole, _score = h
+    lx = lex / (lex + w[3]) if lex > 0 else 0.0
+    return w[0] * best + w[1] * whole + w[2] * lx
+
+
+def tops(case, w):
+    scored = sorted(((fuse(h, w), h[0]) for h in case["hits"]), reverse=True)
+    return scored[:3]
+
+
+def outcome(top, t):
+    """Mirror of decide::decide for fused scores: (kind, ids offered)."""
+    min_score, ratio = t
+    if not top or top[0][0] < min_score:
+        return "none", []
+    close = [i for s, i in top if s >= top[0][0] * ratio]
+    if len(close) >= 2:
+        return "clarify", close
+    return "answer", [top[0][1]]
+
+
+def utility(case, kind, ids):
+    exp = case["expect"]
+    if not exp:
+        return {"none": 1.0, "clarify": -0.5, "answer": -1.0}[kind]
+    if kind == "none":
+        return -1.0
+    if kind == "answer":
+        return 1.0 if ids[0] in exp else -2.0
+    return 0.6 if any(i in exp for i in ids) else -0.5
+
+
+WEIGHTS = [
+    (b, wh, lx, half)
+    for b in (0.5, 0.6, 0.7, 0.8, 1.0)
+    for wh in (0.0, 0.1, 0.2, 0.3)
+    for lx in (0.0, 0.1, 0.2, 0.3, 0.4, 0.5)
+    for half in (8.0, 15.0, 25.0)
+]
+MIN_SCORES = [round(0.30 + 0.01 * i, 2) for i in range(46)]
+RATIOS = [0.9, 0.93, 0.95, 0.97, 0.98, 0.99, 1.01]
+
+
+def fit(cases):
+    best = None
+    for w in WEIGHTS:
+        tp = [tops(c, w) for c in cases]
+        for t in itertools.product(MIN_SCORES, RATIOS):
+            u = sum(utility(c, *outcome(top, t)) for c, top in zip(cases, tp))
+            if best is None or u > best[0]:
+                best = (u, w, t)
+    return best[1], best[2]
+
+
+def metrics(cases, w, t):
+    ans = [c for c in cases if c["expect"]]
+    non = [c for c in cases if not c["expect"]]
+    m = {"top1": 0, "helped": 0, "wrong_answer": 0, "clarified": 0, "declined_wrongly": 0, "declined_correctly": 0}
+    for c in cases:
+        top = tops(c, w)
+        kind, ids = outcome(top, t)
+        if c["expect"]:
+            if kind != "none" and top and top[0][1] in c["expect"]:
+                m["top1"] += 1
+            if kind == "answer" and ids[0] in c["expect"]:
+                m["helped"] += 1
+            elif kind == "clarify":
+                m["clarified"] += 1
+                if any(i in c["expect"] for i in ids):
+                    m["helped"] += 1
+            elif kind == "answer":
+                m["wrong_answer"] += 1
+            else:
+                m["declined_wrongly"] += 1
+        elif kind == "none":
+            m["declined_correctly"] += 1
+    out = {k: v / max(1, len(ans)) for k, v in m.items() if k != "declined_correctly"}
+    out["declined_correctly"] = m["declined_correctly"] / max(1, len(non))
+    out["answerable"], out["none"] = len(ans), len(non)
+    return out
+
+
+def show(name, m):
+    print(f"{name:>10}: top1 {m['top1']:.3f}  helped {m['helped']:.3f}  wrong_answer {m['wrong_answer']:.3f}  "
+          f"clarified {m['clarified']:.3f}  declined_wrongly {m['declined_wrongly']:.3f}  "
+          f"declined_correctly {m['declined_correctly']:.3f}  (answerable {m['answerable']}, none {m['none']})")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("signals")
+    ap.add_argument("--folds", type=int, default=5)
+    ap.add_argument("--exclude", default="")
+    ap.add_argument("--seed", type=int, default=2026)
+    a = ap.parse_args()
+    cases = load(a.signals, set(filter(None, a.exclude.split(","))))
+    random.Random(a.seed).shuffle(cases)
+    folds = [cases[i :: a.folds] for i in range(a.folds)]
+    pooled = []
+    for k in range(a.folds):
+        train = [c for j, f in enumerate(folds) if j != k for c in f]
+        w, t = fit(train)
+        held = folds[k]
+        show(f"fold {k + 1}", metrics(held, w, t))
+        print(f"            fitted weights {w} thresholds {t}")
+        pooled.extend((c, w, t) for c in held)
+    # Pooled held-out figures: each case judged by the settings fitted without it.
+    by = {}
+    for c, w, t in pooled:
+        by.setdefault((w, t), []).append(c)
+    tot = {}
+    n_ans = sum(1 for c, _, _ in pooled if c["expect"])
+    n_non = len(pooled) - n_ans
+    for (w, t), cs in by.items():
+        m = metrics(cs, w, t)
+        for k, v in m.items():
+            if k in ("answerable", "none"):
+                continue
+            weight = m["none"] if k == "declined_correctly" else m["answerable"]
+            tot[k] = tot.get(k, 0) + v * weight
+    res = {k: v / (n_non if k == "declined_correctly" else n_ans) for k, v in tot.items()}
+    res["answerable"], res["none"] = n_ans, n_non
+    show("held-out", res)
+    per_file = {}
+    for c, w, t in pooled:
+        per_file.setdefault(c["file"], []).append((c, w, t))
+    w, t = fit(cases)
+    print(f"fitted on all {len(cases)} cases: weights (best, whole, lexical, lexical_half) {w}; "
+          f"thresholds (min_score, clarify_ratio) {t}")
+    show("all (fit)", metrics(cases, w, t))
+
+
+if __name__ == "__main__":
+    main()
