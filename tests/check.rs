@@ -305,8 +305,9 @@ fn a_passed_review_by_is_a_warning_at_its_line_and_check_still_succeeds() {
     assert_eq!(r.code, 0, "a warning must not fail check:\n{}", r.stdout);
     let prefix = format!("{}:21:12: warning:", dir.path().join(FIT).display());
     assert!(
-        r.stdout.lines().any(|l| l.starts_with(&prefix)
-            && l.contains("review_by 2026-11-02 has passed")),
+        r.stdout
+            .lines()
+            .any(|l| l.starts_with(&prefix) && l.contains("review_by 2026-11-02 has passed")),
         "{}",
         r.stdout
     );
@@ -315,7 +316,11 @@ fn a_passed_review_by_is_a_warning_at_its_line_and_check_still_succeeds() {
         "a future review_by is no warning:\n{}",
         r.stdout
     );
-    assert!(r.stdout.contains("0 error(s), 1 warning(s)"), "{}", r.stdout);
+    assert!(
+        r.stdout.contains("0 error(s), 1 warning(s)"),
+        "{}",
+        r.stdout
+    );
 }
 
 #[test]
@@ -359,11 +364,9 @@ fn an_answer_past_its_review_by_says_when_its_figures_were_checked() {
     };
     assert_eq!(checked("fit-notes").as_deref(), Some("1 November 2026"));
     assert_eq!(checked("self-certification"), None, "no review_by, no line");
-    let text = workhealth::render::terminal::reply(&a.show(&Context::default(), "fit-notes").unwrap());
-    assert!(
-        text.contains("last checked on 1 November 2026"),
-        "{text}"
-    );
+    let text =
+        workhealth::render::terminal::reply(&a.show(&Context::default(), "fit-notes").unwrap());
+    assert!(text.contains("last checked on 1 November 2026"), "{text}");
 }
 
 #[test]

@@ -389,7 +389,10 @@ impl Loader {
         }
         let sources = self.sources(path, &e.sources);
         let reviewed = self.date(path, &e.reviewed);
-        let review_by = e.review_by.as_ref().map(|r| self.review_by(path, r, reviewed));
+        let review_by = e
+            .review_by
+            .as_ref()
+            .map(|r| self.review_by(path, r, reviewed));
         Entry {
             id: e.id.value.clone(),
             title: e.title.value.trim().to_string(),
@@ -654,10 +657,8 @@ impl Loader {
                 Some(date)
             }
             Err(_) => {
-                self.d.error(
-                    pos,
-                    format!("`{}` is not a date (YYYY-MM-DD)", s.value),
-                );
+                self.d
+                    .error(pos, format!("`{}` is not a date (YYYY-MM-DD)", s.value));
                 None
             }
         }

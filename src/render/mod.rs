@@ -7,7 +7,9 @@ pub mod terminal;
 
 /// The one line under an answer whose `review_by` date has passed (both channels say the same).
 pub(crate) fn figures_checked_line(date: &str) -> String {
-    format!("Figures in this answer were last checked on {date}; they may have changed since, so check the sources.")
+    format!(
+        "Figures in this answer were last checked on {date}; they may have changed since, so check the sources."
+    )
 }
 
 #[cfg(test)]
