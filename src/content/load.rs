@@ -632,9 +632,7 @@ impl Loader {
             }
         }
     }
-}
 
-impl Loader {
     /// Parses `review_by` like `reviewed`; warns (never errors) once the date has passed, so
     /// stale figures are flagged without stopping the bot. `None` when it is not a date.
     fn review_by(&mut self, path: &Path, s: &S<String>, reviewed: NaiveDate) -> Option<NaiveDate> {
