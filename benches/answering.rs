@@ -96,6 +96,7 @@ fn synthetic(real: &Content, n: usize) -> Content {
                 pos: template.sources[0].pos.clone(),
             }],
             reviewed: template.reviewed,
+            review_by: None,
             path: template.path.clone(),
         })
         .collect();

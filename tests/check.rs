@@ -286,6 +286,90 @@ fn old_and_future_review_dates_are_warnings_only() {
 }
 
 #[test]
+fn a_passed_review_by_is_a_warning_at_its_line_and_check_still_succeeds() {
+    let dir = fixture();
+    // Past on any day these tests run, and after the entry's reviewed date.
+    edit(
+        &dir,
+        FIT,
+        "reviewed: 2026-11-01",
+        "reviewed: 2026-11-01\nreview_by: 2026-11-02",
+    );
+    edit(
+        &dir,
+        SELF,
+        "reviewed: 2026-11-01",
+        "reviewed: 2026-11-01\nreview_by: 2999-04-01",
+    );
+    let r = check(dir.path());
+    assert_eq!(r.code, 0, "a warning must not fail check:\n{}", r.stdout);
+    let prefix = format!("{}:21:12: warning:", dir.path().join(FIT).display());
+    assert!(
+        r.stdout
+            .lines()
+            .any(|l| l.starts_with(&prefix) && l.contains("review_by 2026-11-02 has passed")),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        !r.stdout.contains("self-certification.yaml:"),
+        "a future review_by is no warning:\n{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout.contains("0 error(s), 1 warning(s)"),
+        "{}",
+        r.stdout
+    );
+}
+
+#[test]
+fn a_review_by_that_is_not_a_date_is_an_error() {
+    let dir = fixture();
+    edit(
+        &dir,
+        SELF,
+        "reviewed: 2026-11-01",
+        "reviewed: 2026-11-01\nreview_by: next April",
+    );
+    assert_error(&dir, SELF, 15, "`next April` is not a date");
+}
+
+#[test]
+fn an_answer_past_its_review_by_says_when_its_figures_were_checked() {
+    use workhealth::assistant::{Assistant, Context, Shown};
+    let dir = fixture();
+    edit(
+        &dir,
+        FIT,
+        "reviewed: 2026-11-01",
+        "reviewed: 2026-11-01\nreview_by: 2026-11-02",
+    );
+    let today = chrono::Utc::now().date_naive();
+    let content = workhealth::content::load_valid(dir.path(), today).unwrap();
+    assert_eq!(
+        content
+            .due_for_review(today)
+            .iter()
+            .map(|e| e.id.as_str())
+            .collect::<Vec<_>>(),
+        ["fit-notes"]
+    );
+    let a = Assistant::in_memory(std::sync::Arc::new(content)).unwrap();
+    let checked = |id: &str| match a.show(&Context::default(), id).unwrap().shown {
+        Some(Shown::Guidance {
+            figures_checked, ..
+        }) => figures_checked,
+        other => panic!("{id} shown as {other:?}"),
+    };
+    assert_eq!(checked("fit-notes").as_deref(), Some("1 November 2026"));
+    assert_eq!(checked("self-certification"), None, "no review_by, no line");
+    let text =
+        workhealth::render::terminal::reply(&a.show(&Context::default(), "fit-notes").unwrap());
+    assert!(text.contains("last checked on 1 November 2026"), "{text}");
+}
+
+#[test]
 fn every_problem_is_reported_at_once() {
     let dir = fixture();
     fs::copy(
@@ -387,8 +471,8 @@ fn every_catalogue_id_exists() {
     }
     assert_eq!(
         count,
-        60 + 20 + 8,
-        "catalogue copy should list 60 entries, 20 programmes, 8 topics"
+        63 + 20 + 8,
+        "catalogue copy should list 63 entries, 20 programmes, 8 topics"
     );
     assert!(missing.is_empty(), "missing from content/: {missing:?}");
 }

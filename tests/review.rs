@@ -1108,3 +1108,45 @@ fn the_reviewers_commands_add_list_and_remove() {
     let r = reviewers(data, &["list"], "");
     assert!(r.stdout.contains("no reviewers yet"), "{}", r.stdout);
 }
+
+#[tokio::test]
+async fn the_overview_lists_entries_past_their_review_by_date() {
+    let a = app();
+    a.reviewer("kim");
+    let s = a.login("kim").await;
+    let overview = text(a.get("/", Some(&s.cookie)).await).await;
+    assert!(overview.contains("Due for review"), "{overview}");
+    let due_before = a
+        .live
+        .get()
+        .content()
+        .due_for_review(Utc::now().date_naive())
+        .len();
+
+    let file = a.content.path().join("guidance/absence/fit-notes.yaml");
+    let yaml = std::fs::read_to_string(&file).unwrap();
+    let yaml = match yaml.find("\nreview_by:") {
+        Some(i) => {
+            let end = yaml[i + 1..].find('\n').map_or(yaml.len(), |j| i + 1 + j);
+            format!("{}\nreview_by: 2020-01-01{}", &yaml[..i], &yaml[end..])
+        }
+        None => yaml.replacen("\nreviewed:", "\nreview_by: 2020-01-01\nreviewed:", 1),
+    };
+    std::fs::write(&file, yaml).unwrap();
+    let res = a
+        .post("/reload", Some(&s.cookie), &format!("csrf={}", s.csrf))
+        .await;
+    assert_eq!(res.status(), StatusCode::OK, "{}", text(res).await);
+    let content = a.live.get().content().clone();
+    let due = content.due_for_review(Utc::now().date_naive());
+    assert_eq!(due.len(), due_before + 1);
+    let overview = text(a.get("/", Some(&s.cookie)).await).await;
+    let section = &overview[overview.find("Due for review").unwrap()..];
+    let section = &section[..section.find("</section>").unwrap()];
+    assert!(section.contains("fit-notes"), "{section}");
+    assert!(section.contains("2020-01-01"), "{section}");
+    assert!(
+        section.contains(&esc(&content.entry("fit-notes").unwrap().title)),
+        "{section}"
+    );
+}

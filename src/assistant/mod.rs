@@ -432,6 +432,9 @@ impl Assistant {
                 title: e.title.clone(),
                 summary: e.summary.clone(),
                 answer: e.answer.clone(),
+                figures_checked: e
+                    .review_due(chrono::Utc::now().date_naive())
+                    .then(|| e.reviewed.format("%-d %B %Y").to_string()),
             });
             let mut cards: Vec<ProgrammeCard> = e
                 .programmes

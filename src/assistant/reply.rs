@@ -77,6 +77,10 @@ pub enum Shown {
         title: String,
         summary: String,
         answer: String,
+        /// When the entry's figures were last checked (its `reviewed` date, as "1 December
+        /// 2026"), set only when its `review_by` date has passed: they may be out of date.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        figures_checked: Option<String>,
     },
     Programme {
         card: ProgrammeCard,

@@ -389,6 +389,10 @@ impl Loader {
         }
         let sources = self.sources(path, &e.sources);
         let reviewed = self.date(path, &e.reviewed);
+        let review_by = e
+            .review_by
+            .as_ref()
+            .map(|r| self.review_by(path, r, reviewed));
         Entry {
             id: e.id.value.clone(),
             title: e.title.value.trim().to_string(),
@@ -405,6 +409,7 @@ impl Loader {
             related: e.related.iter().map(|r| r.value.clone()).collect(),
             sources,
             reviewed,
+            review_by: review_by.flatten(),
             path: path.to_path_buf(),
         }
     }
@@ -624,6 +629,35 @@ impl Loader {
                     format!("`{}` is not a date (YYYY-MM-DD)", s.value),
                 );
                 NaiveDate::MIN
+            }
+        }
+    }
+
+    /// Parses `review_by` like `reviewed`; warns (never errors) once the date has passed, so
+    /// stale figures are flagged without stopping the bot. `None` when it is not a date.
+    fn review_by(&mut self, path: &Path, s: &S<String>, reviewed: NaiveDate) -> Option<NaiveDate> {
+        let pos = Pos::of(path, s);
+        match NaiveDate::parse_from_str(s.value.trim(), "%Y-%m-%d") {
+            Ok(date) => {
+                if date < self.today {
+                    self.d.warning(
+                        pos,
+                        format!(
+                            "review_by {date} has passed: re-check the figures and dates in this entry against its sources, then set reviewed and a new review_by"
+                        ),
+                    );
+                } else if reviewed != NaiveDate::MIN && date < reviewed {
+                    self.d.warning(
+                        pos,
+                        format!("review_by {date} is before reviewed {reviewed}"),
+                    );
+                }
+                Some(date)
+            }
+            Err(_) => {
+                self.d
+                    .error(pos, format!("`{}` is not a date (YYYY-MM-DD)", s.value));
+                None
             }
         }
     }

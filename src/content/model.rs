@@ -50,7 +50,17 @@ pub struct Entry {
     pub related: Vec<String>,
     pub sources: Vec<Source>,
     pub reviewed: NaiveDate,
+    /// When the figures or dates it states that change (rates, commencement dates) must next
+    /// be re-checked; `None` for an entry that states none.
+    pub review_by: Option<NaiveDate>,
     pub path: PathBuf,
+}
+
+impl Entry {
+    /// True when `review_by` has passed on `today`: its figures may be out of date.
+    pub fn review_due(&self, today: NaiveDate) -> bool {
+        self.review_by.is_some_and(|d| d < today)
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -198,6 +208,17 @@ impl Content {
     /// Entries of one topic, in id order.
     pub fn entries_in(&self, topic: &str) -> impl Iterator<Item = &Entry> {
         self.entries.iter().filter(move |e| e.topic == topic)
+    }
+
+    /// Entries whose `review_by` date has passed on `today`, earliest first.
+    pub fn due_for_review(&self, today: NaiveDate) -> Vec<&Entry> {
+        let mut due: Vec<&Entry> = self
+            .entries
+            .iter()
+            .filter(|e| e.review_due(today))
+            .collect();
+        due.sort_by(|a, b| a.review_by.cmp(&b.review_by).then_with(|| a.id.cmp(&b.id)));
+        due
     }
 
     /// Every URL the content cites (sources and contact links), with where it is written.

@@ -24,6 +24,9 @@ pub struct RawEntry {
     pub related: Vec<S<String>>,
     pub sources: S<Vec<RawSource>>,
     pub reviewed: S<String>,
+    /// When the entry's changing figures or dates must next be re-checked (optional).
+    #[serde(default)]
+    pub review_by: Option<S<String>>,
 }
 
 #[derive(Debug, Deserialize)]

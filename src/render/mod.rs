@@ -4,3 +4,64 @@ pub mod json;
 pub mod markdown;
 pub mod telegram;
 pub mod terminal;
+
+/// The one line under an answer whose `review_by` date has passed (both channels say the same).
+pub(crate) fn figures_checked_line(date: &str) -> String {
+    format!(
+        "Figures in this answer were last checked on {date}; they may have changed since, so check the sources."
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::assistant::{Outcome, Reply, Shown};
+
+    fn answer(figures_checked: Option<&str>) -> Reply {
+        Reply {
+            question: "how much is ssp".into(),
+            region: None,
+            outcome: Outcome::Answer,
+            results: Vec::new(),
+            crisis_message: None,
+            shown: Some(Shown::Guidance {
+                id: "ssp-eligibility".into(),
+                title: "Who gets SSP".into(),
+                summary: "SSP is paid from the first full day.".into(),
+                answer: "It is **£123.25** a week.".into(),
+                figures_checked: figures_checked.map(str::to_string),
+            }),
+            programmes: Vec::new(),
+            related: Vec::new(),
+            sources: Vec::new(),
+            choices: Vec::new(),
+            content_digest: "d".into(),
+        }
+    }
+
+    #[test]
+    fn a_past_review_by_adds_one_line_on_both_channels() {
+        let r = answer(Some("1 December 2026"));
+        let line = "Figures in this answer were last checked on 1 December 2026";
+        let tg: String = super::telegram::reply(&r, None)
+            .iter()
+            .map(|m| m.html.clone())
+            .collect();
+        assert_eq!(tg.matches(line).count(), 1, "{tg}");
+        assert!(tg.contains(&format!("<i>{line}")), "{tg}");
+        let term = super::terminal::reply(&r);
+        assert_eq!(term.matches(line).count(), 1, "{term}");
+        // It comes after the answer, not before it.
+        assert!(term.find("£123.25").unwrap() < term.find(line).unwrap());
+    }
+
+    #[test]
+    fn no_line_while_the_figures_are_in_date() {
+        let r = answer(None);
+        let tg: String = super::telegram::reply(&r, None)
+            .iter()
+            .map(|m| m.html.clone())
+            .collect();
+        assert!(!tg.contains("last checked"), "{tg}");
+        assert!(!super::terminal::reply(&r).contains("last checked"));
+    }
+}

@@ -176,11 +176,18 @@ pub fn reply(r: &Reply, question_id: Option<i64>) -> Vec<Message> {
             title,
             summary,
             answer,
+            figures_checked,
             ..
         }) => {
             blocks.push(format!("<b>{}</b>", escape(title)));
             blocks.push(format!("<i>{}</i>", escape(summary)));
             blocks.extend(markdown_blocks(answer));
+            if let Some(date) = figures_checked {
+                blocks.push(format!(
+                    "<i>{}</i>",
+                    escape(&super::figures_checked_line(date))
+                ));
+            }
         }
         Some(Shown::Programme { card }) => {
             blocks.push(format!("<b>{}</b>", escape(&card.name)));

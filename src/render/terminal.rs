@@ -23,6 +23,7 @@ pub fn reply(r: &Reply) -> String {
             title,
             summary,
             answer,
+            figures_checked,
             ..
         }) => {
             s.push_str(&format!(
@@ -30,6 +31,9 @@ pub fn reply(r: &Reply) -> String {
                 "=".repeat(title.chars().count()),
                 to_plain(answer)
             ));
+            if let Some(date) = figures_checked {
+                s.push_str(&format!("\n{}\n", super::figures_checked_line(date)));
+            }
         }
         Some(Shown::Programme { card }) => {
             s.push_str(&format!(

@@ -139,6 +139,7 @@ pub async fn overview(
     topics.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
     topics.truncate(10);
     let problem = state.live.problem();
+    let due = content.due_for_review(today);
     let outcomes = [
         ("answered", stats.answered),
         ("clarified", stats.clarified),
@@ -218,6 +219,29 @@ pub async fn overview(
                                     td { (content.topic(id).map(|t| t.title.clone()).unwrap_or_else(|| id.clone())) }
                                     td.num { (n) }
                                 }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        section.due {
+            h2 { "Due for review" }
+            @if due.is_empty() {
+                p.muted { "No entry is past its review_by date." }
+            } @else {
+                p {
+                    (due.len()) " entr" (if due.len() == 1 { "y states" } else { "ies state" })
+                    " figures or dates whose review_by date has passed. Answers from them tell the asker when the figures were last checked."
+                }
+                table {
+                    thead { tr { th { "entry" } th { "review by" } th { "last reviewed" } } }
+                    tbody {
+                        @for e in &due {
+                            tr {
+                                td { (e.title) br; small.muted { (e.id) } }
+                                td { (e.review_by.map(|d| d.to_string()).unwrap_or_default()) }
+                                td { (e.reviewed) }
                             }
                         }
                     }
