@@ -76,13 +76,24 @@ RATIOS = [0.9, 0.93, 0.95, 0.97, 0.98, 0.99, 1.01]
 
 
 def fit(cases):
+    """The weights and thresholds with the highest total utility on these cases."""
     best = None
     for w in WEIGHTS:
         tp = [tops(c, w) for c in cases]
-        for t in itertools.product(MIN_SCORES, RATIOS):
-            u = sum(utility(c, *outcome(top, t)) for c, top in zip(cases, tp))
-            if best is None or u > best[0]:
-                best = (u, w, t)
+        declined = [utility(c, "none", []) for c in cases]
+        for ratio in RATIOS:
+            kept = [utility(c, *outcome(top, (-1e9, ratio))) for c, top in zip(cases, tp)]
+            # A case is declined exactly when its top score is below min_score.
+            order = sorted(range(len(cases)), key=lambda i: tp[i][0][0] if tp[i] else -1e9)
+            total = sum(kept)
+            j = 0
+            for m in MIN_SCORES:
+                while j < len(order) and (tp[order[j]][0][0] if tp[order[j]] else -1e9) < m:
+                    i = order[j]
+                    total += declined[i] - kept[i]
+                    j += 1
+                if best is None or total > best[0] + 1e-9:
+                    best = (total, w, (m, ratio))
     return best[1], best[2]
 
 
