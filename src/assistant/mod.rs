@@ -51,7 +51,7 @@ pub struct Assistant {
 impl Assistant {
     pub fn new(content: Arc<Content>, index: SearchIndex) -> Assistant {
         let engine = Engine::new(&content, index);
-        let crisis = crisis::CrisisMatcher::new(&content.crisis.phrases);
+        let crisis = crisis::CrisisMatcher::new(&content.crisis);
         let regions = region::RegionMatcher::new(&content.regions);
         Assistant {
             content,
@@ -80,7 +80,7 @@ impl Assistant {
     pub fn reply(&self, cx: &Context, question: &str) -> Reply {
         let region = self.region_for(cx, question);
         // The crisis check comes before any search.
-        let crisis = self.crisis.matches(question).is_some();
+        let crisis = self.crisis.check(question).is_some();
         let hits = self.ranked(question, region.as_deref());
         if crisis {
             return self.crisis_reply(question, region, hits);
