@@ -408,10 +408,8 @@ impl Loader {
                 .collect::<Vec<_>>()
                 .join(" ");
             if let Some(first) = seen.get(&key) {
-                self.d.error(
-                    pos,
-                    format!("duplicate {what} `{text}`: also at {first}"),
-                );
+                self.d
+                    .error(pos, format!("duplicate {what} `{text}`: also at {first}"));
                 continue;
             }
             seen.insert(key, pos);
