@@ -289,9 +289,24 @@ fn eval_cmd(g: &Global, args: &EvalArgs) -> Result<ExitCode> {
                         serde_json::json!([h.id, h.kind.as_str(), h.lexical, h.coverage, h.sem_best, h.sem_whole, h.score])
                     })
                     .collect();
+                let (rule, sims) = a.crisis_signals(&c.q, false);
                 let line = serde_json::json!({
                     "file": file.file_name().map(|f| f.to_string_lossy().to_string()),
                     "q": c.q, "expect": expect, "crisis": c.crisis, "hits": hits,
+                    "crisis_rule": rule, "crisis_sim": sims.map(|s| s.0), "calm_sim": sims.map(|s| s.1),
+                });
+                writeln!(out, "{line}")?;
+            }
+        }
+        // The crisis examples and calm contrasts themselves, each left out of its own list.
+        let crisis = &a.content().crisis;
+        for (list, texts) in [("examples", &crisis.examples), ("not_crisis", &crisis.not_crisis)] {
+            for t in texts.iter() {
+                let (rule, sims) = a.crisis_signals(t, true);
+                let line = serde_json::json!({
+                    "file": format!("crisis.yaml#{list}"), "q": t, "expect": [],
+                    "crisis": list == "examples", "hits": [],
+                    "crisis_rule": rule, "crisis_sim": sims.map(|s| s.0), "calm_sim": sims.map(|s| s.1),
                 });
                 writeln!(out, "{line}")?;
             }

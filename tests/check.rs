@@ -476,3 +476,52 @@ fn every_catalogue_id_exists() {
     );
     assert!(missing.is_empty(), "missing from content/: {missing:?}");
 }
+
+const CRISIS: &str = "crisis.yaml";
+
+#[test]
+fn crisis_examples_and_contrasts_load_and_an_empty_or_repeated_one_is_an_error() {
+    let dir = fixture();
+    edit(
+        &dir,
+        CRISIS,
+        "phrases: [kill myself]\n",
+        "phrases: [kill myself]\nexamples:\n  - he is on the bridge\n  - \"  \"\n\
+         not_crisis:\n  - dying for a brew\n  - He is on  the bridge\n",
+    );
+    assert_error(&dir, CRISIS, 4, "crisis example is empty");
+    // Compared without case or extra spaces, across both lists, naming the first place.
+    let line = assert_error(&dir, CRISIS, 7, "duplicate not_crisis example");
+    let first = format!("also at {}:3:5", dir.path().join(CRISIS).display());
+    assert!(line.contains(&first), "{line}");
+    assert!(line.contains(":7:5:"), "{line}");
+    // Exactly those two: the other example and contrast are fine.
+    let r = check(dir.path());
+    assert!(r.stdout.contains(" 2 error(s)"), "{}", r.stdout);
+}
+
+#[test]
+fn crisis_structure_words_are_checked() {
+    let dir = fixture();
+    edit(
+        &dir,
+        CRISIS,
+        "phrases: [kill myself]\n",
+        "phrases: [kill myself]\nsafe_phrases: [\"\"]\nstructure:\n  people: [he, \"\"]\n  means: [rope, Rope]\n",
+    );
+    assert_error(&dir, CRISIS, 2, "safe phrase is empty");
+    assert_error(&dir, CRISIS, 4, "structure people word is empty");
+    assert_error(&dir, CRISIS, 5, "duplicate structure means word `Rope`");
+}
+
+#[test]
+fn an_unknown_crisis_structure_list_is_an_error() {
+    let dir = fixture();
+    edit(
+        &dir,
+        CRISIS,
+        "phrases: [kill myself]\n",
+        "phrases: [kill myself]\nstructure:\n  people: [he]\n  peple: [she]\n",
+    );
+    assert_error(&dir, CRISIS, 4, "unknown field `peple`");
+}

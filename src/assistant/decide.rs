@@ -150,3 +150,29 @@ mod tests {
         assert_eq!(decide(&[hit(8.0, 0.8)], &t).0, Outcome::NoAnswer);
     }
 }
+
+/// When the meaning layer of the crisis check fires: the message (or a sentence of it) is at
+/// least `sure` similar to a crisis example, or at least `min` similar and closer to the crisis
+/// examples than to the calm contrasts by `margin`. Set for recall: `docs/calibration.md`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CrisisThresholds {
+    pub sure: f32,
+    pub min: f32,
+    pub margin: f32,
+}
+
+impl Default for CrisisThresholds {
+    fn default() -> Self {
+        CrisisThresholds {
+            sure: 0.72,
+            min: 0.55,
+            margin: 0.0,
+        }
+    }
+}
+
+impl CrisisThresholds {
+    pub fn fires(&self, crisis: f32, calm: f32) -> bool {
+        crisis >= self.sure || (crisis >= self.min && crisis - calm > self.margin)
+    }
+}

@@ -16,7 +16,8 @@ use crate::content::{Content, Kind, Programme};
 use crate::embed::Vector;
 use crate::search::semantic::Semantic;
 use crate::search::{Engine, Hit, IndexError, SearchIndex};
-pub use decide::{Thresholds, Weights};
+pub use crisis::{CrisisLayer, CrisisSignal};
+pub use decide::{CrisisThresholds, Thresholds, Weights};
 pub use reply::*;
 
 /// How far a programme for the asker's own region is lifted above national ones.
@@ -56,6 +57,7 @@ pub struct Assistant {
     semantic: Option<Semantic>,
     pub thresholds: Thresholds,
     pub weights: Weights,
+    pub crisis_thresholds: CrisisThresholds,
 }
 
 /// A question ranked: the hits best first, and what else the decision needs.
@@ -72,7 +74,7 @@ impl Assistant {
     /// An assistant over the content, its index and (when the model is there) its vectors.
     pub fn new(content: Arc<Content>, index: SearchIndex, semantic: Option<Semantic>) -> Assistant {
         let engine = Engine::new(&content, index);
-        let crisis = crisis::CrisisMatcher::new(&content.crisis.phrases);
+        let crisis = crisis::CrisisMatcher::new(&content.crisis);
         let regions = region::RegionMatcher::new(&content.regions);
         Assistant {
             content,
@@ -86,6 +88,7 @@ impl Assistant {
             },
             semantic,
             weights: Weights::default(),
+            crisis_thresholds: CrisisThresholds::default(),
         }
     }
 
@@ -112,16 +115,27 @@ impl Assistant {
     pub fn reply(&self, cx: &Context, question: &str) -> Reply {
         let region = self.region_for(cx, question);
         // The crisis check comes before any search.
-        let crisis = self.crisis.matches(question).is_some();
-        let ranking = self.rank(question, region.as_deref());
+        let message = message::read(question);
+        let vectors = self.embed_message(&message);
+        // The crisis check comes before any search: phrases, structure, then meaning.
+        let signal = self
+            .crisis
+            .check(question)
+            .or_else(|| self.crisis_meaning(&vectors, false).0);
+        let near = self.crisis_meaning(&vectors, false).1;
+        let ranking = self.rank_message(message, vectors, region.as_deref());
         let mut hits = ranking.hits;
         hits.truncate(RANKED_DEPTH);
-        if crisis {
-            return self.crisis_reply(question, region, hits);
+        if let Some(signal) = signal {
+            let mut reply = self.crisis_reply(question, region, hits);
+            reply.crisis = Some(signal);
+            reply.crisis_similarity = near;
+            return reply;
         }
         let (outcome, close) = decide::decide(&hits, &self.thresholds);
         let results = self.results(&hits);
         let mut reply = self.empty(question, region, outcome, results);
+        reply.crisis_similarity = near;
         // A second worry in the message, besides the entry shown first.
         let other_worry = ranking
             .worries
@@ -240,6 +254,66 @@ impl Assistant {
     /// region's programmes lifted and other regions' hidden.
     pub fn rank(&self, question: &str, region: Option<&str>) -> Ranking {
         let message = message::read(question);
+        let vectors = self.embed_message(&message);
+        self.rank_message(message, vectors, region)
+    }
+
+    /// The message's vectors: its core, then each of its sentences (empty without the model).
+    fn embed_message(&self, message: &message::Message) -> Vec<Vector> {
+        let Some(sem) = &self.semantic else {
+            return Vec::new();
+        };
+        let mut texts: Vec<&str> = vec![message.core.as_str()];
+        texts.extend(message.sentences.iter().map(String::as_str));
+        sem.embedder().embed_many(&texts)
+    }
+
+    /// The meaning layer of the crisis check: the message (whole and sentence by sentence)
+    /// against the crisis examples and the calm contrasts. Returns the signal, if it fires,
+    /// and the closest example's similarity (for reviewers: near-misses).
+    pub fn crisis_meaning(&self, vectors: &[Vector], skip_self: bool) -> (Option<CrisisSignal>, Option<f32>) {
+        let Some(sem) = &self.semantic else {
+            return (None, None);
+        };
+        let t = &self.crisis_thresholds;
+        let mut closest: Option<f32> = None;
+        let mut fired = None;
+        for v in vectors {
+            let Some(sim) = sem.crisis_similarity(v, skip_self) else {
+                continue;
+            };
+            closest = Some(closest.map_or(sim.crisis, |c: f32| c.max(sim.crisis)));
+            if fired.is_none() && t.fires(sim.crisis, sim.calm) {
+                fired = Some(CrisisSignal {
+                    layer: CrisisLayer::Meaning,
+                    matched: sem.crisis_example(sim.example).to_string(),
+                });
+            }
+        }
+        (fired, closest)
+    }
+
+    /// The crisis check's signals for a text, for calibration: whether the phrase or structure
+    /// layer fires, and the closest crisis example's and calm contrast's similarity (over the
+    /// whole message and its sentences; `skip_self` leaves an exact match out).
+    pub fn crisis_signals(
+        &self,
+        text: &str,
+        skip_self: bool,
+    ) -> (Option<CrisisLayer>, Option<(f32, f32)>) {
+        let rule = self.crisis.check(text).map(|s| s.layer);
+        let vectors = self.embed_message(&message::read(text));
+        let sims = self.semantic.as_ref().and_then(|sem| {
+            vectors
+                .iter()
+                .filter_map(|v| sem.crisis_similarity(v, skip_self))
+                .max_by(|a, b| a.crisis.total_cmp(&b.crisis))
+                .map(|s| (s.crisis, s.calm))
+        });
+        (rule, sims)
+    }
+
+    fn rank_message(&self, message: message::Message, vectors: Vec<Vector>, region: Option<&str>) -> Ranking {
         let found = match self.engine.search(&message.core, LEXICAL_DEPTH) {
             Ok(f) => f,
             Err(e) => {
@@ -249,11 +323,7 @@ impl Assistant {
         };
         let mut hits = found.hits;
         let mut worries = Vec::new();
-        let mut vectors = Vec::new();
         if let Some(sem) = &self.semantic {
-            let mut texts: Vec<&str> = vec![message.core.as_str()];
-            texts.extend(message.sentences.iter().map(String::as_str));
-            vectors = sem.embedder().embed_many(&texts);
             let per_query = sem.score_each(&vectors);
             let w = &self.weights;
             let mut by_id: std::collections::HashMap<String, usize> = hits
@@ -303,7 +373,7 @@ impl Assistant {
                 }
             }
         }
-        let hits = self.regional(hits, question, region);
+        let hits = self.regional(hits, &message.core, region);
         Ranking {
             hits,
             worries,
@@ -391,6 +461,8 @@ impl Assistant {
             outcome,
             results,
             crisis_message: None,
+            crisis: None,
+            crisis_similarity: None,
             shown: None,
             programmes: Vec::new(),
             related: Vec::new(),

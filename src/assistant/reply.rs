@@ -136,6 +136,13 @@ pub struct Reply {
     pub results: Vec<Ranked>,
     /// Markdown crisis message, present exactly when the outcome is crisis; shown first.
     pub crisis_message: Option<String>,
+    /// Which layer of the crisis check fired, and on what (present exactly for crisis).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub crisis: Option<crate::assistant::CrisisSignal>,
+    /// The closest crisis example's cosine similarity to the message (without the model: none),
+    /// so reviewers can see near-misses.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub crisis_similarity: Option<f32>,
     pub shown: Option<Shown>,
     pub programmes: Vec<ProgrammeCard>,
     pub related: Vec<ItemLink>,

@@ -347,12 +347,75 @@ impl Loader {
         for p in &raw.programmes {
             self.reference(path, p, refs.programmes, "programme");
         }
+        let safe_phrases = self.crisis_list(path, &raw.safe_phrases, "safe phrase", &mut None);
+        let s = raw.structure.unwrap_or_default();
+        let list = |cx: &mut Self, l: &[S<String>], what: &str| {
+            cx.crisis_list(path, l, &format!("structure {what} word"), &mut None)
+        };
+        let structure = CrisisStructure {
+            people: list(self, &s.people, "people"),
+            intents: list(self, &s.intents, "intents"),
+            done: list(self, &s.done, "done"),
+            means: list(self, &s.means, "means"),
+            places: list(self, &s.places, "places"),
+            acts: list(self, &s.acts, "acts"),
+            emergencies: list(self, &s.emergencies, "emergencies"),
+            weapons: list(self, &s.weapons, "weapons"),
+            violence: list(self, &s.violence, "violence"),
+            presence: list(self, &s.presence, "presence"),
+            now: list(self, &s.now, "now"),
+            past: list(self, &s.past, "past"),
+            hypothetical: list(self, &s.hypothetical, "hypothetical"),
+        };
+        // Examples and contrasts share one table, so that the same message in both is caught too.
+        let mut seen = Some(HashMap::new());
+        let examples = self.crisis_list(path, &raw.examples, "crisis example", &mut seen);
+        let not_crisis = self.crisis_list(path, &raw.not_crisis, "not_crisis example", &mut seen);
         Crisis {
             phrases: raw.phrases.value.into_iter().map(|p| p.value).collect(),
+            safe_phrases,
+            structure,
+            examples,
+            not_crisis,
             message: raw.message.value,
             entry: raw.entry.map(|e| e.value),
             programmes: raw.programmes.into_iter().map(|p| p.value).collect(),
         }
+    }
+
+    /// A list of crisis strings: each non-empty and not repeated (compared lower-cased, with
+    /// spaces collapsed). `seen` carries earlier lists when duplicates across lists matter.
+    fn crisis_list(
+        &mut self,
+        path: &Path,
+        items: &[S<String>],
+        what: &str,
+        seen: &mut Option<HashMap<String, Pos>>,
+    ) -> Vec<String> {
+        let mut local = HashMap::new();
+        let seen = seen.as_mut().unwrap_or(&mut local);
+        let mut out = Vec::with_capacity(items.len());
+        for item in items {
+            let pos = Pos::of(path, item);
+            let text = item.value.trim();
+            if text.is_empty() {
+                self.d.error(pos, format!("{what} is empty"));
+                continue;
+            }
+            let key = text
+                .to_lowercase()
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ");
+            if let Some(first) = seen.get(&key) {
+                self.d
+                    .error(pos, format!("duplicate {what} `{text}`: also at {first}"));
+                continue;
+            }
+            seen.insert(key, pos);
+            out.push(text.to_string());
+        }
+        out
     }
 
     fn entry(&mut self, path: &Path, folder: Option<&str>, e: &RawEntry, refs: &Refs) -> Entry {

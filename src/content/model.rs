@@ -115,11 +115,39 @@ pub struct Region {
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Crisis {
+    /// The phrase layer: any of these is a crisis (the floor).
     pub phrases: Vec<String>,
+    /// Masked before the phrase and structure layers look ("suicide prevention", "nail gun").
+    pub safe_phrases: Vec<String>,
+    /// The structure layer's word lists.
+    pub structure: CrisisStructure,
+    /// Crisis messages the meaning layer compares with.
+    pub examples: Vec<String>,
+    /// Alarming-looking messages that are not a risk now (to calibrate the meaning layer).
+    pub not_crisis: Vec<String>,
     /// Markdown, same subset as answers.
     pub message: String,
     pub entry: Option<String>,
     pub programmes: Vec<String>,
+}
+
+/// Word lists for the crisis structure layer; each item is a phrase (`*` = up to three words,
+/// `word*` = any word starting so). See `content/crisis.yaml` for what each list means.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CrisisStructure {
+    pub people: Vec<String>,
+    pub intents: Vec<String>,
+    pub done: Vec<String>,
+    pub means: Vec<String>,
+    pub places: Vec<String>,
+    pub acts: Vec<String>,
+    pub emergencies: Vec<String>,
+    pub weapons: Vec<String>,
+    pub violence: Vec<String>,
+    pub presence: Vec<String>,
+    pub now: Vec<String>,
+    pub past: Vec<String>,
+    pub hypothetical: Vec<String>,
 }
 
 /// Everything under `content/`, validated.

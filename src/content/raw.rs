@@ -101,9 +101,52 @@ pub struct RawSynonyms {
 #[serde(deny_unknown_fields)]
 pub struct RawCrisis {
     pub phrases: S<Vec<S<String>>>,
+    /// Phrases whose words are masked before the crisis check looks ("suicide prevention").
+    #[serde(default)]
+    pub safe_phrases: Vec<S<String>>,
+    #[serde(default)]
+    pub structure: Option<RawCrisisStructure>,
+    /// Crisis messages for the meaning layer.
+    #[serde(default)]
+    pub examples: Vec<S<String>>,
+    /// Alarming-looking messages that are not a risk now, for calibrating the meaning layer.
+    #[serde(default)]
+    pub not_crisis: Vec<S<String>>,
     pub message: S<String>,
     #[serde(default)]
     pub entry: Option<S<String>>,
     #[serde(default)]
     pub programmes: Vec<S<String>>,
+}
+
+/// The word lists of the crisis structure layer (see `content/crisis.yaml`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCrisisStructure {
+    #[serde(default)]
+    pub people: Vec<S<String>>,
+    #[serde(default)]
+    pub intents: Vec<S<String>>,
+    #[serde(default)]
+    pub done: Vec<S<String>>,
+    #[serde(default)]
+    pub means: Vec<S<String>>,
+    #[serde(default)]
+    pub places: Vec<S<String>>,
+    #[serde(default)]
+    pub acts: Vec<S<String>>,
+    #[serde(default)]
+    pub emergencies: Vec<S<String>>,
+    #[serde(default)]
+    pub weapons: Vec<S<String>>,
+    #[serde(default)]
+    pub violence: Vec<S<String>>,
+    #[serde(default)]
+    pub presence: Vec<S<String>>,
+    #[serde(default)]
+    pub now: Vec<S<String>>,
+    #[serde(default)]
+    pub past: Vec<S<String>>,
+    #[serde(default)]
+    pub hypothetical: Vec<S<String>>,
 }

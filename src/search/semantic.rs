@@ -44,8 +44,21 @@ pub struct Semantic {
     rows: Vec<(u32, Part)>,
     matrix: Vec<f32>,
     centroids: Vec<f32>,
+    /// The crisis examples and the calm contrasts of `crisis.yaml`, embedded.
+    crisis: Vec<f32>,
+    crisis_texts: Vec<String>,
+    calm: Vec<f32>,
     /// How many texts had to be embedded (not found in the cache) when this was built.
     pub embedded: usize,
+}
+
+/// How close a message is to the crisis examples and to the calm contrasts.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CrisisSim {
+    pub crisis: f32,
+    /// Index of the closest crisis example.
+    pub example: usize,
+    pub calm: f32,
 }
 
 /// Texts of every item, in content order.
@@ -73,12 +86,18 @@ impl Semantic {
     ) -> Semantic {
         let items = item_texts(content);
         let mut cache = VectorCache::new(embedder.clone(), cache_root);
-        let all: Vec<&str> = items
+        let mut all: Vec<&str> = items
             .iter()
             .flat_map(|(_, _, t)| t.iter().map(|(_, s)| s.as_str()))
             .collect();
-        let vectors = cache.get_many(&all);
+        let n_items = all.len();
+        let crisis = &content.crisis;
+        all.extend(crisis.examples.iter().map(String::as_str));
+        all.extend(crisis.not_crisis.iter().map(String::as_str));
+        let mut vectors = cache.get_many(&all);
         cache.save();
+        let calm_vectors = vectors.split_off(n_items + crisis.examples.len());
+        let crisis_vectors = vectors.split_off(n_items);
         let mut rows = Vec::with_capacity(all.len());
         let mut matrix = Vec::with_capacity(all.len() * DIM);
         let mut centroids = Vec::with_capacity(items.len() * DIM);
@@ -100,8 +119,34 @@ impl Semantic {
             rows,
             matrix,
             centroids,
+            crisis: crisis_vectors.concat(),
+            crisis_texts: crisis.examples.clone(),
+            calm: calm_vectors.concat(),
             embedded: cache.embedded,
         }
+    }
+
+    /// The closest crisis example and calm contrast to a vector; `skip_self` ignores exact
+    /// matches (for leave-one-out calibration over the examples themselves).
+    pub fn crisis_similarity(&self, v: &[f32], skip_self: bool) -> Option<CrisisSim> {
+        let best = |m: &[f32]| {
+            m.chunks_exact(DIM)
+                .map(|row| dot(v, row))
+                .enumerate()
+                .filter(|(_, s)| !(skip_self && *s > 0.9999))
+                .max_by(|a, b| a.1.total_cmp(&b.1))
+        };
+        let (example, crisis) = best(&self.crisis)?;
+        let calm = best(&self.calm).map(|(_, s)| s).unwrap_or(-1.0);
+        Some(CrisisSim {
+            crisis,
+            example,
+            calm,
+        })
+    }
+
+    pub fn crisis_example(&self, i: usize) -> &str {
+        self.crisis_texts.get(i).map(String::as_str).unwrap_or("")
     }
 
     pub fn embedder(&self) -> &Arc<Embedder> {
