@@ -63,8 +63,13 @@ say "the embedding model"
 # `model fetch` arrives with the embedding model; the tests that answer questions need it.
 cargo run --locked -q -- model fetch
 
+status=0
 say "tests (those that need PostgreSQL or Chromium are listed as ignored here and run next)"
-cargo test --locked
+cargo test --locked --no-fail-fast || status=1
 
 say "tests that need PostgreSQL or Chromium"
-cargo test --locked --test log --test ops --test browser -- --ignored postgres browser
+cargo test --locked --no-fail-fast --test log --test ops --test browser -- --ignored postgres browser ||
+    status=1
+
+[ "$status" = 0 ] && say "all tests passed" || say "some tests FAILED (see above)"
+exit "$status"

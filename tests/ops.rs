@@ -440,7 +440,7 @@ fn an_index_rebuild_is_one_plain_info_line() {
         .collect();
     assert_eq!(index_lines.len(), 1, "{}", after_edit.stderr);
     assert!(
-        index_lines[0].contains("INFO") && index_lines[0].contains("rebuilding the search index"),
+        index_lines[0].contains("INFO") && index_lines[0].contains("stale: rebuilding it"),
         "{}",
         after_edit.stderr
     );

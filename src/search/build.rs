@@ -196,7 +196,7 @@ impl SearchIndex {
             // Expected after every content edit: information, not a warning.
             Ok(Some(idx)) => tracing::info!(
                 index = %root.display(), built_from = %idx.built_from, content = %want,
-                "the content has changed: rebuilding the search index"
+                "the content has changed, so the search index is stale: rebuilding it"
             ),
             Ok(None) => tracing::info!(index = %root.display(), "no search index: building it"),
             Err(e) => {
