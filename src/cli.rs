@@ -82,7 +82,9 @@ pub enum Command {
     )]
     Check(CheckArgs),
     /// Build the search index into --index, atomically.
-    #[command(after_help = "Example:\n  workhealth --content content --index index index")]
+    #[command(
+        after_help = "Examples:\n  workhealth index\n  workhealth --content my-content --index /var/lib/workhealth/index index"
+    )]
     Index,
     /// Answer one question as the bot would (or, with `--json -`, one per line from stdin).
     #[command(

@@ -833,8 +833,9 @@ struct Rename {
 }
 
 /// `text` with each misspelt key replaced by its field, padded with spaces when shorter so
-/// that later positions on its line stay put. A rename whose span does not hold the key as
-/// written (a quoted key, say) is skipped.
+/// that later positions on its line stay put (a longer field moves them right by the
+/// difference). A rename whose span does not hold the key as written (a quoted key, say) is
+/// skipped.
 fn respell(text: &str, mut renames: Vec<Rename>) -> String {
     renames.sort_by_key(|r| std::cmp::Reverse(r.at));
     let mut out = text.to_string();
