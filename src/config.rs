@@ -151,9 +151,26 @@ fn check(name: &str, v: &str) -> std::result::Result<(), String> {
             "true" | "false" => Ok(()),
             _ => Err(format!("`{v}` must be true or false")),
         },
-        "webhook" | "database_url" => reqwest::Url::parse(v)
-            .map(|_| ())
-            .map_err(|e| format!("not a URL ({e})")),
+        "webhook" => match reqwest::Url::parse(v) {
+            Ok(u) if u.scheme() == "https" => Ok(()),
+            Ok(_) => Err("Telegram needs an https:// URL".to_string()),
+            Err(e) => Err(format!("not a URL ({e})")),
+        },
+        "database_url" => match reqwest::Url::parse(v) {
+            Ok(u) if matches!(u.scheme(), "postgres" | "postgresql") => Ok(()),
+            Ok(_) => Err("expected postgres://... (or no URL for SQLite in --data)".to_string()),
+            Err(e) => Err(format!("not a URL ({e})")),
+        },
+        "webhook_secret" => {
+            let ok = (1..=256).contains(&v.len())
+                && v.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+            if ok {
+                Ok(())
+            } else {
+                Err("1 to 256 characters of A-Z a-z 0-9 _ - (Telegram's rule)".to_string())
+            }
+        }
         _ => Ok(()),
     }
 }
@@ -305,6 +322,15 @@ mod tests {
         assert!(e.contains("workhealth.yaml:2:"), "{e}");
         assert!(e.contains("retention_days"), "{e}");
         assert_eq!(e.lines().count(), 1, "{e}");
+        for (bad, why) in [
+            ("webhook: http://bot.example.org/hook\n", "https://"),
+            ("database_url: mysql://db/wh\n", "postgres://"),
+            ("webhook_secret: has spaces\n", "A-Z a-z 0-9"),
+        ] {
+            std::fs::write(&p, format!("listen: 127.0.0.1:9000\n{bad}")).unwrap();
+            let e = read_file(&p).unwrap_err().to_string();
+            assert!(e.contains("workhealth.yaml:2:") && e.contains(why), "{e}");
+        }
         std::fs::write(&p, "listn: 1\n").unwrap();
         let e = read_file(&p).unwrap_err().to_string();
         assert!(e.contains("unknown setting `listn`"), "{e}");

@@ -25,7 +25,8 @@ pub fn exit_code_for(err: &anyhow::Error) -> u8 {
 }
 
 /// Logs to stderr: human-readable, or JSON lines with `--log-format json`; level from
-/// `RUST_LOG` (default: warnings, and `serve`'s own info lines).
+/// `RUST_LOG` (default: warnings, and `serve`'s own info lines). Colour only on a terminal,
+/// and never when `NO_COLOR` is set.
 pub fn init_tracing(cli: &Cli) {
     let default = match cli.command {
         Command::Serve(_) => "warn,workhealth=info",
@@ -35,11 +36,21 @@ pub fn init_tracing(cli: &Cli) {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(colour(
+            std::io::IsTerminal::is_terminal(&std::io::stderr()),
+            std::env::var_os("NO_COLOR").as_deref(),
+        ))
         .with_writer(std::io::stderr);
     let _ = match cli.global.log_format {
         crate::cli::LogFormat::Json => builder.json().try_init(),
         crate::cli::LogFormat::Human => builder.try_init(),
     };
+}
+
+/// Whether log lines get ANSI colour: only on a terminal, and not when `NO_COLOR` is set to
+/// anything but the empty string (<https://no-color.org>).
+pub fn colour(terminal: bool, no_color: Option<&std::ffi::OsStr>) -> bool {
+    terminal && no_color.is_none_or(|v| v.is_empty())
 }
 
 pub fn run(cli: Cli, sources: &crate::config::Sources) -> Result<ExitCode> {
@@ -100,15 +111,13 @@ pub fn assistant_or_lexical(
     g: &Global,
 ) -> Result<(Assistant, Result<(), crate::embed::ModelError>)> {
     let content = Arc::new(content::load_valid(&g.content, today())?);
-    let (index, rebuilt) = SearchIndex::open_or_build(&g.index, &content).with_context(|| {
+    // A rebuild is logged (once) by `open_or_build`.
+    let (index, _rebuilt) = SearchIndex::open_or_build(&g.index, &content).with_context(|| {
         format!(
             "cannot open or build the search index in {}",
             g.index.display()
         )
     })?;
-    if rebuilt {
-        tracing::info!(index = %g.index.display(), "search index built");
-    }
     let embedder = crate::embed::files::ensure(&g.model, &mut |line| eprintln!("{line}"))
         .and_then(|()| crate::embed::Embedder::load(&g.model));
     match embedder {
@@ -459,4 +468,18 @@ fn check(root: &std::path::Path, args: &CheckArgs) -> Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::colour;
+    use std::ffi::OsStr;
+
+    #[test]
+    fn colour_only_on_a_terminal_without_no_color() {
+        assert!(colour(true, None));
+        assert!(colour(true, Some(OsStr::new(""))));
+        assert!(!colour(true, Some(OsStr::new("1"))));
+        assert!(!colour(false, None));
+    }
 }

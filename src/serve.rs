@@ -2,7 +2,8 @@
 //! the HTTP side (review app, `/healthz`, `/readyz`, `/metrics`) in one process. Content is
 //! reloaded live when its files change, on SIGHUP and from the review app. SIGTERM or Ctrl-C
 //! stops it gracefully: in-flight replies finish and everything queued for the log is
-//! committed before exit.
+//! committed before exit. Every flag is checked, and the listener bound, before anything is
+//! created, opened or contacted.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -87,14 +88,62 @@ pub fn run(g: &Global, args: &ServeArgs) -> Result<()> {
             }
         }
     };
+    check_flags(g, args, token.as_deref())?;
+    // Bound before the data folder is created, so a busy port leaves nothing behind.
+    let listener = std::net::TcpListener::bind(args.listen)
+        .and_then(|l| l.set_nonblocking(true).map(|()| l))
+        .map_err(|e| ServeUsage(format!("serve: cannot listen on {}: {e}", args.listen)))?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    rt.block_on(serve(g, args, token))
+    rt.block_on(serve(g, args, token, listener))
 }
 
-async fn serve(g: &Global, args: &ServeArgs, token: Option<String>) -> Result<()> {
+/// The checks clap cannot make, all before `serve` creates the data folder or the index,
+/// opens the log or contacts Telegram: the webhook URL and secret, the database URL's
+/// scheme, and `TELOXIDE_API_URL`.
+fn check_flags(g: &Global, args: &ServeArgs, token: Option<&str>) -> Result<()> {
+    if let Some(url) = &args.webhook {
+        webhook_url(url)?;
+    }
+    if args.webhook_secret.is_some() {
+        webhook_secret(args, token.unwrap_or_default())?;
+    }
+    if let Some(url) = &g.database_url
+        && !(url.starts_with("postgres://") || url.starts_with("postgresql://"))
+    {
+        return Err(ServeUsage(format!(
+            "--database-url: {}: expected postgres://... (or no URL for SQLite in --data)",
+            crate::config::mask_url(url)
+        ))
+        .into());
+    }
+    if token.is_some()
+        && let Ok(url) = std::env::var("TELOXIDE_API_URL")
+    {
+        reqwest::Url::parse(url.trim_end_matches('/'))
+            .map_err(|e| ServeUsage(format!("TELOXIDE_API_URL: not a URL ({e})")))?;
+    }
+    Ok(())
+}
+
+/// `--webhook`: an https:// URL, as Telegram requires.
+fn webhook_url(url: &str) -> Result<reqwest::Url> {
+    let url =
+        reqwest::Url::parse(url).map_err(|e| ServeUsage(format!("--webhook: not a URL ({e})")))?;
+    if url.scheme() != "https" {
+        return Err(ServeUsage("--webhook: Telegram needs an https:// URL".into()).into());
+    }
+    Ok(url)
+}
+
+async fn serve(
+    g: &Global,
+    args: &ServeArgs,
+    token: Option<String>,
+    listener: std::net::TcpListener,
+) -> Result<()> {
     let (assistant, model) = crate::run::assistant_or_lexical(g)?;
     let model_error = model.err().map(|e| {
         tracing::error!("{e}; answering with words alone until it is there");
@@ -152,11 +201,7 @@ async fn serve(g: &Global, args: &ServeArgs, token: Option<String>) -> Result<()
     let mut app = router(state);
     let mut webhook_listener = None;
     if let (Some(token), Some(url)) = (&token, &args.webhook) {
-        let url = reqwest::Url::parse(url)
-            .map_err(|e| ServeUsage(format!("--webhook: not a URL ({e})")))?;
-        if url.scheme() != "https" {
-            return Err(ServeUsage("--webhook: Telegram needs an https:// URL".into()).into());
-        }
+        let url = webhook_url(url)?;
         let secret = webhook_secret(args, token)?;
         let opts = webhooks::Options::new(args.listen, url.clone()).secret_token(secret.clone());
         let (listener, _stop, hook) = webhooks::axum_no_setup(opts);
@@ -164,8 +209,7 @@ async fn serve(g: &Global, args: &ServeArgs, token: Option<String>) -> Result<()
         webhook_listener = Some((listener, url, secret));
     }
 
-    let listener = tokio::net::TcpListener::bind(args.listen)
-        .await
+    let listener = tokio::net::TcpListener::from_std(listener)
         .map_err(|e| ServeUsage(format!("serve: cannot listen on {}: {e}", args.listen)))?;
     let bound = listener.local_addr()?;
     tracing::info!(%bound, "HTTP listener up");

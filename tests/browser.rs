@@ -2,11 +2,13 @@
 //! (`chromedriver`): log in, open the queue, open a question, tag it "content gap" with the
 //! entry that should have answered it, and see it among the suggestions.
 //!
-//! Needs Debian's `chromium` and `chromium-driver`. With `WORKHEALTH_SCREENSHOTS=1` it also
+//! Needs Debian's `chromium` and `chromium-driver`, so it is ignored unless asked for
+//! (`--ignored`; `bash scripts/test.sh` installs both and runs it): without them it would fail,
+//! and a pass without a browser would be unearned. With `WORKHEALTH_SCREENSHOTS=1` it also
 //! saves `docs/screenshots/overview.png` and `docs/screenshots/queue.png`:
 //!
 //! ```text
-//! WORKHEALTH_SCREENSHOTS=1 cargo test --test browser
+//! WORKHEALTH_SCREENSHOTS=1 cargo test --test browser -- --ignored
 //! ```
 
 mod common;
@@ -188,6 +190,7 @@ fn base64_decodes() {
 }
 
 #[test]
+#[ignore = "needs Chromium: install chromium and chromium-driver, run with --ignored (bash scripts/test.sh does)"]
 fn a_reviewer_tags_a_question_in_a_real_browser_and_sees_it_in_the_suggestions() {
     let shots = std::env::var("WORKHEALTH_SCREENSHOTS").is_ok_and(|v| v == "1");
     let dir = tempfile::tempdir().unwrap();

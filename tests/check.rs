@@ -87,6 +87,158 @@ fn unknown_field_is_an_error() {
     );
 }
 
+/// An unknown field no longer hides the file's other errors: a mistyped id in the same file
+/// is reported too, with the id it was probably meant to be.
+#[test]
+fn an_unknown_field_and_a_mistyped_id_are_both_reported() {
+    let dir = fixture();
+    edit(
+        &dir,
+        FIT,
+        "reviewed: 2026-11-01\n",
+        "reviewed: 2026-11-01\nauthor: someone\n",
+    );
+    edit(
+        &dir,
+        FIT,
+        "related: [self-certification]",
+        "related: [self-certifcation]",
+    );
+    assert_error(&dir, FIT, 21, "unknown field `author`");
+    let line = assert_error(&dir, FIT, 16, "unknown guidance entry `self-certifcation`");
+    assert!(
+        line.ends_with("did you mean `self-certification`?"),
+        "{line}"
+    );
+    assert!(
+        check(dir.path()).stdout.contains("2 error(s)"),
+        "exactly the two errors"
+    );
+}
+
+#[test]
+fn near_misses_get_a_suggestion() {
+    let dir = fixture();
+    edit(&dir, FIT, "programmes: [acas]", "programmes: [acsa]");
+    edit(&dir, FIT, "title: Fit notes", "titel: Fit notes");
+    edit(
+        &dir,
+        FIT,
+        "    url: https://www.gov.uk/fit-note",
+        "    urls: https://www.gov.uk/fit-note",
+    );
+    edit(&dir, SELF, "topic: absence", "topic: absense");
+    edit(&dir, ACAS, "regions: [national]", "regions: [nationall]");
+    let line = assert_error(&dir, FIT, 15, "unknown programme `acsa`");
+    assert!(line.ends_with("did you mean `acas`?"), "{line}");
+    let line = assert_error(&dir, FIT, 2, "unknown field `titel`");
+    assert!(line.ends_with("did you mean `title`?"), "{line}");
+    let line = assert_error(&dir, FIT, 19, "unknown field `urls`");
+    assert!(line.ends_with("did you mean `url`?"), "{line}");
+    let line = assert_error(&dir, SELF, 3, "unknown topic `absense`");
+    assert!(line.ends_with("did you mean `absence`?"), "{line}");
+    let line = assert_error(&dir, ACAS, 4, "unknown region `nationall`");
+    assert!(line.ends_with("did you mean `national`?"), "{line}");
+    // Nothing near: the known fields are listed instead of a guess.
+    edit(
+        &dir,
+        SELF,
+        "reviewed: 2026-11-01",
+        "reviewed: 2026-11-01\nwhatever: 1",
+    );
+    let line = assert_error(&dir, SELF, 15, "unknown field `whatever`");
+    assert!(!line.contains("did you mean"), "{line}");
+    assert!(line.contains("id, title, topic"), "{line}");
+}
+
+#[test]
+fn a_question_folded_by_mis_indentation_is_a_warning_at_its_line() {
+    let dir = fixture();
+    edit(
+        &dir,
+        FIT,
+        "  - do I need a sick note\n",
+        "  - do I need a sick note\n  - who writes fit notes\n   - can a nurse sign one\n",
+    );
+    let r = check(dir.path());
+    assert_eq!(r.code, 0, "a warning only:\n{}", r.stdout);
+    let prefix = format!("{}:7:4: warning:", dir.path().join(FIT).display());
+    assert!(
+        r.stdout
+            .lines()
+            .any(|l| l.starts_with(&prefix) && l.contains("part of the item above")),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout.contains("0 error(s), 1 warning(s)"),
+        "{}",
+        r.stdout
+    );
+    // Indented like the others, the two are two questions and nothing is reported.
+    edit(&dir, FIT, "   - can a nurse", "  - can a nurse");
+    assert!(
+        check(dir.path())
+            .stdout
+            .contains("0 error(s), 0 warning(s)")
+    );
+}
+
+#[test]
+fn a_tab_in_the_indentation_is_reported_at_its_own_line() {
+    let dir = fixture();
+    edit(
+        &dir,
+        FIT,
+        "    url: https://www.gov.uk/fit-note",
+        "\turl: https://www.gov.uk/fit-note",
+    );
+    let line = assert_error(&dir, FIT, 19, "a tab in the indentation");
+    assert!(line.contains(":19:1:"), "{line}");
+    let r = check(dir.path());
+    assert_eq!(
+        r.stdout.lines().filter(|l| l.contains(": error:")).count(),
+        1,
+        "only the tab, not the parser's error on another line:\n{}",
+        r.stdout
+    );
+}
+
+#[test]
+fn the_same_question_under_two_entries_names_both() {
+    let dir = fixture();
+    edit(
+        &dir,
+        SELF,
+        "  - what is self certification\n",
+        "  - what is self certification\n  - Do I need a sick note?\n",
+    );
+    let r = check(dir.path());
+    assert_eq!(r.code, 0, "a warning only:\n{}", r.stdout);
+    let fit = format!("{}:5:5", dir.path().join(FIT).display());
+    let selfc = format!("{}:6:5", dir.path().join(SELF).display());
+    let warnings: Vec<&str> = r
+        .stdout
+        .lines()
+        .filter(|l| l.contains("warning:"))
+        .collect();
+    assert_eq!(warnings.len(), 2, "{}", r.stdout);
+    assert!(
+        warnings.iter().any(|l| l.starts_with(&fit)
+            && l.contains(&selfc)
+            && l.contains("`self-certification`")),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        warnings
+            .iter()
+            .any(|l| l.starts_with(&selfc) && l.contains(&fit) && l.contains("`fit-notes`")),
+        "{}",
+        r.stdout
+    );
+}
+
 #[test]
 fn missing_field_is_an_error() {
     let dir = fixture();

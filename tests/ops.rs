@@ -211,17 +211,15 @@ async fn webhook_mode_checks_the_secret_and_two_replicas_share_one_sqlite_log() 
 }
 
 /// The same with the log in PostgreSQL and each replica with its own data folder (holding a
-/// copy of the one pseudonymisation key), as on two machines. Runs when
-/// `WORKHEALTH_TEST_DATABASE_URL` names a test server (`.ci/run` starts one).
+/// copy of the one pseudonymisation key), as on two machines. Ignored unless asked for: it
+/// needs `WORKHEALTH_TEST_DATABASE_URL` to name a test server (`bash scripts/test.sh` starts
+/// one and runs it).
 #[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs PostgreSQL: set WORKHEALTH_TEST_DATABASE_URL, run with --ignored (bash scripts/test.sh does)"]
 async fn two_webhook_replicas_share_one_postgres_log() {
-    let Some(pg) = tokio::task::spawn_blocking(common::PgDb::fresh)
+    let pg = tokio::task::spawn_blocking(common::PgDb::required)
         .await
-        .unwrap()
-    else {
-        eprintln!("WORKHEALTH_TEST_DATABASE_URL not set: PostgreSQL replicas not tested");
-        return;
-    };
+        .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
     let (one, two) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     workhealth::log::Pseudonymiser::load_or_create(one.path()).unwrap();
     std::fs::copy(
@@ -325,4 +323,128 @@ async fn two_replicas(data_a: &Path, data_b: &Path, database_url: Option<&str>) 
     .await;
     assert_eq!(fake.webhook(), None);
     c.stop().await;
+}
+
+/// `serve` refuses a bad flag before it creates the data folder or the index, opens the log
+/// or contacts Telegram (the Bot API named here would refuse every connection).
+#[test]
+fn serve_checks_every_flag_before_any_side_effect() {
+    let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let busy_addr = busy.local_addr().unwrap().to_string();
+    let content = common::repo().join("content");
+    let cases: [(&[&str], &str); 6] = [
+        (
+            &["--webhook", "http://bot.example.test/tg/hook"],
+            "--webhook: Telegram needs an https:// URL",
+        ),
+        (&["--webhook", "not a url"], "--webhook: not a URL"),
+        (
+            &[
+                "--webhook",
+                "https://bot.example.test/tg/hook",
+                "--webhook-secret",
+                "has spaces!",
+            ],
+            "--webhook-secret:",
+        ),
+        (
+            &["--database-url", "mysql://wh:hunter2@db/wh"],
+            "--database-url:",
+        ),
+        (&["--listen", &busy_addr], "cannot listen on"),
+        (
+            &["--no-telegram", "--webhook", "ftp://bot.example.test/hook"],
+            "--webhook: Telegram needs an https:// URL",
+        ),
+    ];
+    for (flags, want) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        let (data, index) = (dir.path().join("data"), dir.path().join("index"));
+        let mut args = vec![
+            "--content",
+            content.to_str().unwrap(),
+            "--data",
+            data.to_str().unwrap(),
+            "--index",
+            index.to_str().unwrap(),
+            "serve",
+            "--throttle",
+            "off",
+        ];
+        args.extend_from_slice(flags);
+        let r: common::Run = common::bin()
+            .args(&args)
+            .env("TELOXIDE_TOKEN", "123456:TEST")
+            .env("TELOXIDE_API_URL", "http://127.0.0.1:9/")
+            .env_remove("WORKHEALTH_DATABASE_URL")
+            .output()
+            .unwrap()
+            .into();
+        assert_eq!(r.code, 2, "{flags:?}: {}", r.stderr);
+        assert!(r.stderr.contains(want), "{flags:?}: {}", r.stderr);
+        assert_eq!(
+            r.stderr.trim().lines().count(),
+            1,
+            "{flags:?}: {}",
+            r.stderr
+        );
+        assert!(!r.stderr.contains("hunter2"), "{}", r.stderr);
+        assert!(!data.exists(), "{flags:?}: the data folder was created");
+        assert!(!index.exists(), "{flags:?}: the index was built");
+    }
+    drop(busy);
+}
+
+/// Rebuilding the index after an edit is one INFO line, and log lines carry no colour codes
+/// when stderr is not a terminal.
+#[test]
+fn an_index_rebuild_is_one_plain_info_line() {
+    let content = content_copy();
+    let dir = tempfile::tempdir().unwrap();
+    let index = dir.path().join("index");
+    let ask = || -> common::Run {
+        common::bin()
+            .args([
+                "--content",
+                content.path().to_str().unwrap(),
+                "--index",
+                index.to_str().unwrap(),
+                "ask",
+                QUESTION,
+            ])
+            .env("RUST_LOG", "info")
+            .env_remove("NO_COLOR")
+            .output()
+            .unwrap()
+            .into()
+    };
+    let first = ask();
+    assert_eq!(first.code, 0, "{}", first.stderr);
+    let text = std::fs::read_to_string(entry(content.path())).unwrap();
+    std::fs::write(entry(content.path()), text.replace(OLD_TITLE, NEW_TITLE)).unwrap();
+    let after_edit = ask();
+    assert_eq!(after_edit.code, 0, "{}", after_edit.stderr);
+    assert!(
+        after_edit.stdout.contains(NEW_TITLE),
+        "{}",
+        after_edit.stdout
+    );
+    for r in [&first, &after_edit] {
+        assert!(!r.stderr.contains('\u{1b}'), "colour codes: {:?}", r.stderr);
+        assert!(!r.stderr.contains("WARN"), "{}", r.stderr);
+    }
+    let index_lines: Vec<&str> = after_edit
+        .stderr
+        .lines()
+        .filter(|l| l.contains("index"))
+        .collect();
+    assert_eq!(index_lines.len(), 1, "{}", after_edit.stderr);
+    assert!(
+        index_lines[0].contains("INFO") && index_lines[0].contains("stale: rebuilding it"),
+        "{}",
+        after_edit.stderr
+    );
+    // Unchanged content: nothing is rebuilt, nothing said about the index.
+    let again = ask();
+    assert!(!again.stderr.contains("index"), "{}", again.stderr);
 }

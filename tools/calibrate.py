@@ -25,7 +25,7 @@ def load(path, exclude):
     cases = []
     for line in open(path, encoding="utf-8"):
         c = json.loads(line)
-        if c["file"] in exclude or c["crisis"]:
+        if c["file"] in exclude or c["file"].startswith("crisis.yaml#") or c["crisis"]:
             continue
         cases.append(c)
     return cases
@@ -66,13 +66,13 @@ def utility(case, kind, ids):
 
 WEIGHTS = [
     (b, wh, lx, half)
-    for b in (0.5, 0.6, 0.7, 0.8, 1.0)
-    for wh in (0.0, 0.1, 0.2, 0.3)
-    for lx in (0.0, 0.1, 0.2, 0.3, 0.4, 0.5)
-    for half in (8.0, 15.0, 25.0)
+    for b in (0.3, 0.4, 0.5, 0.6)
+    for wh in (0.0, 0.1, 0.2)
+    for lx in (0.3, 0.4, 0.5, 0.6, 0.8)
+    for half in (10.0, 15.0, 25.0)
 ]
 MIN_SCORES = [round(0.30 + 0.01 * i, 2) for i in range(46)]
-RATIOS = [0.9, 0.93, 0.95, 0.97, 0.98, 0.99, 1.01]
+RATIOS = [0.85, 0.88, 0.9, 0.92, 0.94, 0.96, 0.98, 1.01]
 
 
 def fit(cases):

@@ -164,9 +164,9 @@ pub struct CrisisThresholds {
 impl Default for CrisisThresholds {
     fn default() -> Self {
         CrisisThresholds {
-            sure: 0.72,
-            min: 0.55,
-            margin: 0.0,
+            sure: 0.56,
+            min: 0.40,
+            margin: 0.10,
         }
     }
 }

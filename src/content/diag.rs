@@ -1,4 +1,5 @@
-//! Diagnostics: one problem in one file, printed as `path:line:col: error: message`.
+//! Diagnostics: one problem in one file, printed as `path:line:col: error: message`, and the
+//! "did you mean …?" suggestions messages carry.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -94,5 +95,59 @@ impl Diagnostics {
     pub fn sort(&mut self) {
         self.items
             .sort_by(|a, b| a.pos.cmp(&b.pos).then(a.severity.cmp(&b.severity)));
+    }
+}
+
+/// The candidate nearest to `word` within a small edit distance (one edit for short words, up
+/// to three for long ones), for "did you mean …?". Ties go to the first in sorted order.
+pub fn nearest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    let word_lc = word.to_lowercase();
+    let limit = (word.chars().count() / 4).clamp(1, 3);
+    let mut best: Option<(usize, &'a str)> = None;
+    for c in candidates {
+        if c == word {
+            continue;
+        }
+        let d = strsim::osa_distance(&word_lc, &c.to_lowercase());
+        if d <= limit && best.is_none_or(|(bd, bc)| d < bd || (d == bd && c < bc)) {
+            best = Some((d, c));
+        }
+    }
+    best.map(|(_, c)| c)
+}
+
+/// `: did you mean `x`?` when a candidate is near `word`, else nothing.
+pub fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> String {
+    nearest(word, candidates)
+        .map(|c| format!(": did you mean `{c}`?"))
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nearest_finds_small_typos_only() {
+        let ids = ["fit-notes", "self-certification", "acas", "absence"];
+        assert_eq!(nearest("fit-note", ids), Some("fit-notes"));
+        assert_eq!(
+            nearest("self-certifcation", ids),
+            Some("self-certification")
+        );
+        assert_eq!(nearest("acsa", ids), Some("acas"));
+        assert_eq!(nearest("Absence", ids), Some("absence"));
+        assert_eq!(nearest("holidays", ids), None);
+        assert_eq!(nearest("abc", ids), None);
+        assert_eq!(
+            nearest("acas", ids),
+            None,
+            "an exact match is no suggestion"
+        );
+        assert_eq!(
+            did_you_mean("titel", ["title", "topic"]),
+            ": did you mean `title`?"
+        );
+        assert_eq!(did_you_mean("author", ["title", "topic"]), "");
     }
 }

@@ -1,19 +1,23 @@
 //! Reading `content/`: every file parsed, every problem collected, the model built.
 //!
 //! Loading never stops at the first problem: it returns the content it could build and a
-//! list of every diagnostic, each at the line and column the YAML parser reported. A caller
-//! that will answer from the content uses [`load_valid`], which refuses content with errors.
+//! list of every diagnostic, each at the line and column the YAML parser reported. Each file
+//! is read twice: first as a generic tree, to report tabs in the indentation and every unknown
+//! field (with "did you mean …?") without stopping, then into its raw type for the other
+//! checks. Unknown references to ids, topics, programmes and regions suggest the nearest known
+//! one; list items folded into the previous one by mis-indentation and the same question
+//! phrased under two entries are warnings. A caller that will answer from the content uses
+//! [`load_valid`], which refuses content with errors.
 
 use std::collections::{HashMap, HashSet};
 use std::fs;
 use std::path::{Path, PathBuf};
 
 use chrono::{Months, NaiveDate};
-use serde::de::DeserializeOwned;
 use serde_saphyr::{DefaultMessageFormatter, MessageFormatter};
 use sha2::{Digest, Sha256};
 
-use super::diag::{Diagnostics, Pos};
+use super::diag::{Diagnostics, Pos, did_you_mean, nearest};
 use super::markdown;
 use super::model::*;
 use super::raw::*;
@@ -59,6 +63,7 @@ pub fn load(root: &Path, today: NaiveDate) -> Loaded {
         d: Diagnostics::default(),
         hasher: Sha256::new(),
         today,
+        texts: HashMap::new(),
     };
 
     let topics = cx.parse::<RawTopics>(&root.join("topics.yaml"));
@@ -151,6 +156,16 @@ pub fn load(root: &Path, today: NaiveDate) -> Loaded {
     let crisis = crisis
         .map(|c| cx.crisis(&root.join("crisis.yaml"), c, &refs))
         .unwrap_or_default();
+    cx.duplicate_questions(
+        raw_entries
+            .iter()
+            .map(|(path, _, e)| (path.as_path(), &e.id.value, &e.questions.value))
+            .chain(
+                raw_programmes
+                    .iter()
+                    .map(|(path, p)| (path.as_path(), &p.id.value, &p.questions.value)),
+            ),
+    );
 
     let digest = hex::encode(cx.hasher.clone().finalize());
     let mut diagnostics = cx.d;
@@ -182,6 +197,8 @@ struct Loader {
     d: Diagnostics,
     hasher: Sha256,
     today: NaiveDate,
+    /// The text of every file read, for checks that look at the source itself.
+    texts: HashMap<PathBuf, String>,
 }
 
 impl Loader {
@@ -225,8 +242,9 @@ impl Loader {
         out
     }
 
-    /// Reads and deserialises one file; on failure records the parser's own position.
-    fn parse<T: DeserializeOwned>(&mut self, path: &Path) -> Option<T> {
+    /// Reads and deserialises one file, reporting tabs in the indentation and every unknown
+    /// field first; on a parse failure records the parser's own position.
+    fn parse<T: Shaped>(&mut self, path: &Path) -> Option<T> {
         let text = match fs::read_to_string(path) {
             Ok(t) => t,
             Err(e) => {
@@ -240,8 +258,20 @@ impl Loader {
         self.hasher.update([0u8]);
         self.hasher.update(text.as_bytes());
         self.hasher.update([0u8]);
-        match serde_saphyr::from_str::<T>(&text) {
+        let tabs = self.tabs(path, &text);
+        let mut renames = Vec::new();
+        let parsed = serde_saphyr::from_str::<S<Node>>(&text).and_then(|tree| {
+            self.unknown_fields(path, &tree, &T::shape(), true, &mut renames);
+            let text = respell(&text, renames);
+            let parsed = serde_saphyr::from_str::<T>(&text);
+            self.texts.insert(path.to_path_buf(), text);
+            parsed
+        });
+        self.texts.entry(path.to_path_buf()).or_insert(text);
+        match parsed {
             Ok(v) => Some(v),
+            // A tab in the indentation derails the parser, which then reports some later line.
+            Err(_) if tabs > 0 => None,
             Err(err) => {
                 let (line, col) = err
                     .location()
@@ -254,6 +284,78 @@ impl Loader {
                 self.d.error(Pos::new(path, line, col), message);
                 None
             }
+        }
+    }
+
+    /// Reports every tab in a line's indentation (YAML indents with spaces only), at its own
+    /// line and column; returns how many lines have one.
+    fn tabs(&mut self, path: &Path, text: &str) -> usize {
+        let mut n = 0;
+        for (i, line) in text.lines().enumerate() {
+            let indent = line.len() - line.trim_start_matches([' ', '\t']).len();
+            if let Some(col) = line[..indent].find('\t') {
+                n += 1;
+                self.d.error(
+                    Pos::new(path, i as u64 + 1, col as u64 + 1),
+                    "a tab in the indentation: YAML indents with spaces only",
+                );
+            }
+        }
+        n
+    }
+
+    /// Reports every key in `tree` that `shape` does not know, at the key, with the nearest
+    /// known field as a suggestion; descends into the fields whose shape it knows. A value of
+    /// the wrong kind is left for serde to report. A misspelt key whose suggestion is not in
+    /// the same mapping is added to `renames`, so that the file is then read as if spelt
+    /// right: one typo is one error, not also a missing field that hides every other check.
+    fn unknown_fields(
+        &mut self,
+        path: &Path,
+        tree: &S<Node>,
+        shape: &Shape,
+        top: bool,
+        renames: &mut Vec<Rename>,
+    ) {
+        match &tree.value {
+            Node::Map(entries) => {
+                for (key, value) in entries {
+                    let name = key.value.as_str();
+                    if !shape.fields.contains(&name) {
+                        let near = nearest(name, shape.fields.iter().copied());
+                        let message = match near {
+                            Some(field) => {
+                                format!("unknown field `{name}`: did you mean `{field}`?")
+                            }
+                            None => format!(
+                                "unknown field `{name}` (known: {})",
+                                shape.fields.join(", ")
+                            ),
+                        };
+                        self.d.error(Pos::of(path, key), message);
+                        let span = key.referenced.span();
+                        if let (Some(field), Some(at), Some(len)) =
+                            (near, span.byte_offset(), span.byte_len())
+                            && !entries.iter().any(|(k, _)| k.value == field)
+                        {
+                            renames.push(Rename {
+                                at: at as usize,
+                                len: len as usize,
+                                from: key.value.clone(),
+                                to: field,
+                            });
+                        }
+                    } else if let Some((_, inner)) = shape.nested.iter().find(|(f, _)| *f == name) {
+                        self.unknown_fields(path, value, inner, false, renames);
+                    }
+                }
+            }
+            Node::Seq(items) if !top => {
+                for item in items {
+                    self.unknown_fields(path, item, shape, true, renames);
+                }
+            }
+            _ => {}
         }
     }
 
@@ -338,6 +440,7 @@ impl Loader {
         }
         for p in &raw.phrases.value {
             self.non_empty(path, p, "phrase");
+            self.folded(path, p);
         }
         self.non_empty(path, &raw.message, "message");
         self.markdown(path, &raw.message);
@@ -424,7 +527,11 @@ impl Loader {
         if !refs.topics.contains(e.topic.value.as_str()) {
             self.d.error(
                 Pos::of(path, &e.topic),
-                format!("unknown topic `{}` (not in topics.yaml)", e.topic.value),
+                format!(
+                    "unknown topic `{}` (not in topics.yaml){}",
+                    e.topic.value,
+                    did_you_mean(&e.topic.value, refs.topics.iter().copied())
+                ),
             );
         } else if folder.is_some_and(|f| f != e.topic.value) {
             self.d.error(
@@ -603,6 +710,91 @@ impl Loader {
         }
         for item in &q.value {
             self.non_empty(path, item, "question");
+            self.folded(path, item);
+        }
+    }
+
+    /// Warns when a list item spans a line that starts with `- `: YAML has folded what was
+    /// meant as the next item into this one, because it was indented further.
+    fn folded(&mut self, path: &Path, item: &S<String>) {
+        let span = item.referenced.span();
+        let (Some(start), Some(len)) = (span.byte_offset(), span.byte_len()) else {
+            return;
+        };
+        let Some(source) = self.texts.get(path).and_then(|t| {
+            let start = usize::try_from(start).ok()?;
+            t.get(start..start.checked_add(usize::try_from(len).ok()?)?)
+        }) else {
+            return;
+        };
+        let folded: Vec<(u64, u64)> = source
+            .lines()
+            .enumerate()
+            .skip(1)
+            .filter(|(_, l)| l.trim_start().starts_with("- "))
+            .map(|(i, l)| {
+                let indent = l.len() - l.trim_start().len();
+                (item.referenced.line() + i as u64, indent as u64 + 1)
+            })
+            .collect();
+        for (line, col) in folded {
+            self.d.warning(
+                Pos::new(path, line, col),
+                "this line starts with `- ` but is part of the item above (YAML folded the \
+                 two into one because this line is indented further): indent it like the \
+                 other items",
+            );
+        }
+    }
+
+    /// Warns, at both places, when two entries (or programmes) list the same question: the
+    /// ranking cannot tell which should answer it. A question listed twice in one entry is
+    /// a warning too.
+    fn duplicate_questions<'a>(
+        &mut self,
+        owners: impl Iterator<Item = (&'a Path, &'a String, &'a Vec<S<String>>)>,
+    ) {
+        let mut seen: HashMap<String, (String, Pos)> = HashMap::new();
+        for (path, id, questions) in owners {
+            for q in questions {
+                let key = normalise_question(&q.value);
+                if key.is_empty() {
+                    continue;
+                }
+                let pos = Pos::of(path, q);
+                match seen.get(&key) {
+                    Some((other, first)) if other != id => {
+                        self.d.warning(
+                            pos.clone(),
+                            format!(
+                                "the question \"{}\" is also under `{other}` ({first}): keep it \
+                                 under one entry only",
+                                q.value.trim()
+                            ),
+                        );
+                        self.d.warning(
+                            first.clone(),
+                            format!(
+                                "the question \"{}\" is also under `{id}` ({pos}): keep it \
+                                 under one entry only",
+                                q.value.trim()
+                            ),
+                        );
+                    }
+                    Some((_, first)) => {
+                        self.d.warning(
+                            pos,
+                            format!(
+                                "the question \"{}\" is listed twice (also at {first})",
+                                q.value.trim()
+                            ),
+                        );
+                    }
+                    None => {
+                        seen.insert(key, (id.clone(), pos));
+                    }
+                }
+            }
         }
     }
 
@@ -627,8 +819,11 @@ impl Loader {
 
     fn reference(&mut self, path: &Path, r: &S<String>, known: &HashSet<&str>, what: &str) {
         if !known.contains(r.value.as_str()) {
-            self.d
-                .error(Pos::of(path, r), format!("unknown {what} `{}`", r.value));
+            let hint = did_you_mean(&r.value, known.iter().copied());
+            self.d.error(
+                Pos::of(path, r),
+                format!("unknown {what} `{}`{hint}", r.value),
+            );
         }
     }
 
@@ -724,6 +919,44 @@ impl Loader {
             }
         }
     }
+}
+
+/// A misspelt key (at byte `at`, `len` bytes, reading `from`) and the field it meant.
+struct Rename {
+    at: usize,
+    len: usize,
+    from: String,
+    to: &'static str,
+}
+
+/// `text` with each misspelt key replaced by its field, padded with spaces when shorter so
+/// that later positions on its line stay put (a longer field moves them right by the
+/// difference). A rename whose span does not hold the key as written (a quoted key, say) is
+/// skipped.
+fn respell(text: &str, mut renames: Vec<Rename>) -> String {
+    renames.sort_by_key(|r| std::cmp::Reverse(r.at));
+    let mut out = text.to_string();
+    for r in renames {
+        if out.get(r.at..r.at + r.len) != Some(r.from.as_str()) {
+            continue;
+        }
+        let mut with = r.to.to_string();
+        while with.len() < r.len {
+            with.push(' ');
+        }
+        out.replace_range(r.at..r.at + r.len, &with);
+    }
+    out
+}
+
+/// A question as the ranking sees it: lower case, single spaces, no closing punctuation.
+fn normalise_question(q: &str) -> String {
+    let words: Vec<&str> = q.split_whitespace().collect();
+    words
+        .join(" ")
+        .to_lowercase()
+        .trim_end_matches(['?', '.', '!', ' '])
+        .to_string()
 }
 
 fn file_stem(p: &Path) -> String {

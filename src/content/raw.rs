@@ -1,16 +1,18 @@
 //! The YAML files exactly as editors write them: serde types with source positions.
 //!
-//! Every struct rejects unknown fields, and every value a later check needs to point at is a
-//! [`Spanned`], so that `check` reports the line and column the YAML parser saw. Nothing here
-//! validates beyond what serde does; `load.rs` turns these into the typed model.
+//! Every value a later check needs to point at is a [`Spanned`], so that `check` reports the
+//! line and column the YAML parser saw. The structs ignore unknown fields: `load.rs` first reads
+//! each file as a generic [`Node`] tree and reports every key its [`Shape`] does not know (with
+//! its position), so one unknown field never hides the file's other errors. Nothing here
+//! validates beyond that and what serde does; `load.rs` turns these into the typed model.
 
 use serde::Deserialize;
+use serde::de::DeserializeOwned;
 use serde_saphyr::Spanned;
 
 pub type S<T> = Spanned<T>;
 
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct RawEntry {
     pub id: S<String>,
     pub title: S<String>,
@@ -30,7 +32,6 @@ pub struct RawEntry {
 }
 
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct RawProgramme {
     pub id: S<String>,
     pub name: S<String>,
@@ -46,14 +47,12 @@ pub struct RawProgramme {
 }
 
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct RawSource {
     pub title: S<String>,
     pub url: S<String>,
 }
 
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct RawContact {
     #[serde(default)]
     pub url: Option<S<String>>,
@@ -64,26 +63,22 @@ pub struct RawContact {
 }
 
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct RawTopics {
     pub topics: Vec<RawTopic>,
 }
 
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct RawTopic {
     pub id: S<String>,
     pub title: S<String>,
 }
 
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct RawRegions {
     pub regions: Vec<RawRegion>,
 }
 
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct RawRegion {
     pub id: S<String>,
     pub name: S<String>,
@@ -92,13 +87,11 @@ pub struct RawRegion {
 }
 
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct RawSynonyms {
     pub groups: Vec<S<Vec<S<String>>>>,
 }
 
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct RawCrisis {
     pub phrases: S<Vec<S<String>>>,
     /// Phrases whose words are masked before the crisis check looks ("suicide prevention").
@@ -121,7 +114,6 @@ pub struct RawCrisis {
 
 /// The word lists of the crisis structure layer (see `content/crisis.yaml`).
 #[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct RawCrisisStructure {
     #[serde(default)]
     pub people: Vec<S<String>>,
@@ -149,4 +141,222 @@ pub struct RawCrisisStructure {
     pub past: Vec<S<String>>,
     #[serde(default)]
     pub hypothetical: Vec<S<String>>,
+}
+
+/// A raw type whose fields `check` knows: its own (from its derived `Deserialize`, so a field
+/// added to the struct is known at once) and, for fields holding mappings or lists of
+/// mappings, the shape of those.
+pub trait Shaped: DeserializeOwned {
+    fn nested() -> Vec<(&'static str, Shape)> {
+        Vec::new()
+    }
+
+    fn shape() -> Shape {
+        Shape {
+            fields: fields_of::<Self>(),
+            nested: Self::nested(),
+        }
+    }
+}
+
+/// The keys a mapping may hold, and the shapes of the mappings under some of them.
+#[derive(Debug)]
+pub struct Shape {
+    pub fields: &'static [&'static str],
+    pub nested: Vec<(&'static str, Shape)>,
+}
+
+impl Shaped for RawEntry {
+    fn nested() -> Vec<(&'static str, Shape)> {
+        vec![("sources", RawSource::shape())]
+    }
+}
+
+impl Shaped for RawProgramme {
+    fn nested() -> Vec<(&'static str, Shape)> {
+        vec![
+            ("sources", RawSource::shape()),
+            ("contact", RawContact::shape()),
+        ]
+    }
+}
+
+impl Shaped for RawSource {}
+impl Shaped for RawContact {}
+impl Shaped for RawTopic {}
+impl Shaped for RawRegion {}
+impl Shaped for RawSynonyms {}
+impl Shaped for RawCrisis {
+    fn nested() -> Vec<(&'static str, Shape)> {
+        vec![("structure", RawCrisisStructure::shape())]
+    }
+}
+impl Shaped for RawCrisisStructure {}
+
+impl Shaped for RawTopics {
+    fn nested() -> Vec<(&'static str, Shape)> {
+        vec![("topics", RawTopic::shape())]
+    }
+}
+
+impl Shaped for RawRegions {
+    fn nested() -> Vec<(&'static str, Shape)> {
+        vec![("regions", RawRegion::shape())]
+    }
+}
+
+/// The field names serde's derived `Deserialize` for `T` asks for (empty if `T` is not a
+/// struct): read by handing it a deserializer that records them and stops.
+fn fields_of<T: DeserializeOwned>() -> &'static [&'static str] {
+    use serde::de::{self, Visitor};
+    use serde::forward_to_deserialize_any;
+
+    struct Fields<'a>(&'a mut &'static [&'static str]);
+
+    impl<'de> de::Deserializer<'de> for Fields<'_> {
+        type Error = de::value::Error;
+
+        fn deserialize_any<V: Visitor<'de>>(self, _: V) -> Result<V::Value, Self::Error> {
+            Err(de::Error::custom("not a struct"))
+        }
+
+        fn deserialize_struct<V: Visitor<'de>>(
+            self,
+            _name: &'static str,
+            fields: &'static [&'static str],
+            _visitor: V,
+        ) -> Result<V::Value, Self::Error> {
+            *self.0 = fields;
+            Err(de::Error::custom("fields read"))
+        }
+
+        forward_to_deserialize_any! {
+            bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes
+            byte_buf option unit unit_struct newtype_struct seq tuple tuple_struct map enum
+            identifier ignored_any
+        }
+    }
+
+    let mut fields: &'static [&'static str] = &[];
+    let _ = T::deserialize(Fields(&mut fields));
+    fields
+}
+
+/// Any YAML value, with the position of every key and value: what a file holds before it is
+/// read into its raw type.
+#[derive(Debug)]
+pub enum Node {
+    Scalar,
+    Seq(Vec<S<Node>>),
+    Map(Vec<(S<String>, S<Node>)>),
+}
+
+impl<'de> Deserialize<'de> for Node {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::{MapAccess, SeqAccess, Visitor};
+        use std::fmt;
+
+        struct V;
+
+        macro_rules! scalar {
+            ($($f:ident: $t:ty),*) => {$(
+                fn $f<E>(self, _: $t) -> Result<Node, E> {
+                    Ok(Node::Scalar)
+                }
+            )*};
+        }
+
+        impl<'de> Visitor<'de> for V {
+            type Value = Node;
+
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("any YAML value")
+            }
+
+            scalar!(visit_bool: bool, visit_i64: i64, visit_u64: u64, visit_i128: i128,
+                visit_u128: u128, visit_f64: f64, visit_str: &str, visit_bytes: &[u8]);
+
+            fn visit_unit<E>(self) -> Result<Node, E> {
+                Ok(Node::Scalar)
+            }
+
+            fn visit_none<E>(self) -> Result<Node, E> {
+                Ok(Node::Scalar)
+            }
+
+            fn visit_some<D: serde::Deserializer<'de>>(self, d: D) -> Result<Node, D::Error> {
+                Node::deserialize(d)
+            }
+
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Node, A::Error> {
+                let mut items = Vec::new();
+                while let Some(item) = seq.next_element::<S<Node>>()? {
+                    items.push(item);
+                }
+                Ok(Node::Seq(items))
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Node, A::Error> {
+                let mut entries = Vec::new();
+                while let Some(key) = map.next_key::<S<KeyText>>()? {
+                    let value = map.next_value::<S<Node>>()?;
+                    let key = S {
+                        value: key.value.0,
+                        referenced: key.referenced,
+                        defined: key.defined,
+                    };
+                    entries.push((key, value));
+                }
+                Ok(Node::Map(entries))
+            }
+        }
+
+        d.deserialize_any(V)
+    }
+}
+
+/// A mapping key as text, whatever scalar it is (`1:` or `true:` as well as `name:`).
+struct KeyText(String);
+
+impl<'de> Deserialize<'de> for KeyText {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::Visitor;
+        use std::fmt;
+
+        struct V;
+
+        impl Visitor<'_> for V {
+            type Value = KeyText;
+
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a key")
+            }
+
+            fn visit_str<E>(self, v: &str) -> Result<KeyText, E> {
+                Ok(KeyText(v.to_string()))
+            }
+
+            fn visit_bool<E>(self, v: bool) -> Result<KeyText, E> {
+                Ok(KeyText(v.to_string()))
+            }
+
+            fn visit_i64<E>(self, v: i64) -> Result<KeyText, E> {
+                Ok(KeyText(v.to_string()))
+            }
+
+            fn visit_u64<E>(self, v: u64) -> Result<KeyText, E> {
+                Ok(KeyText(v.to_string()))
+            }
+
+            fn visit_f64<E>(self, v: f64) -> Result<KeyText, E> {
+                Ok(KeyText(v.to_string()))
+            }
+
+            fn visit_unit<E>(self) -> Result<KeyText, E> {
+                Ok(KeyText("~".to_string()))
+            }
+        }
+
+        d.deserialize_any(V)
+    }
 }

@@ -195,11 +195,12 @@ impl SearchIndex {
         let want = stamp(content);
         match Self::open(root) {
             Ok(Some(idx)) if idx.built_from == want => return Ok((idx, false)),
-            Ok(Some(idx)) => tracing::warn!(
+            // Expected after every content edit: information, not a warning.
+            Ok(Some(idx)) => tracing::info!(
                 index = %root.display(), built_from = %idx.built_from, content = %want,
-                "the search index is stale: rebuilding it"
+                "the content has changed, so the search index is stale: rebuilding it"
             ),
-            Ok(None) => tracing::warn!(index = %root.display(), "no search index: building it"),
+            Ok(None) => tracing::info!(index = %root.display(), "no search index: building it"),
             Err(e) => {
                 tracing::warn!(index = %root.display(), error = %e, "the search index cannot be opened: rebuilding it")
             }

@@ -120,6 +120,19 @@ impl PgDb {
     }
 }
 
+impl PgDb {
+    /// The same, for tests marked `#[ignore = "needs PostgreSQL…"]`: panics, saying what to set,
+    /// when no server is named, so an asked-for PostgreSQL test never passes without one.
+    pub fn required() -> PgDb {
+        PgDb::fresh().unwrap_or_else(|| {
+            panic!(
+                "needs PostgreSQL: set WORKHEALTH_TEST_DATABASE_URL to a server whose user may \
+                 create databases (bash scripts/test.sh installs and starts one)"
+            )
+        })
+    }
+}
+
 impl Drop for PgDb {
     fn drop(&mut self) {
         let (admin, name) = (self.admin.clone(), self.name.clone());
