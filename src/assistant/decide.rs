@@ -42,9 +42,9 @@ impl Default for Thresholds {
     /// The thresholds for fused scores (see [`Weights`]); chosen by cross-validation.
     fn default() -> Self {
         Thresholds {
-            min_score: 0.45,
+            min_score: 0.38,
             min_coverage: 0.0,
-            clarify_ratio: 0.95,
+            clarify_ratio: 0.92,
             full_coverage: 2.0,
             min_score_full: 0.0,
         }
@@ -69,9 +69,9 @@ pub struct Weights {
 impl Default for Weights {
     fn default() -> Self {
         Weights {
-            best: 0.6,
-            whole: 0.2,
-            lexical: 0.3,
+            best: 0.3,
+            whole: 0.1,
+            lexical: 0.6,
             lexical_half: 15.0,
             worry: 0.6,
         }
