@@ -14,14 +14,15 @@ use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::get;
-use teloxide::dispatching::{Dispatcher, UpdateHandler};
-use teloxide::error_handlers::LoggingErrorHandler;
+use futures_util::StreamExt;
 use teloxide::prelude::*;
 use teloxide::types::AllowedUpdate;
-use teloxide::update_listeners::{Polling, UpdateListener, webhooks};
+use teloxide::update_listeners::webhooks;
 use tokio::sync::watch;
 
 use crate::bot::BotState;
+use crate::bot::lanes::Lanes;
+use crate::bot::poll::{PollHealth, Poller};
 use crate::bot::send::{Tg, set_commands, with_retry};
 use crate::cli::{Global, OnOff, ServeArgs};
 use crate::live::{Live, Reloader};
@@ -39,6 +40,9 @@ pub struct Readiness {
     /// False until the first successful check (always true with `--no-telegram`).
     pub telegram_ok: AtomicBool,
     pub telegram_error: std::sync::Mutex<Option<String>>,
+    /// True once long polling has started (not in webhook mode).
+    pub polling: AtomicBool,
+    pub poll: Arc<PollHealth>,
 }
 
 impl Readiness {
@@ -46,6 +50,8 @@ impl Readiness {
         Readiness {
             telegram_ok: AtomicBool::new(!telegram_needed),
             telegram_error: std::sync::Mutex::new(None),
+            polling: AtomicBool::new(false),
+            poll: Arc::new(PollHealth::default()),
         }
     }
 
@@ -281,9 +287,18 @@ async fn readyz(State(st): State<AppState>) -> impl IntoResponse {
             e.map(|e| format!(": {e}")).unwrap_or_default()
         ));
     }
+    let polling = st.ready.polling.load(Ordering::Relaxed);
+    if polling && let Err(e) = st.ready.poll.check() {
+        problems.push(format!("telegram: {e}"));
+    }
     let digest = st.live.get().content().digest.clone();
     if problems.is_empty() {
-        (StatusCode::OK, format!("ready\ncontent {digest}\n"))
+        let poll = if polling {
+            format!("{}\n", st.ready.poll.summary())
+        } else {
+            String::new()
+        };
+        (StatusCode::OK, format!("ready\ncontent {digest}\n{poll}"))
     } else {
         (
             StatusCode::SERVICE_UNAVAILABLE,
@@ -327,6 +342,27 @@ async fn metrics(State(st): State<AppState>) -> impl IntoResponse {
             } else {
                 0.0
             },
+        ),
+        (
+            "workhealth_telegram_polling_ok",
+            "Whether long polling is healthy (1), failing (0), or not in use (-1).",
+            if !st.ready.polling.load(Ordering::Relaxed) {
+                -1.0
+            } else if st.ready.poll.check().is_ok() {
+                1.0
+            } else {
+                0.0
+            },
+        ),
+        (
+            "workhealth_telegram_updates_skipped",
+            "Updates skipped because they could not be parsed (their content is not logged).",
+            st.ready.poll.skipped.load(Ordering::Relaxed) as f64,
+        ),
+        (
+            "workhealth_telegram_updates_confirmed_early",
+            "Updates confirmed to Telegram while still being handled (stuck for a minute).",
+            st.ready.poll.confirmed_early.load(Ordering::Relaxed) as f64,
         ),
     ];
     (
@@ -472,43 +508,27 @@ impl BotRun<'_> {
             live: self.live,
             log: self.log,
             tg,
+            urgent: bot.clone(),
             metrics: self.metrics.clone(),
             username,
             bot_id: me.id,
         });
-        let handler: UpdateHandler<std::convert::Infallible> =
-            dptree::endpoint(|upd: Update, st: Arc<BotState>| async move {
-                st.handle(upd).await;
-                Ok(())
-            });
-        let mut dispatcher = Dispatcher::builder(bot.clone(), handler)
-            .dependencies(dptree::deps![state])
-            .default_handler(|_| async {})
-            .build();
-        let shutdown = dispatcher.shutdown_token();
+        let lanes = Lanes::new(state);
         let stop_tx = self.stop_tx;
-        // On a signal, stop both the dispatcher and its update listener. Stopping the listener
-        // matters: teloxide 0.17's dispatcher can miss a shutdown request that arrives while it
-        // is handing an update to a worker (its Notify only wakes current waiters), and then
-        // runs on until the listener ends; a stopped listener ends it either way.
-        let on_signal = |stop: teloxide::stop::StopToken| async move {
+        // On a signal: stop taking updates (and the HTTP side); replies in flight finish below.
+        let (bot_stop_tx, bot_stop_rx) = watch::channel(false);
+        let on_signal = |listener_stop: Option<teloxide::stop::StopToken>| async move {
             wait_for_signal().await;
             tracing::info!("stopping: finishing replies in flight");
             let _ = stop_tx.send(true);
-            stop.stop();
-            // The dispatcher may not have started yet: try for a while until it takes the request
-            // (if it never does, the stopped listener has ended it already).
-            for _ in 0..100 {
-                if shutdown.shutdown().is_ok() {
-                    break;
-                }
-                tokio::time::sleep(Duration::from_millis(100)).await;
+            let _ = bot_stop_tx.send(true);
+            if let Some(t) = listener_stop {
+                t.stop();
             }
         };
-        let on_error = LoggingErrorHandler::with_custom_text("an error from the update listener");
         match webhook {
             Some((mut listener, url, secret)) => {
-                tokio::spawn(on_signal(listener.stop_token()));
+                tokio::spawn(on_signal(Some(listener.stop_token())));
                 // Set here rather than by teloxide, and never deleted at stop: with several
                 // replicas behind a load balancer, one stopping must not cut off the others.
                 with_retry(&self.metrics, "setWebhook", || {
@@ -524,23 +544,39 @@ impl BotRun<'_> {
                 .await
                 .context("cannot set the webhook (setWebhook)")?;
                 tracing::info!(%url, "webhook set");
-                dispatcher
-                    .try_dispatch_with_listener(listener, on_error)
-                    .await
-                    .context("cannot start the Telegram dispatcher")?;
+                let mut stop = bot_stop_rx;
+                let stream = listener.as_stream();
+                let mut stream = std::pin::pin!(stream);
+                loop {
+                    let next = tokio::select! {
+                        u = stream.next() => u,
+                        _ = stop.wait_for(|s| *s) => None,
+                    };
+                    match next {
+                        Some(Ok(update)) => lanes.dispatch(update),
+                        Some(Err(never)) => match never {},
+                        None => break,
+                    }
+                }
+                lanes.drain().await;
             }
             None => {
                 // Polling deletes any webhook first (switching back from webhook mode).
-                let mut listener = Polling::builder(bot.clone())
-                    .timeout(Duration::from_secs(10))
-                    .delete_webhook()
+                with_retry(&self.metrics, "deleteWebhook", || bot.delete_webhook().send())
                     .await
-                    .build();
-                tokio::spawn(on_signal(listener.stop_token()));
-                dispatcher
-                    .try_dispatch_with_listener(listener, on_error)
-                    .await
-                    .context("cannot start the Telegram dispatcher")?;
+                    .context("cannot delete the webhook (deleteWebhook)")?;
+                tokio::spawn(on_signal(None));
+                self.ready.polling.store(true, Ordering::Relaxed);
+                let poller = Poller {
+                    bot: bot.clone(),
+                    lanes: lanes.clone(),
+                    health: self.ready.poll.clone(),
+                    metrics: self.metrics.clone(),
+                };
+                let last = poller.run(bot_stop_rx).await;
+                lanes.drain().await;
+                // Everything handed over is handled: tell Telegram.
+                poller.confirm(last).await;
             }
         }
         Ok(())

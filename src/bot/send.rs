@@ -1,5 +1,6 @@
 //! Sending to Telegram: the client (throttled or not), bounded retries with backoff, and the
-//! one place that turns rendered messages into Bot API requests.
+//! one place that turns rendered messages into Bot API requests. Crisis replies go by
+//! [`send_urgent`]: unthrottled, and retried ahead of everything else.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -236,6 +237,91 @@ pub async fn send_all(
             metrics.undelivered.fetch_add(1, Ordering::Relaxed);
             tracing::error!(error = %e, kind = error_kind(&e), "a reply could not be delivered");
             return false;
+        }
+    }
+    true
+}
+
+/// Most attempts at one crisis message.
+const URGENT_ATTEMPTS: u32 = 10;
+/// Each crisis attempt is cut short after this: teloxide waits 10 s after a 5xx before it
+/// reports one, and a crisis reply must not wait with it.
+const URGENT_ATTEMPT: Duration = Duration::from_secs(3);
+/// The longest `retry_after` a crisis reply honours before trying again.
+const URGENT_MAX_WAIT: Duration = Duration::from_secs(30);
+
+/// One `sendMessage`, no retries; refused HTML falls back to plain text once.
+async fn send_once(
+    bot: &Bot,
+    chat: ChatId,
+    html: &str,
+    markup: Option<InlineKeyboardMarkup>,
+) -> Result<(), RequestError> {
+    let no_preview = LinkPreviewOptions {
+        is_disabled: true,
+        url: None,
+        prefer_small_media: false,
+        prefer_large_media: false,
+        show_above_text: false,
+    };
+    let mut req = bot
+        .send_message(chat, html)
+        .parse_mode(ParseMode::Html)
+        .link_preview_options(no_preview);
+    if let Some(m) = markup.clone() {
+        req = req.reply_markup(m);
+    }
+    match req.await {
+        Err(RequestError::Api(teloxide::ApiError::CantParseEntities(why))) => {
+            tracing::error!(why, "Telegram refused our HTML; sending as plain text");
+            let mut req = bot.send_message(chat, crate::render::telegram::unescape_plain(html));
+            if let Some(m) = markup {
+                req = req.reply_markup(m);
+            }
+            req.await.map(|_| ())
+        }
+        r => r.map(|_| ()),
+    }
+}
+
+/// Sends a crisis reply: on the unthrottled client, so it queues behind nothing; each attempt
+/// cut short after a few seconds; a refusal logged as a crisis reply and retried at once with
+/// short backoff, ahead of everything else. Stops at a message that cannot be delivered.
+pub async fn send_urgent(
+    bot: &Bot,
+    metrics: &Arc<Metrics>,
+    chat: ChatId,
+    messages: &[Out],
+    question: Option<i64>,
+) -> bool {
+    for m in messages {
+        let markup = keyboard(&m.buttons, question);
+        let mut backoff = Duration::from_millis(100);
+        let mut attempt = 1;
+        loop {
+            let r = tokio::time::timeout(URGENT_ATTEMPT, send_once(bot, chat, &m.html, markup.clone())).await;
+            let (kind, wait, why) = match r {
+                Ok(Ok(())) => break,
+                Err(_) => ("timeout", Some(Duration::ZERO), "no answer in time".to_string()),
+                Ok(Err(e)) => (error_kind(&e), retryable(&e), e.to_string()),
+            };
+            metrics.telegram_errors.inc(kind);
+            match wait {
+                Some(wait) if attempt < URGENT_ATTEMPTS => {
+                    let wait = if wait.is_zero() { backoff } else { wait.min(URGENT_MAX_WAIT) };
+                    tracing::error!(error = why, kind, attempt, wait_ms = wait.as_millis() as u64,
+                        "Telegram refused a crisis reply; retrying it ahead of everything else");
+                    metrics.telegram_retries.fetch_add(1, Ordering::Relaxed);
+                    tokio::time::sleep(wait).await;
+                    backoff = (backoff * 2).min(Duration::from_secs(2));
+                    attempt += 1;
+                }
+                _ => {
+                    metrics.undelivered.fetch_add(1, Ordering::Relaxed);
+                    tracing::error!(error = why, kind, attempt, "a crisis reply could not be delivered");
+                    return false;
+                }
+            }
         }
     }
     true

@@ -58,6 +58,11 @@ pub const MIGRATIONS: &[&str] = &[
         csrf TEXT NOT NULL,
         expires_at TEXT NOT NULL
     );",
+    "CREATE TABLE handled_updates (
+        update_id BIGINT PRIMARY KEY,
+        handled_at TEXT NOT NULL
+    );
+    CREATE INDEX handled_updates_at ON handled_updates (handled_at);",
 ];
 
 /// The store. The `postgres` crate's client runs its own small runtime and must not be used
@@ -252,7 +257,8 @@ fn apply_one(tx: &mut postgres::Transaction<'_>, op: &WriteOp) -> Result<u64, po
             tx.execute(
                 "INSERT INTO questions (id, asked_at, user_key, region, channel, text, outcome,
                      results, shown_id, content_digest, reply_text)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+                 ON CONFLICT (id) DO NOTHING",
                 &[
                     &q.id,
                     &ts(q.asked_at),
@@ -298,6 +304,17 @@ fn apply_one(tx: &mut postgres::Transaction<'_>, op: &WriteOp) -> Result<u64, po
             tx.execute("DELETE FROM questions WHERE asked_at < $1", &[&ts(*before)])
         }
         WriteOp::Review { id, update, by, at } => review(tx, *id, update, by, *at),
+        WriteOp::UpdateHandled { update_id, at } => {
+            tx.execute(
+                "DELETE FROM handled_updates WHERE handled_at < $1",
+                &[&ts(*at - super::store::UPDATES_KEPT)],
+            )?;
+            tx.execute(
+                "INSERT INTO handled_updates (update_id, handled_at) VALUES ($1, $2)
+                 ON CONFLICT (update_id) DO UPDATE SET handled_at = excluded.handled_at",
+                &[update_id, &ts(*at)],
+            )
+        }
     }
 }
 
@@ -591,6 +608,18 @@ impl Store for Conn {
         Ok(())
     }
 
+    fn update_handled(&mut self, update_id: i64, since: DateTime<Utc>) -> Result<bool, LogError> {
+        let url = self.url.clone();
+        let row = self
+            .client()?
+            .query_one(
+                "SELECT count(*) FROM handled_updates WHERE update_id = $1 AND handled_at >= $2",
+                &[&update_id, &ts(since)],
+            )
+            .map_err(|e| pg(&url, e))?;
+        Ok(row.get::<_, i64>(0) > 0)
+    }
+
     fn reviewer(&mut self, name: &str) -> Result<Option<Reviewer>, LogError> {
         let url = self.url.clone();
         let row = self
@@ -765,6 +794,9 @@ impl Store for PgStore {
     }
     fn writable(&mut self) -> Result<(), LogError> {
         self.call(|c| c.writable())
+    }
+    fn update_handled(&mut self, update_id: i64, since: DateTime<Utc>) -> Result<bool, LogError> {
+        self.call(move |c| c.update_handled(update_id, since))
     }
     fn reviewer(&mut self, name: &str) -> Result<Option<Reviewer>, LogError> {
         let name = name.to_string();

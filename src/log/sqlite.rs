@@ -61,6 +61,12 @@ pub const MIGRATIONS: &[&str] = &[
         csrf TEXT NOT NULL,
         expires_at TEXT NOT NULL
     );",
+    // 3: Telegram updates already handled, so none is answered twice after a crash.
+    "CREATE TABLE handled_updates (
+        update_id INTEGER PRIMARY KEY,
+        handled_at TEXT NOT NULL
+    );
+    CREATE INDEX handled_updates_at ON handled_updates (handled_at);",
 ];
 
 pub struct SqliteStore {
@@ -222,7 +228,8 @@ fn apply_one(tx: &rusqlite::Transaction<'_>, op: &WriteOp) -> rusqlite::Result<u
             tx.prepare_cached(
                 "INSERT INTO questions (id, asked_at, user_key, region, channel, text, outcome,
                      results, shown_id, content_digest, reply_text)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+                 ON CONFLICT (id) DO NOTHING",
             )?
             .execute(params![
                 q.id,
@@ -268,6 +275,15 @@ fn apply_one(tx: &rusqlite::Transaction<'_>, op: &WriteOp) -> rusqlite::Result<u
             .prepare_cached("DELETE FROM questions WHERE asked_at < ?1")?
             .execute([ts(*before)])?,
         WriteOp::Review { id, update, by, at } => review(tx, *id, update, by, *at)?,
+        WriteOp::UpdateHandled { update_id, at } => {
+            tx.prepare_cached("DELETE FROM handled_updates WHERE handled_at < ?1")?
+                .execute([ts(*at - super::store::UPDATES_KEPT)])?;
+            tx.prepare_cached(
+                "INSERT INTO handled_updates (update_id, handled_at) VALUES (?1, ?2)
+                 ON CONFLICT (update_id) DO UPDATE SET handled_at = excluded.handled_at",
+            )?
+            .execute(params![update_id, ts(*at)])?
+        }
     };
     Ok(n as u64)
 }
@@ -533,6 +549,17 @@ impl Store for SqliteStore {
         // A write transaction that changes nothing: fails on a read-only or locked database.
         self.conn
             .execute_batch("BEGIN IMMEDIATE; ROLLBACK;")
+            .map_err(|e| self.err(e))
+    }
+
+    fn update_handled(&mut self, update_id: i64, since: DateTime<Utc>) -> Result<bool, LogError> {
+        self.conn
+            .query_row(
+                "SELECT count(*) FROM handled_updates WHERE update_id = ?1 AND handled_at >= ?2",
+                params![update_id, ts(since)],
+                |r| r.get::<_, i64>(0),
+            )
+            .map(|n| n > 0)
             .map_err(|e| self.err(e))
     }
 

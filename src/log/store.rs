@@ -36,7 +36,18 @@ pub enum WriteOp {
         by: String,
         at: DateTime<Utc>,
     },
+    /// A Telegram update fully handled (answered, or nothing to answer), so that one
+    /// re-delivered after a crash is not answered twice. Records older than
+    /// [`UPDATES_KEPT`] are dropped as each new one is written.
+    UpdateHandled {
+        update_id: i64,
+        at: DateTime<Utc>,
+    },
 }
+
+/// How long a handled update id is remembered: Telegram keeps an unconfirmed update for 24
+/// hours, and may restart its numbering after a quiet week.
+pub const UPDATES_KEPT: chrono::TimeDelta = chrono::TimeDelta::days(2);
 
 /// What a reviewer changes on a question: `None` leaves a field alone.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -232,6 +243,11 @@ pub trait Store: Send {
     fn user_questions(&mut self, user: &UserKey) -> Result<u64, LogError>;
     /// Checks the store can be written to (for readiness).
     fn writable(&mut self) -> Result<(), LogError>;
+    /// Whether this Telegram update id was recorded as handled at or after `since`.
+    fn update_handled(&mut self, update_id: i64, since: DateTime<Utc>) -> Result<bool, LogError> {
+        let _ = (update_id, since);
+        Ok(false)
+    }
 
     fn reviewer(&mut self, name: &str) -> Result<Option<Reviewer>, LogError>;
     fn reviewers(&mut self) -> Result<Vec<Reviewer>, LogError>;

@@ -247,6 +247,26 @@ impl Log {
         });
     }
 
+    /// Records a Telegram update as handled (queued, without waiting on the disk).
+    pub fn update_handled(&self, update_id: i64) {
+        self.op(WriteOp::UpdateHandled {
+            update_id,
+            at: Utc::now(),
+        });
+    }
+
+    /// Whether a Telegram update was recorded as handled; `false` when the store cannot say
+    /// (answering twice is better than not at all).
+    pub fn was_handled(&self, update_id: i64) -> bool {
+        let since = Utc::now() - super::store::UPDATES_KEPT;
+        self.reader
+            .with(|s| s.update_handled(update_id, since))
+            .unwrap_or_else(|e| {
+                tracing::error!(error = %e, "cannot read which updates were handled");
+                false
+            })
+    }
+
     /// The user's region, from memory (if fresh) or the store.
     pub fn region(&self, user: &UserKey) -> Option<String> {
         if let Some((r, at)) = self
