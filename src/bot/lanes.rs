@@ -1,9 +1,10 @@
 //! Handing updates to handlers: one lane per chat, so a chat's replies go out in the order it
 //! asked, and chats never wait for each other; a crisis message jumps its chat's lane.
 //!
-//! - Every update is marked in flight ([`InFlight`]) until handled, then recorded as handled
-//!   in the question log, so polling confirms it to Telegram only once it is done and a
-//!   re-delivered one (after a crash) is recognised and not answered twice.
+//! - Every update is marked in flight ([`InFlight`]) until handled, so polling confirms it to
+//!   Telegram only once it is done. Each message delivered in reply, and the end of handling,
+//!   is recorded in the question log ([`Progress`]), so an update delivered again after a
+//!   crash is not answered again, and one answered in part gets only the rest.
 //! - While a chat's lane is busy (a reply waiting out Telegram's retries, say), a message
 //!   whose reply would be the crisis reply is handled at once beside the lane instead of
 //!   behind it; its reply goes out on the unthrottled client ([`super::send::send_urgent`]).
@@ -19,12 +20,16 @@ use tokio::sync::mpsc;
 
 use super::BotState;
 use super::poll::InFlight;
+use super::send::{PROGRESS, Progress};
 
 /// A lane with nothing to do for this long is closed (a new one opens on the next update).
 const IDLE: Duration = Duration::from_secs(30);
 
+/// An update, and how many messages in reply to it were delivered before (after a crash).
+type Job = (Update, u32);
+
 struct Lane {
-    tx: mpsc::UnboundedSender<Update>,
+    tx: mpsc::UnboundedSender<Job>,
     /// Updates queued or being handled in this lane.
     pending: Arc<AtomicUsize>,
 }
@@ -73,17 +78,26 @@ impl Lanes {
             return;
         };
         self.inflight.start(id);
-        if self.state.log.was_handled(id) {
+        let before = self.state.log.update_state(id);
+        if before.done {
             // Handled before a crash or restart, and delivered again: not answered twice.
             self.state.metrics.updates.inc("already_handled");
             tracing::info!(update_id = id, "an update delivered again was handled before; skipped");
             self.inflight.done(id);
             return;
         }
-        let Some(chat) = update.chat().map(|c| c.id.0) else {
+        if before.sent > 0 {
+            tracing::info!(
+                update_id = id,
+                sent = before.sent,
+                "an update delivered again was partly answered before; sending the rest"
+            );
+        }
+        let job = (update, before.sent);
+        let Some(chat) = job.0.chat().map(|c| c.id.0) else {
             let me = self.clone();
             tokio::spawn(async move {
-                me.run_one(update).await;
+                me.run_one(job).await;
                 drop(token);
             });
             return;
@@ -92,7 +106,7 @@ impl Lanes {
             .chats()
             .get(&chat)
             .is_some_and(|l| l.pending.load(Ordering::SeqCst) > 0);
-        if busy && self.state.is_crisis(&update) {
+        if busy && self.state.is_crisis(&job.0) {
             self.state.metrics.updates.inc("crisis_jumped_queue");
             tracing::info!(
                 update_id = id,
@@ -100,7 +114,7 @@ impl Lanes {
             );
             let me = self.clone();
             tokio::spawn(async move {
-                me.run_one(update).await;
+                me.run_one(job).await;
                 drop(token);
             });
             return;
@@ -119,12 +133,12 @@ impl Lanes {
             Lane { tx, pending }
         });
         lane.pending.fetch_add(1, Ordering::SeqCst);
-        if let Err(mpsc::error::SendError(update)) = lane.tx.send(update) {
+        if let Err(mpsc::error::SendError(job)) = lane.tx.send(job) {
             // The lane's task has ended (it cannot, while listed); handle it beside.
             lane.pending.fetch_sub(1, Ordering::SeqCst);
             let me = self.clone();
             tokio::spawn(async move {
-                me.run_one(update).await;
+                me.run_one(job).await;
                 drop(token);
             });
         }
@@ -133,13 +147,13 @@ impl Lanes {
     async fn lane(
         self: Arc<Self>,
         chat: i64,
-        mut rx: mpsc::UnboundedReceiver<Update>,
+        mut rx: mpsc::UnboundedReceiver<Job>,
         pending: Arc<AtomicUsize>,
     ) {
         loop {
             match tokio::time::timeout(IDLE, rx.recv()).await {
-                Ok(Some(update)) => {
-                    self.run_one(update).await;
+                Ok(Some(job)) => {
+                    self.run_one(job).await;
                     pending.fetch_sub(1, Ordering::SeqCst);
                 }
                 Ok(None) => return,
@@ -155,10 +169,19 @@ impl Lanes {
         }
     }
 
-    async fn run_one(&self, update: Update) {
+    async fn run_one(&self, (update, skip): Job) {
         let id = i64::from(update.id.0);
-        self.state.clone().handle(update).await;
-        self.state.log.update_handled(id);
+        let progress = Arc::new(Progress {
+            update_id: id,
+            skip,
+            count: 0.into(),
+            log: self.state.log.clone(),
+        });
+        PROGRESS
+            .scope(progress.clone(), self.state.clone().handle(update))
+            .await;
+        let sent = progress.count.load(Ordering::SeqCst);
+        self.state.log.update_progress(id, sent, true);
         self.inflight.done(id);
     }
 

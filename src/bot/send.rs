@@ -36,6 +36,39 @@ macro_rules! with_bot {
     };
 }
 
+/// How far one update's handling has got, while it runs under [`super::lanes::Lanes`]:
+/// each message delivered is counted and recorded in the question log, and when an update is
+/// handled again (delivered again after a crash), the messages delivered before are skipped.
+pub struct Progress {
+    pub update_id: i64,
+    /// Messages delivered before, by an earlier run.
+    pub skip: u32,
+    /// Messages this run has reached so far (delivered or skipped).
+    pub count: std::sync::atomic::AtomicU32,
+    pub log: Arc<crate::log::Log>,
+}
+
+tokio::task_local! {
+    /// The update being handled on this task, if any.
+    pub static PROGRESS: Arc<Progress>;
+}
+
+/// Called before each message: true if an earlier run delivered it already.
+fn delivered_before() -> bool {
+    PROGRESS
+        .try_with(|p| p.count.fetch_add(1, Ordering::SeqCst) < p.skip)
+        .unwrap_or(false)
+}
+
+/// Called after each message is delivered: recorded at once, so a crash right after does not
+/// send it again.
+fn delivered() {
+    let _ = PROGRESS.try_with(|p| {
+        let n = p.count.load(Ordering::SeqCst);
+        p.log.update_progress(p.update_id, n, false);
+    });
+}
+
 /// How many times one request is tried before it is reported as undelivered.
 pub const ATTEMPTS: u32 = 5;
 /// The longest `retry_after` honoured; Telegram's are seconds to a minute.
@@ -176,6 +209,23 @@ pub async fn send_html(
     html: &str,
     markup: Option<InlineKeyboardMarkup>,
 ) -> Result<(), RequestError> {
+    if delivered_before() {
+        return Ok(());
+    }
+    let r = send_html_retried(tg, metrics, chat, html, markup).await;
+    if r.is_ok() {
+        delivered();
+    }
+    r
+}
+
+async fn send_html_retried(
+    tg: &Tg,
+    metrics: &Metrics,
+    chat: ChatId,
+    html: &str,
+    markup: Option<InlineKeyboardMarkup>,
+) -> Result<(), RequestError> {
     let no_preview = LinkPreviewOptions {
         is_disabled: true,
         url: None,
@@ -295,13 +345,19 @@ pub async fn send_urgent(
     question: Option<i64>,
 ) -> bool {
     for m in messages {
+        if delivered_before() {
+            continue;
+        }
         let markup = keyboard(&m.buttons, question);
         let mut backoff = Duration::from_millis(100);
         let mut attempt = 1;
         loop {
             let r = tokio::time::timeout(URGENT_ATTEMPT, send_once(bot, chat, &m.html, markup.clone())).await;
             let (kind, wait, why) = match r {
-                Ok(Ok(())) => break,
+                Ok(Ok(())) => {
+                    delivered();
+                    break;
+                }
                 Err(_) => ("timeout", Some(Duration::ZERO), "no answer in time".to_string()),
                 Ok(Err(e)) => (error_kind(&e), retryable(&e), e.to_string()),
             };

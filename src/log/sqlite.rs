@@ -7,7 +7,8 @@ use chrono::{DateTime, NaiveDate, Utc};
 use rusqlite::{Connection, OptionalExtension, Row, params, params_from_iter};
 
 use super::store::{
-    Applied, Day, Filter, ReviewUpdate, Reviewer, Session, Stats, Store, Suggestion, WriteOp,
+    Applied, Day, Filter, ReviewUpdate, Reviewer, Session, Stats, Store, Suggestion, UpdateState,
+    WriteOp,
 };
 use super::{Feedback, LogError, Question, Review, UserKey};
 
@@ -61,12 +62,15 @@ pub const MIGRATIONS: &[&str] = &[
         csrf TEXT NOT NULL,
         expires_at TEXT NOT NULL
     );",
-    // 3: Telegram updates already handled, so none is answered twice after a crash.
-    "CREATE TABLE handled_updates (
+    // 3: how far each recent Telegram update was handled, so none is answered twice or lost
+    // after a crash.
+    "CREATE TABLE telegram_updates (
         update_id INTEGER PRIMARY KEY,
-        handled_at TEXT NOT NULL
+        messages_sent INTEGER NOT NULL,
+        done INTEGER NOT NULL,
+        updated_at TEXT NOT NULL
     );
-    CREATE INDEX handled_updates_at ON handled_updates (handled_at);",
+    CREATE INDEX telegram_updates_updated_at ON telegram_updates (updated_at);",
 ];
 
 pub struct SqliteStore {
@@ -275,14 +279,22 @@ fn apply_one(tx: &rusqlite::Transaction<'_>, op: &WriteOp) -> rusqlite::Result<u
             .prepare_cached("DELETE FROM questions WHERE asked_at < ?1")?
             .execute([ts(*before)])?,
         WriteOp::Review { id, update, by, at } => review(tx, *id, update, by, *at)?,
-        WriteOp::UpdateHandled { update_id, at } => {
-            tx.prepare_cached("DELETE FROM handled_updates WHERE handled_at < ?1")?
+        WriteOp::UpdateProgress {
+            update_id,
+            sent,
+            done,
+            at,
+        } => {
+            tx.prepare_cached("DELETE FROM telegram_updates WHERE updated_at < ?1")?
                 .execute([ts(*at - super::store::UPDATES_KEPT)])?;
             tx.prepare_cached(
-                "INSERT INTO handled_updates (update_id, handled_at) VALUES (?1, ?2)
-                 ON CONFLICT (update_id) DO UPDATE SET handled_at = excluded.handled_at",
+                "INSERT INTO telegram_updates (update_id, messages_sent, done, updated_at)
+                 VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (update_id) DO UPDATE SET
+                     messages_sent = max(messages_sent, excluded.messages_sent),
+                     done = max(done, excluded.done), updated_at = excluded.updated_at",
             )?
-            .execute(params![update_id, ts(*at)])?
+            .execute(params![update_id, sent, i64::from(*done), ts(*at)])?
         }
     };
     Ok(n as u64)
@@ -552,14 +564,24 @@ impl Store for SqliteStore {
             .map_err(|e| self.err(e))
     }
 
-    fn update_handled(&mut self, update_id: i64, since: DateTime<Utc>) -> Result<bool, LogError> {
+    fn update_state(
+        &mut self,
+        update_id: i64,
+        since: DateTime<Utc>,
+    ) -> Result<Option<UpdateState>, LogError> {
         self.conn
             .query_row(
-                "SELECT count(*) FROM handled_updates WHERE update_id = ?1 AND handled_at >= ?2",
+                "SELECT messages_sent, done FROM telegram_updates
+                 WHERE update_id = ?1 AND updated_at >= ?2",
                 params![update_id, ts(since)],
-                |r| r.get::<_, i64>(0),
+                |r| {
+                    Ok(UpdateState {
+                        sent: r.get(0)?,
+                        done: r.get::<_, i64>(1)? != 0,
+                    })
+                },
             )
-            .map(|n| n > 0)
+            .optional()
             .map_err(|e| self.err(e))
     }
 

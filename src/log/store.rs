@@ -36,13 +36,25 @@ pub enum WriteOp {
         by: String,
         at: DateTime<Utc>,
     },
-    /// A Telegram update fully handled (answered, or nothing to answer), so that one
-    /// re-delivered after a crash is not answered twice. Records older than
-    /// [`UPDATES_KEPT`] are dropped as each new one is written.
-    UpdateHandled {
+    /// How far handling a Telegram update has got: messages delivered so far, and whether
+    /// it is done, so that one delivered again after a crash is neither answered twice nor
+    /// lost. Never goes backwards. Records older than [`UPDATES_KEPT`] are dropped as each
+    /// new one is written.
+    UpdateProgress {
         update_id: i64,
+        sent: u32,
+        done: bool,
         at: DateTime<Utc>,
     },
+}
+
+/// What is known of a Telegram update the bot was handed before.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct UpdateState {
+    /// Messages delivered in reply.
+    pub sent: u32,
+    /// Handled to the end.
+    pub done: bool,
 }
 
 /// How long a handled update id is remembered: Telegram keeps an unconfirmed update for 24
@@ -243,10 +255,14 @@ pub trait Store: Send {
     fn user_questions(&mut self, user: &UserKey) -> Result<u64, LogError>;
     /// Checks the store can be written to (for readiness).
     fn writable(&mut self) -> Result<(), LogError>;
-    /// Whether this Telegram update id was recorded as handled at or after `since`.
-    fn update_handled(&mut self, update_id: i64, since: DateTime<Utc>) -> Result<bool, LogError> {
+    /// How far this Telegram update's handling got, if recorded at or after `since`.
+    fn update_state(
+        &mut self,
+        update_id: i64,
+        since: DateTime<Utc>,
+    ) -> Result<Option<UpdateState>, LogError> {
         let _ = (update_id, since);
-        Ok(false)
+        Ok(None)
     }
 
     fn reviewer(&mut self, name: &str) -> Result<Option<Reviewer>, LogError>;

@@ -15,7 +15,7 @@ use chrono::Utc;
 use tokio::sync::oneshot;
 
 use super::sqlite::SqliteStore;
-use super::store::{Applied, Store, WriteOp};
+use super::store::{Applied, Store, UpdateState, WriteOp};
 use super::{DB_FILE, Feedback, LogError, NewQuestion, Pseudonymiser, Reader, UserKey, redact};
 
 #[derive(Debug, Clone)]
@@ -247,24 +247,28 @@ impl Log {
         });
     }
 
-    /// Records a Telegram update as handled (queued, without waiting on the disk).
-    pub fn update_handled(&self, update_id: i64) {
-        self.op(WriteOp::UpdateHandled {
+    /// Records how far a Telegram update's handling got: `sent` messages delivered, and
+    /// whether it is `done` (queued, without waiting on the disk).
+    pub fn update_progress(&self, update_id: i64, sent: u32, done: bool) {
+        self.op(WriteOp::UpdateProgress {
             update_id,
+            sent,
+            done,
             at: Utc::now(),
         });
     }
 
-    /// Whether a Telegram update was recorded as handled; `false` when the store cannot say
+    /// How far a Telegram update's handling got before; nothing when the store cannot say
     /// (answering twice is better than not at all).
-    pub fn was_handled(&self, update_id: i64) -> bool {
+    pub fn update_state(&self, update_id: i64) -> UpdateState {
         let since = Utc::now() - super::store::UPDATES_KEPT;
         self.reader
-            .with(|s| s.update_handled(update_id, since))
+            .with(|s| s.update_state(update_id, since))
             .unwrap_or_else(|e| {
-                tracing::error!(error = %e, "cannot read which updates were handled");
-                false
+                tracing::error!(error = %e, "cannot read how far updates were handled");
+                None
             })
+            .unwrap_or_default()
     }
 
     /// The user's region, from memory (if fresh) or the store.
