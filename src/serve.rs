@@ -562,9 +562,11 @@ impl BotRun<'_> {
             }
             None => {
                 // Polling deletes any webhook first (switching back from webhook mode).
-                with_retry(&self.metrics, "deleteWebhook", || bot.delete_webhook().send())
-                    .await
-                    .context("cannot delete the webhook (deleteWebhook)")?;
+                with_retry(&self.metrics, "deleteWebhook", || {
+                    bot.delete_webhook().send()
+                })
+                .await
+                .context("cannot delete the webhook (deleteWebhook)")?;
                 tokio::spawn(on_signal(None));
                 self.ready.polling.store(true, Ordering::Relaxed);
                 let poller = Poller {

@@ -645,7 +645,11 @@ async fn a_poisoned_update_is_skipped_and_the_next_question_answered() {
     // Telegram is told to move past them: nothing stays unconfirmed.
     let t0 = std::time::Instant::now();
     while s.fake.unconfirmed() > 0 {
-        assert!(t0.elapsed() < T, "updates left unconfirmed: {}", s.log_text());
+        assert!(
+            t0.elapsed() < T,
+            "updates left unconfirmed: {}",
+            s.log_text()
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let (code, m) = get(format!("{}/metrics", s.http)).await;
@@ -665,7 +669,8 @@ async fn a_poisoned_update_is_skipped_and_the_next_question_answered() {
     );
     let log = s.log_text();
     assert_eq!(
-        log.matches("skipped an update that could not be read").count(),
+        log.matches("skipped an update that could not be read")
+            .count(),
         2,
         "{log}"
     );
@@ -698,7 +703,10 @@ async fn a_crisis_reply_jumps_a_reply_stuck_in_retries() {
     let got = s.fake.wait_sent_to(chat, n + 1, T).await;
     let took = got[n].at.duration_since(asked);
     let first = plain(&got[n]);
-    assert!(first.contains("999"), "the crisis reply comes first: {first}");
+    assert!(
+        first.contains("999"),
+        "the crisis reply comes first: {first}"
+    );
     assert!(
         took < Duration::from_secs(1),
         "the crisis reply took {took:?} behind a stuck reply"
@@ -711,7 +719,10 @@ async fn a_crisis_reply_jumps_a_reply_stuck_in_retries() {
         .iter()
         .any(|m| m.chat_id == chat && plain(m).contains("Statutory Sick Pay"))
     {
-        assert!(t0.elapsed() < Duration::from_secs(40), "the stuck reply never came");
+        assert!(
+            t0.elapsed() < Duration::from_secs(40),
+            "the stuck reply never came"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert!(s.log_text().contains("crisis message is answered at once"));
@@ -773,6 +784,7 @@ async fn kill_9_during_a_burst_loses_no_question_and_answers_none_twice() {
             tokio::time::sleep(Duration::from_millis(1)).await;
         }
         s.child.kill().unwrap();
+        let killed = std::time::Instant::now();
         s.child.wait().unwrap();
         // Requests already on the wire still reach the fake: let them land.
         tokio::time::sleep(Duration::from_millis(500)).await;
@@ -790,6 +802,18 @@ async fn kill_9_during_a_burst_loses_no_question_and_answers_none_twice() {
                 .collect()
         };
         let unconfirmed = fake.unconfirmed();
+        // How long before the kill Telegram accepted the messages the bot had not recorded.
+        let mut oldest_unrecorded = Duration::ZERO;
+        let sent = fake.sent();
+        for (i, (chat, _)) in chats.iter().enumerate() {
+            let unrecorded = sent
+                .iter()
+                .filter(|m| m.chat_id == *chat)
+                .skip(recorded[i].sent as usize);
+            for m in unrecorded {
+                oldest_unrecorded = oldest_unrecorded.max(killed.saturating_duration_since(m.at));
+            }
+        }
         drop(s);
         let mut s = Serve::launch(launch(&fake)).await;
         // A control question, asked with no crash, says how many messages one reply is.
@@ -800,7 +824,10 @@ async fn kill_9_during_a_burst_loses_no_question_and_answers_none_twice() {
         let mut want = Vec::new();
         for (i, (chat, _)) in chats.iter().enumerate() {
             let r = recorded[i];
-            assert!(r.sent as usize <= at_kill[i], "run {run}: recorded more than sent");
+            assert!(
+                r.sent as usize <= at_kill[i],
+                "run {run}: recorded more than sent"
+            );
             let w = if r.done {
                 at_kill[i]
             } else {
@@ -838,7 +865,7 @@ async fn kill_9_during_a_burst_loses_no_question_and_answers_none_twice() {
         println!(
             "run {run} ({args:?}): killed after {} of {} messages, {unconfirmed} updates unconfirmed; \
              after the restart all {n} answered in full, {} log rows, {resent} messages sent twice \
-             (accepted by Telegram but not yet recorded at the kill)",
+             (accepted by Telegram but not yet recorded at the kill, the oldest {oldest_unrecorded:?} before it)",
             at_kill.iter().sum::<usize>(),
             n as usize * whole,
             rows.len(),

@@ -326,3 +326,46 @@ async fn two_replicas(data_a: &Path, data_b: &Path, database_url: Option<&str>) 
     assert_eq!(fake.webhook(), None);
     c.stop().await;
 }
+
+/// Issue 14 item 5: `/readyz` reports long polling's health, not only `getMe`: failing
+/// `getUpdates` calls turn it to 503 with the reason, and it recovers by itself.
+#[tokio::test(flavor = "multi_thread")]
+async fn readyz_says_when_polling_fails_and_when_it_recovers() {
+    let s = Serve::start(&["--throttle", "off"]).await;
+    let (code, body) = get(format!("{}/readyz", s.http)).await;
+    assert_eq!(code, 200, "{body}");
+    assert!(body.contains("telegram polling: last getUpdates"), "{body}");
+    for _ in 0..3 {
+        s.fake
+            .fail_next("getUpdates", common::fake_telegram::Fault::Status(502));
+    }
+    // End the long poll in progress, so the next calls meet the faults.
+    let chat = 720_000_009;
+    s.fake.send_text(chat, "/help");
+    let t0 = Instant::now();
+    let body = loop {
+        let (code, body) = get(format!("{}/readyz", s.http)).await;
+        if code == 503 {
+            break body;
+        }
+        assert!(t0.elapsed() < T, "/readyz never said polling fails: {body}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert!(body.contains("polling failing"), "{body}");
+    let (_, m) = get(format!("{}/metrics", s.http)).await;
+    assert!(
+        m.lines().any(|l| l == "workhealth_telegram_polling_ok 0"),
+        "{m}"
+    );
+    // The faults run out: polling recovers, the waiting question is answered, ready again.
+    s.fake.wait_sent_to(chat, 1, T).await;
+    let t0 = Instant::now();
+    loop {
+        let (code, body) = get(format!("{}/readyz", s.http)).await;
+        if code == 200 {
+            break;
+        }
+        assert!(t0.elapsed() < T, "/readyz never recovered: {body}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}

@@ -64,17 +64,17 @@ impl Lanes {
     }
 
     fn token(&self) -> Option<mpsc::Sender<()>> {
-        self.alive
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
+        self.alive.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
     /// Hands an update to its chat's lane (or to a task of its own), without waiting.
     pub fn dispatch(self: &Arc<Self>, update: Update) {
         let id = i64::from(update.id.0);
         let Some(token) = self.token() else {
-            tracing::warn!(update_id = id, "an update arrived while stopping; left for the next start");
+            tracing::warn!(
+                update_id = id,
+                "an update arrived while stopping; left for the next start"
+            );
             return;
         };
         self.inflight.start(id);
@@ -82,7 +82,10 @@ impl Lanes {
         if before.done {
             // Handled before a crash or restart, and delivered again: not answered twice.
             self.state.metrics.updates.inc("already_handled");
-            tracing::info!(update_id = id, "an update delivered again was handled before; skipped");
+            tracing::info!(
+                update_id = id,
+                "an update delivered again was handled before; skipped"
+            );
             self.inflight.done(id);
             return;
         }
@@ -188,10 +191,7 @@ impl Lanes {
     /// Stops taking updates and waits until every one handed over has been handled.
     pub async fn drain(&self) {
         self.chats().clear();
-        self.alive
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .take();
+        self.alive.lock().unwrap_or_else(|p| p.into_inner()).take();
         let _ = self.gone.lock().await.recv().await;
     }
 }

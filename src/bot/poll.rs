@@ -4,8 +4,8 @@
 //! - **Confirmed only once handled.** Telegram forgets every update below the `offset` of a
 //!   `getUpdates` call. The offset sent is the oldest update still being handled (see
 //!   [`InFlight`]), so after a crash Telegram delivers again whatever was not finished, and
-//!   the question log's record of handled update ids ([`crate::log::Log::was_handled`]) keeps
-//!   those that were from being answered twice. An update stuck for longer than [`STUCK`]
+//!   the question log's record of how far each update was handled
+//!   ([`crate::log::Log::update_state`]) keeps those that were from being answered twice. An update stuck for longer than [`STUCK`]
 //!   (a reply waiting out long rate limits) is confirmed anyway, so that it cannot hold back
 //!   everyone else's; it is still answered, but a crash in that time would lose it.
 //! - **One bad update costs only itself.** The response is split into its updates before any
@@ -295,9 +295,7 @@ pub fn split_batch(body: &str) -> Result<Batch, &'static str> {
             Ok(Batch::Updates(items.into_iter().map(read_update).collect()))
         }
         Some("false") => {
-            let code = get("error_code")
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(0);
+            let code = get("error_code").and_then(|v| v.parse().ok()).unwrap_or(0);
             let description = get("description")
                 .and_then(|v| serde_json::from_str::<String>(v).ok())
                 .unwrap_or_default();
@@ -381,7 +379,11 @@ impl Poller {
                     retry_after,
                 }) => {
                     let why = format!("Telegram refused getUpdates: {code} {description}");
-                    tracing::warn!(code, description, "Telegram refused getUpdates; polling again");
+                    tracing::warn!(
+                        code,
+                        description,
+                        "Telegram refused getUpdates; polling again"
+                    );
                     self.health.failed(why);
                     self.metrics.telegram_errors.inc("get_updates");
                     let wait = retry_after.map_or(backoff, Duration::from_secs);
@@ -458,11 +460,7 @@ async fn pause(stop: &mut watch::Receiver<bool>, d: Duration) -> bool {
     }
 }
 
-async fn get_updates(
-    bot: &Bot,
-    offset: Option<i64>,
-    timeout: Duration,
-) -> Result<Batch, String> {
+async fn get_updates(bot: &Bot, offset: Option<i64>, timeout: Duration) -> Result<Batch, String> {
     get_updates_limit(bot, offset, timeout, 100).await
 }
 
@@ -533,8 +531,20 @@ mod tests {
         };
         assert_eq!(items.len(), 4);
         assert!(matches!(&items[0], Item::Update(u) if u.id.0 == 9));
-        assert!(matches!(items[1], Item::Bad { id: Some(10), why: "invalid JSON" }));
-        assert!(matches!(items[2], Item::Bad { id: Some(11), why: "nested too deeply" }));
+        assert!(matches!(
+            items[1],
+            Item::Bad {
+                id: Some(10),
+                why: "invalid JSON"
+            }
+        ));
+        assert!(matches!(
+            items[2],
+            Item::Bad {
+                id: Some(11),
+                why: "nested too deeply"
+            }
+        ));
         assert!(matches!(&items[3], Item::Update(u) if u.id.0 == 12));
         // What is kept of a bad update says nothing of its content.
         let kept = format!("{:?}", items[1]);
@@ -548,9 +558,20 @@ mod tests {
         );
         assert!(matches!(
             r,
-            Ok(Batch::Refused { code: 429, retry_after: Some(3), .. })
+            Ok(Batch::Refused {
+                code: 429,
+                retry_after: Some(3),
+                ..
+            })
         ));
-        for bad in ["", "[", "{\"ok\":true}", "<html>", "{\"ok\":true,\"result\":[}", "}{"] {
+        for bad in [
+            "",
+            "[",
+            "{\"ok\":true}",
+            "<html>",
+            "{\"ok\":true,\"result\":[}",
+            "}{",
+        ] {
             assert!(split_batch(bad).is_err(), "{bad:?}");
         }
         assert!(matches!(
@@ -566,6 +587,9 @@ mod tests {
         assert_eq!(split_container("[]").unwrap(), Vec::<&str>::new());
         assert!(split_container("[1,,2]").is_none());
         assert!(split_container("[1]]").is_none());
-        assert_eq!(field(r#"{"update_id": 42, "x": {}}"#, "update_id"), Some("42"));
+        assert_eq!(
+            field(r#"{"update_id": 42, "x": {}}"#, "update_id"),
+            Some("42")
+        );
     }
 }

@@ -352,21 +352,38 @@ pub async fn send_urgent(
         let mut backoff = Duration::from_millis(100);
         let mut attempt = 1;
         loop {
-            let r = tokio::time::timeout(URGENT_ATTEMPT, send_once(bot, chat, &m.html, markup.clone())).await;
+            let r = tokio::time::timeout(
+                URGENT_ATTEMPT,
+                send_once(bot, chat, &m.html, markup.clone()),
+            )
+            .await;
             let (kind, wait, why) = match r {
                 Ok(Ok(())) => {
                     delivered();
                     break;
                 }
-                Err(_) => ("timeout", Some(Duration::ZERO), "no answer in time".to_string()),
+                Err(_) => (
+                    "timeout",
+                    Some(Duration::ZERO),
+                    "no answer in time".to_string(),
+                ),
                 Ok(Err(e)) => (error_kind(&e), retryable(&e), e.to_string()),
             };
             metrics.telegram_errors.inc(kind);
             match wait {
                 Some(wait) if attempt < URGENT_ATTEMPTS => {
-                    let wait = if wait.is_zero() { backoff } else { wait.min(URGENT_MAX_WAIT) };
-                    tracing::error!(error = why, kind, attempt, wait_ms = wait.as_millis() as u64,
-                        "Telegram refused a crisis reply; retrying it ahead of everything else");
+                    let wait = if wait.is_zero() {
+                        backoff
+                    } else {
+                        wait.min(URGENT_MAX_WAIT)
+                    };
+                    tracing::error!(
+                        error = why,
+                        kind,
+                        attempt,
+                        wait_ms = wait.as_millis() as u64,
+                        "Telegram refused a crisis reply; retrying it ahead of everything else"
+                    );
                     metrics.telegram_retries.fetch_add(1, Ordering::Relaxed);
                     tokio::time::sleep(wait).await;
                     backoff = (backoff * 2).min(Duration::from_secs(2));
@@ -374,7 +391,12 @@ pub async fn send_urgent(
                 }
                 _ => {
                     metrics.undelivered.fetch_add(1, Ordering::Relaxed);
-                    tracing::error!(error = why, kind, attempt, "a crisis reply could not be delivered");
+                    tracing::error!(
+                        error = why,
+                        kind,
+                        attempt,
+                        "a crisis reply could not be delivered"
+                    );
                     return false;
                 }
             }
