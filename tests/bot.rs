@@ -697,6 +697,8 @@ async fn a_crisis_reply_jumps_a_reply_stuck_in_retries() {
     }
     // The 502 has been served: that reply is now waiting out teloxide's delay.
     let n = s.fake.sent().iter().filter(|m| m.chat_id == chat).count();
+    // Telegram refuses the crisis reply's first attempt too: it is retried at once.
+    s.fake.fail_next("sendMessage", Fault::Status(502));
     let asked = std::time::Instant::now();
     s.fake
         .send_text(chat, "he says he is going to kill himself tonight");
@@ -725,7 +727,12 @@ async fn a_crisis_reply_jumps_a_reply_stuck_in_retries() {
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    assert!(s.log_text().contains("crisis message is answered at once"));
+    let log = s.log_text();
+    assert!(log.contains("crisis message is answered at once"), "{log}");
+    assert!(
+        log.contains("Telegram refused a crisis reply; retrying it ahead of everything else"),
+        "{log}"
+    );
     assert_clean(&s);
 }
 

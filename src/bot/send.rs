@@ -300,43 +300,76 @@ const URGENT_ATTEMPT: Duration = Duration::from_secs(3);
 /// The longest `retry_after` a crisis reply honours before trying again.
 const URGENT_MAX_WAIT: Duration = Duration::from_secs(30);
 
-/// One `sendMessage`, no retries; refused HTML falls back to plain text once.
-async fn send_once(
+/// Why one direct `sendMessage` failed.
+enum Refusal {
+    /// Worth trying again: after this long, or after the usual backoff when zero.
+    Retry(Duration, String),
+    /// Telegram refused our HTML: send it as plain text.
+    Markup(String),
+    /// Trying again will not help (blocked by the user, chat gone...).
+    Final(String),
+}
+
+/// One `sendMessage` straight over the bot's HTTP client, without teloxide's request path,
+/// which waits 10 s after a 5xx before reporting it: a crisis reply retries at once instead.
+async fn send_direct(
     bot: &Bot,
     chat: ChatId,
-    html: &str,
-    markup: Option<InlineKeyboardMarkup>,
-) -> Result<(), RequestError> {
-    let no_preview = LinkPreviewOptions {
-        is_disabled: true,
-        url: None,
-        prefer_small_media: false,
-        prefer_large_media: false,
-        show_above_text: false,
-    };
-    let mut req = bot
-        .send_message(chat, html)
-        .parse_mode(ParseMode::Html)
-        .link_preview_options(no_preview);
-    if let Some(m) = markup.clone() {
-        req = req.reply_markup(m);
+    text: &str,
+    html: bool,
+    markup: Option<&InlineKeyboardMarkup>,
+) -> Result<(), Refusal> {
+    let url = bot
+        .api_url()
+        .join(&format!("/bot{}/sendMessage", bot.token()))
+        .map_err(|e| Refusal::Final(format!("bad Bot API URL: {e}")))?;
+    let mut body = serde_json::json!({
+        "chat_id": chat.0,
+        "text": text,
+        "link_preview_options": {"is_disabled": true},
+    });
+    if html {
+        body["parse_mode"] = "HTML".into();
     }
-    match req.await {
-        Err(RequestError::Api(teloxide::ApiError::CantParseEntities(why))) => {
-            tracing::error!(why, "Telegram refused our HTML; sending as plain text");
-            let mut req = bot.send_message(chat, crate::render::telegram::unescape_plain(html));
-            if let Some(m) = markup {
-                req = req.reply_markup(m);
-            }
-            req.await.map(|_| ())
-        }
-        r => r.map(|_| ()),
+    if let Some(m) = markup {
+        body["reply_markup"] = serde_json::to_value(m).unwrap_or_default();
+    }
+    let resp = bot
+        .client()
+        .post(url)
+        .header(reqwest::header::CONTENT_TYPE, "application/json")
+        .body(body.to_string())
+        .send()
+        .await
+        .map_err(|e| Refusal::Retry(Duration::ZERO, e.without_url().to_string()))?;
+    let status = resp.status().as_u16();
+    // Not JSON (an HTML error page from a proxy, say): null, and the status decides.
+    let answer: serde_json::Value = match resp.text().await {
+        Ok(t) => serde_json::from_str(&t).unwrap_or_default(),
+        Err(_) => serde_json::Value::Null,
+    };
+    if answer["ok"] == true {
+        return Ok(());
+    }
+    let description = answer["description"].as_str().unwrap_or("").to_string();
+    let why = format!("HTTP {status}: {description}");
+    if let Some(after) = answer["parameters"]["retry_after"].as_u64() {
+        return Err(Refusal::Retry(
+            Duration::from_secs(after).min(URGENT_MAX_WAIT),
+            why,
+        ));
+    }
+    match status {
+        400 if description.contains("can't parse entities") => Err(Refusal::Markup(why)),
+        429 | 500.. => Err(Refusal::Retry(Duration::ZERO, why)),
+        _ => Err(Refusal::Final(why)),
     }
 }
 
-/// Sends a crisis reply: on the unthrottled client, so it queues behind nothing; each attempt
-/// cut short after a few seconds; a refusal logged as a crisis reply and retried at once with
-/// short backoff, ahead of everything else. Stops at a message that cannot be delivered.
+/// Sends a crisis reply: straight to the Bot API on the unthrottled client, so it queues
+/// behind nothing; each attempt cut short after a few seconds; a refusal logged as a crisis
+/// reply and retried at once with short backoff, ahead of everything else. Stops at a message
+/// that cannot be delivered.
 pub async fn send_urgent(
     bot: &Bot,
     metrics: &Arc<Metrics>,
@@ -351,35 +384,42 @@ pub async fn send_urgent(
         let markup = keyboard(&m.buttons, question);
         let mut backoff = Duration::from_millis(100);
         let mut attempt = 1;
+        let mut html = true;
         loop {
+            let text = if html {
+                m.html.clone()
+            } else {
+                crate::render::telegram::unescape_plain(&m.html)
+            };
             let r = tokio::time::timeout(
                 URGENT_ATTEMPT,
-                send_once(bot, chat, &m.html, markup.clone()),
+                send_direct(bot, chat, &text, html, markup.as_ref()),
             )
-            .await;
-            let (kind, wait, why) = match r {
-                Ok(Ok(())) => {
+            .await
+            .unwrap_or_else(|_| Err(Refusal::Retry(Duration::ZERO, "no answer in time".into())));
+            let (wait, why) = match r {
+                Ok(()) => {
                     delivered();
                     break;
                 }
-                Err(_) => (
-                    "timeout",
-                    Some(Duration::ZERO),
-                    "no answer in time".to_string(),
-                ),
-                Ok(Err(e)) => (error_kind(&e), retryable(&e), e.to_string()),
+                Err(Refusal::Markup(why)) if html => {
+                    tracing::error!(
+                        why,
+                        "Telegram refused our HTML in a crisis reply; sending it as plain text"
+                    );
+                    metrics.telegram_errors.inc("api");
+                    html = false;
+                    continue;
+                }
+                Err(Refusal::Retry(wait, why)) => (Some(wait), why),
+                Err(Refusal::Markup(why) | Refusal::Final(why)) => (None, why),
             };
-            metrics.telegram_errors.inc(kind);
+            metrics.telegram_errors.inc("crisis_reply");
             match wait {
                 Some(wait) if attempt < URGENT_ATTEMPTS => {
-                    let wait = if wait.is_zero() {
-                        backoff
-                    } else {
-                        wait.min(URGENT_MAX_WAIT)
-                    };
+                    let wait = if wait.is_zero() { backoff } else { wait };
                     tracing::error!(
                         error = why,
-                        kind,
                         attempt,
                         wait_ms = wait.as_millis() as u64,
                         "Telegram refused a crisis reply; retrying it ahead of everything else"
@@ -393,7 +433,6 @@ pub async fn send_urgent(
                     metrics.undelivered.fetch_add(1, Ordering::Relaxed);
                     tracing::error!(
                         error = why,
-                        kind,
                         attempt,
                         "a crisis reply could not be delivered"
                     );
