@@ -705,6 +705,7 @@ async fn a_crisis_reply_jumps_a_reply_stuck_in_retries() {
     let got = s.fake.wait_sent_to(chat, n + 1, T).await;
     let took = got[n].at.duration_since(asked);
     let first = plain(&got[n]);
+    println!("the crisis reply left {took:?} after the update, its first attempt refused");
     assert!(
         first.contains("999"),
         "the crisis reply comes first: {first}"

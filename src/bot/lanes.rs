@@ -77,6 +77,15 @@ impl Lanes {
             );
             return;
         };
+        if matches!(update.kind, teloxide::types::UpdateKind::Error(_)) {
+            // A webhook update teloxide could not read (polling skips these itself).
+            self.state.metrics.updates.inc("unparseable");
+            tracing::warn!(
+                update_id = id,
+                "skipped an update that could not be read (content not logged)"
+            );
+            return;
+        }
         self.inflight.start(id);
         let before = self.state.log.update_state(id);
         if before.done {
