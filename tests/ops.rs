@@ -278,6 +278,19 @@ async fn two_replicas(data_a: &Path, data_b: &Path, database_url: Option<&str>) 
         401
     );
 
+    // An update no parser accepts is taken (200, so Telegram does not send it again) and
+    // dropped, and logged without its content.
+    let poisoned = r#"{"update_id":2,"message":{"message_id":2,"date":0,"chat":{"id":730000001,"type":"private","first_name":"Poppy"},"text":"\ud800 private words"}}"#;
+    let r = reqwest::Client::new()
+        .post(format!("{}/tg/hook", a.http))
+        .header("X-Telegram-Bot-Api-Secret-Token", "shared_secret-1")
+        .header("Content-Type", "application/json")
+        .body(poisoned)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+
     // Updates spread across both replicas are all answered and all logged in one database.
     for i in 0..10i64 {
         let chat = 730_000_100 + i;
@@ -310,6 +323,14 @@ async fn two_replicas(data_a: &Path, data_b: &Path, database_url: Option<&str>) 
         logged.contains("questions in the whole log: 10"),
         "one shared log: {logged}"
     );
+    let log = a.log_text();
+    assert!(
+        log.contains("skipped a webhook update that could not be read"),
+        "{log}"
+    );
+    for secret in ["Poppy", "private words", "730000001"] {
+        assert!(!log.contains(secret), "{secret} in the log: {log}");
+    }
 
     // Switching back to polling deletes the webhook.
     let mut poll_args = vec!["--throttle", "off"];
