@@ -403,7 +403,7 @@ async fn metrics(State(st): State<AppState>) -> impl IntoResponse {
         ),
         (
             "workhealth_telegram_updates_confirmed_early",
-            "Updates confirmed to Telegram while still being handled (stuck for a minute).",
+            "Updates being handled for over a minute, confirmed to Telegram before they were done.",
             st.ready.poll.confirmed_early.load(Ordering::Relaxed) as f64,
         ),
     ];

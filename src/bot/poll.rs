@@ -84,7 +84,7 @@ pub struct PollHealth {
     pub last_error: Mutex<Option<String>>,
     /// Updates skipped because they could not be parsed.
     pub skipped: AtomicU64,
-    /// Updates confirmed to Telegram while still being handled (stuck for [`STUCK`]).
+    /// Updates confirmed to Telegram while still being handled (stuck for [`STUCK`]), now.
     pub confirmed_early: AtomicU64,
 }
 
@@ -428,15 +428,13 @@ impl Poller {
             .iter()
             .filter(|(id, at)| at.elapsed() >= STUCK && oldest.is_none_or(|o| **id < o))
             .count() as u64;
-        if stuck > 0 {
-            let before = self.health.confirmed_early.swap(stuck, Ordering::Relaxed);
-            if stuck > before {
-                tracing::warn!(
-                    stuck,
-                    "confirming updates to Telegram that are still being handled after {} s",
-                    STUCK.as_secs()
-                );
-            }
+        let before = self.health.confirmed_early.swap(stuck, Ordering::Relaxed);
+        if stuck > before {
+            tracing::warn!(
+                stuck,
+                "confirming updates to Telegram that are still being handled after {} s",
+                STUCK.as_secs()
+            );
         }
         match (oldest, next) {
             (Some(o), Some(n)) => Some(o.min(n)),
