@@ -1,4 +1,5 @@
-//! `workhealth serve`: the Telegram bot (long polling, or a webhook on the same listener) and
+//! `workhealth serve`: the Telegram bot (long polling by [`crate::bot::poll`], updates confirmed
+//! only once handled; or a webhook on the same listener, unreadable updates screened out) and
 //! the HTTP side (review app, `/healthz`, `/readyz`, `/metrics`) in one process. Content is
 //! reloaded live when its files change, on SIGHUP and from the review app. SIGTERM or Ctrl-C
 //! stops it gracefully: in-flight replies finish and everything queued for the log is
