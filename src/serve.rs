@@ -1,4 +1,5 @@
-//! `workhealth serve`: the Telegram bot (long polling, or a webhook on the same listener) and
+//! `workhealth serve`: the Telegram bot (long polling by [`crate::bot::poll`], updates confirmed
+//! only once handled; or a webhook on the same listener, unreadable updates screened out) and
 //! the HTTP side (review app, `/healthz`, `/readyz`, `/metrics`) in one process. Content is
 //! reloaded live when its files change, on SIGHUP and from the review app. SIGTERM or Ctrl-C
 //! stops it gracefully: in-flight replies finish and everything queued for the log is
@@ -15,14 +16,15 @@ use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::get;
-use teloxide::dispatching::{Dispatcher, UpdateHandler};
-use teloxide::error_handlers::LoggingErrorHandler;
+use futures_util::StreamExt;
 use teloxide::prelude::*;
 use teloxide::types::AllowedUpdate;
-use teloxide::update_listeners::{Polling, UpdateListener, webhooks};
+use teloxide::update_listeners::webhooks;
 use tokio::sync::watch;
 
 use crate::bot::BotState;
+use crate::bot::lanes::Lanes;
+use crate::bot::poll::{PollHealth, Poller};
 use crate::bot::send::{Tg, set_commands, with_retry};
 use crate::cli::{Global, OnOff, ServeArgs};
 use crate::live::{Live, Reloader};
@@ -42,6 +44,9 @@ pub struct Readiness {
     pub telegram_error: std::sync::Mutex<Option<String>>,
     /// Why the embedding model is not in use (answers are lexical only), if it is not.
     pub model_error: std::sync::Mutex<Option<String>>,
+    /// True once long polling has started (not in webhook mode).
+    pub polling: AtomicBool,
+    pub poll: Arc<PollHealth>,
 }
 
 impl Readiness {
@@ -50,6 +55,8 @@ impl Readiness {
             telegram_ok: AtomicBool::new(!telegram_needed),
             telegram_error: std::sync::Mutex::new(None),
             model_error: std::sync::Mutex::new(None),
+            polling: AtomicBool::new(false),
+            poll: Arc::new(PollHealth::default()),
         }
     }
 
@@ -205,6 +212,10 @@ async fn serve(
         let secret = webhook_secret(args, token)?;
         let opts = webhooks::Options::new(args.listen, url.clone()).secret_token(secret.clone());
         let (listener, _stop, hook) = webhooks::axum_no_setup(opts);
+        let (m, sec) = (metrics.clone(), secret.clone());
+        let hook = hook.layer(axum::middleware::from_fn(move |req, next| {
+            screen_update(m.clone(), sec.clone(), req, next)
+        }));
         app = app.merge(hook);
         webhook_listener = Some((listener, url, secret));
     }
@@ -282,6 +293,44 @@ fn webhook_secret(args: &ServeArgs, token: &str) -> Result<String> {
     }
 }
 
+/// Before teloxide's webhook handler (which logs an update it cannot parse in full, names and
+/// text included): an update with the right secret that cannot be read is answered 200 (so
+/// Telegram does not send it again), counted, and logged without its content.
+async fn screen_update(
+    metrics: Arc<Metrics>,
+    secret: String,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let ours = req
+        .headers()
+        .get("X-Telegram-Bot-Api-Secret-Token")
+        .is_some_and(|v| v.as_bytes() == secret.as_bytes());
+    if !ours {
+        return next.run(req).await;
+    }
+    let (parts, body) = req.into_parts();
+    // axum's default limit for a body read whole, as teloxide's handler has.
+    let Ok(bytes) = axum::body::to_bytes(body, 2 * 1024 * 1024).await else {
+        return StatusCode::PAYLOAD_TOO_LARGE.into_response();
+    };
+    let why = match std::str::from_utf8(&bytes).map(crate::bot::poll::read_update) {
+        Ok(crate::bot::poll::Item::Update(_)) => None,
+        Ok(crate::bot::poll::Item::Bad { why, .. }) => Some(why),
+        Err(_) => Some("not UTF-8"),
+    };
+    if let Some(why) = why {
+        metrics.updates.inc("unparseable");
+        tracing::warn!(
+            why,
+            "skipped a webhook update that could not be read (content not logged)"
+        );
+        return StatusCode::OK.into_response();
+    }
+    let req = axum::extract::Request::from_parts(parts, axum::body::Body::from(bytes));
+    next.run(req).await
+}
+
 fn make_bot(token: &str) -> Result<Bot> {
     let mut bot = Bot::new(token);
     if let Ok(url) = std::env::var("TELOXIDE_API_URL") {
@@ -336,6 +385,10 @@ async fn readyz(State(st): State<AppState>) -> impl IntoResponse {
             e.map(|e| format!(": {e}")).unwrap_or_default()
         ));
     }
+    let polling = st.ready.polling.load(Ordering::Relaxed);
+    if polling && let Err(e) = st.ready.poll.check() {
+        problems.push(format!("telegram: {e}"));
+    }
     let digest = st.live.get().content().digest.clone();
     let degraded = st
         .ready
@@ -346,7 +399,12 @@ async fn readyz(State(st): State<AppState>) -> impl IntoResponse {
         .map(|e| format!("degraded: model: {e} (answering with words alone)\n"))
         .unwrap_or_default();
     if problems.is_empty() {
-        (StatusCode::OK, format!("ready\ncontent {digest}\n{degraded}"))
+        let poll = if polling {
+            format!("{}\n", st.ready.poll.summary())
+        } else {
+            String::new()
+        };
+        (StatusCode::OK, format!("ready\ncontent {digest}\n{poll}{degraded}"))
     } else {
         (
             StatusCode::SERVICE_UNAVAILABLE,
@@ -390,6 +448,27 @@ async fn metrics(State(st): State<AppState>) -> impl IntoResponse {
             } else {
                 0.0
             },
+        ),
+        (
+            "workhealth_telegram_polling_ok",
+            "Whether long polling is healthy (1), failing (0), or not in use (-1).",
+            if !st.ready.polling.load(Ordering::Relaxed) {
+                -1.0
+            } else if st.ready.poll.check().is_ok() {
+                1.0
+            } else {
+                0.0
+            },
+        ),
+        (
+            "workhealth_telegram_updates_skipped",
+            "Updates skipped because they could not be parsed (their content is not logged).",
+            st.ready.poll.skipped.load(Ordering::Relaxed) as f64,
+        ),
+        (
+            "workhealth_telegram_updates_confirmed_early",
+            "Updates being handled for over a minute, confirmed to Telegram before they were done.",
+            st.ready.poll.confirmed_early.load(Ordering::Relaxed) as f64,
         ),
     ];
     (
@@ -535,43 +614,27 @@ impl BotRun<'_> {
             live: self.live,
             log: self.log,
             tg,
+            urgent: bot.clone(),
             metrics: self.metrics.clone(),
             username,
             bot_id: me.id,
         });
-        let handler: UpdateHandler<std::convert::Infallible> =
-            dptree::endpoint(|upd: Update, st: Arc<BotState>| async move {
-                st.handle(upd).await;
-                Ok(())
-            });
-        let mut dispatcher = Dispatcher::builder(bot.clone(), handler)
-            .dependencies(dptree::deps![state])
-            .default_handler(|_| async {})
-            .build();
-        let shutdown = dispatcher.shutdown_token();
+        let lanes = Lanes::new(state);
         let stop_tx = self.stop_tx;
-        // On a signal, stop both the dispatcher and its update listener. Stopping the listener
-        // matters: teloxide 0.17's dispatcher can miss a shutdown request that arrives while it
-        // is handing an update to a worker (its Notify only wakes current waiters), and then
-        // runs on until the listener ends; a stopped listener ends it either way.
-        let on_signal = |stop: teloxide::stop::StopToken| async move {
+        // On a signal: stop taking updates (and the HTTP side); replies in flight finish below.
+        let (bot_stop_tx, bot_stop_rx) = watch::channel(false);
+        let on_signal = |listener_stop: Option<teloxide::stop::StopToken>| async move {
             wait_for_signal().await;
             tracing::info!("stopping: finishing replies in flight");
             let _ = stop_tx.send(true);
-            stop.stop();
-            // The dispatcher may not have started yet: try for a while until it takes the request
-            // (if it never does, the stopped listener has ended it already).
-            for _ in 0..100 {
-                if shutdown.shutdown().is_ok() {
-                    break;
-                }
-                tokio::time::sleep(Duration::from_millis(100)).await;
+            let _ = bot_stop_tx.send(true);
+            if let Some(t) = listener_stop {
+                t.stop();
             }
         };
-        let on_error = LoggingErrorHandler::with_custom_text("an error from the update listener");
         match webhook {
             Some((mut listener, url, secret)) => {
-                tokio::spawn(on_signal(listener.stop_token()));
+                tokio::spawn(on_signal(Some(listener.stop_token())));
                 // Set here rather than by teloxide, and never deleted at stop: with several
                 // replicas behind a load balancer, one stopping must not cut off the others.
                 with_retry(&self.metrics, "setWebhook", || {
@@ -587,23 +650,41 @@ impl BotRun<'_> {
                 .await
                 .context("cannot set the webhook (setWebhook)")?;
                 tracing::info!(%url, "webhook set");
-                dispatcher
-                    .try_dispatch_with_listener(listener, on_error)
-                    .await
-                    .context("cannot start the Telegram dispatcher")?;
+                let mut stop = bot_stop_rx;
+                let stream = listener.as_stream();
+                let mut stream = std::pin::pin!(stream);
+                loop {
+                    let next = tokio::select! {
+                        u = stream.next() => u,
+                        _ = stop.wait_for(|s| *s) => None,
+                    };
+                    match next {
+                        Some(Ok(update)) => lanes.dispatch(update),
+                        Some(Err(never)) => match never {},
+                        None => break,
+                    }
+                }
+                lanes.drain().await;
             }
             None => {
                 // Polling deletes any webhook first (switching back from webhook mode).
-                let mut listener = Polling::builder(bot.clone())
-                    .timeout(Duration::from_secs(10))
-                    .delete_webhook()
-                    .await
-                    .build();
-                tokio::spawn(on_signal(listener.stop_token()));
-                dispatcher
-                    .try_dispatch_with_listener(listener, on_error)
-                    .await
-                    .context("cannot start the Telegram dispatcher")?;
+                with_retry(&self.metrics, "deleteWebhook", || {
+                    bot.delete_webhook().send()
+                })
+                .await
+                .context("cannot delete the webhook (deleteWebhook)")?;
+                tokio::spawn(on_signal(None));
+                self.ready.polling.store(true, Ordering::Relaxed);
+                let poller = Poller {
+                    bot: bot.clone(),
+                    lanes: lanes.clone(),
+                    health: self.ready.poll.clone(),
+                    metrics: self.metrics.clone(),
+                };
+                let last = poller.run(bot_stop_rx).await;
+                lanes.drain().await;
+                // Everything handed over is handled: tell Telegram.
+                poller.confirm(last).await;
             }
         }
         Ok(())

@@ -604,3 +604,281 @@ async fn a_reply_that_fails_does_not_stop_other_chats() {
         "the failure is logged"
     );
 }
+
+async fn get(url: String) -> (u16, String) {
+    let r = reqwest::get(url).await.unwrap();
+    (r.status().as_u16(), r.text().await.unwrap())
+}
+
+/// Issue 14 item 5: one update no JSON parser accepts (a lone UTF-16 surrogate; nesting deeper
+/// than serde_json's 128 levels) is skipped and confirmed, counted, logged without its content,
+/// and the next question is answered.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_poisoned_update_is_skipped_and_the_next_question_answered() {
+    let s = Serve::start(&["--throttle", "off"]).await;
+    let poisoned = 700_666_001i64;
+    let who = format!(
+        r#""chat":{{"id":{poisoned},"type":"private","first_name":"Poppy"}},"from":{{"id":{poisoned},"is_bot":false,"first_name":"Poppy"}}"#
+    );
+    s.fake.push_raw(
+        "message",
+        &format!(
+            r#""message":{{"message_id":9,"date":0,{who},"text":"\ud800 private words about sick pay"}}"#
+        ),
+    );
+    s.fake.push_raw(
+        "message",
+        &format!(
+            r#""message":{{"message_id":10,"date":0,{who},"text":"private words","x":{}1{}}}"#,
+            "[".repeat(200),
+            "]".repeat(200)
+        ),
+    );
+    let chat = 700_666_002;
+    let got = s.ask(chat, "how much is statutory sick pay").await;
+    assert!(
+        plain(&got[0]).contains("Statutory Sick Pay"),
+        "{:?}",
+        plain(&got[0])
+    );
+    assert!(s.fake.sent().iter().all(|m| m.chat_id != poisoned));
+    // Telegram is told to move past them: nothing stays unconfirmed.
+    let t0 = std::time::Instant::now();
+    while s.fake.unconfirmed() > 0 {
+        assert!(
+            t0.elapsed() < T,
+            "updates left unconfirmed: {}",
+            s.log_text()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let (code, m) = get(format!("{}/metrics", s.http)).await;
+    assert_eq!(code, 200);
+    for want in [
+        "workhealth_updates_total{kind=\"unparseable\"} 2",
+        "workhealth_telegram_updates_skipped 2",
+        "workhealth_telegram_polling_ok 1",
+    ] {
+        assert!(m.lines().any(|l| l == want), "{want} missing from:\n{m}");
+    }
+    let (code, ready) = get(format!("{}/readyz", s.http)).await;
+    assert_eq!(code, 200, "{ready}");
+    assert!(
+        ready.contains("2 unparseable updates skipped"),
+        "polling health on /readyz: {ready}"
+    );
+    let log = s.log_text();
+    assert_eq!(
+        log.matches("skipped an update that could not be read")
+            .count(),
+        2,
+        "{log}"
+    );
+    for secret in ["Poppy", "private words", &poisoned.to_string()] {
+        assert!(!log.contains(secret), "{secret} in the log: {log}");
+    }
+}
+
+/// Issue 12 item 2: a reply stuck in Telegram's retries (teloxide waits 10 s after a 5xx)
+/// does not hold back a crisis reply in the same chat.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_crisis_reply_jumps_a_reply_stuck_in_retries() {
+    // Throttled, as in production: the crisis reply must not queue behind the throttle either.
+    let s = Serve::start(&[]).await;
+    let chat = 700_777_001;
+    s.ask(chat, "/help").await;
+    s.fake.fail_next("sendMessage", Fault::Status(502));
+    let before = s.fake.calls("sendMessage");
+    s.fake.send_text(chat, "how much is statutory sick pay");
+    let t0 = std::time::Instant::now();
+    while s.fake.calls("sendMessage") == before {
+        assert!(t0.elapsed() < T, "the reply was never tried");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    // The 502 has been served: that reply is now waiting out teloxide's delay.
+    let n = s.fake.sent().iter().filter(|m| m.chat_id == chat).count();
+    // Telegram refuses the crisis reply's first attempt too: it is retried at once.
+    s.fake.fail_next("sendMessage", Fault::Status(502));
+    let asked = std::time::Instant::now();
+    s.fake
+        .send_text(chat, "he says he is going to kill himself tonight");
+    let got = s.fake.wait_sent_to(chat, n + 1, T).await;
+    let took = got[n].at.duration_since(asked);
+    let first = plain(&got[n]);
+    println!("the crisis reply left {took:?} after the update, its first attempt refused");
+    assert!(
+        first.contains("999"),
+        "the crisis reply comes first: {first}"
+    );
+    assert!(
+        took < Duration::from_secs(1),
+        "the crisis reply took {took:?} behind a stuck reply"
+    );
+    // The stuck reply is still delivered, after its retry.
+    let t0 = std::time::Instant::now();
+    while !s
+        .fake
+        .sent()
+        .iter()
+        .any(|m| m.chat_id == chat && plain(m).contains("Statutory Sick Pay"))
+    {
+        assert!(
+            t0.elapsed() < Duration::from_secs(40),
+            "the stuck reply never came"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let log = s.log_text();
+    assert!(log.contains("crisis message is answered at once"), "{log}");
+    assert!(
+        log.contains("Telegram refused a crisis reply; retrying it ahead of everything else"),
+        "{log}"
+    );
+    assert_clean(&s);
+}
+
+/// Waits until a chat has had no new message for `quiet`.
+async fn quiet(fake: &FakeTelegram, chat: i64, quiet: Duration) {
+    let mut n = usize::MAX;
+    loop {
+        tokio::time::sleep(quiet).await;
+        let now = fake.count_sent(|m| m.chat_id == chat);
+        if now == n {
+            return;
+        }
+        n = now;
+    }
+}
+
+/// Issue 14 item 4: kill -9 during a burst, then a restart on the same data folder. The fake
+/// Bot API keeps unconfirmed updates and delivers them again, as Telegram does. Checked:
+/// every question that reached the bot is answered, has exactly one log row, and no message
+/// is sent twice except one Telegram accepted in the last moment before the kill, before the
+/// bot could record it (Telegram offers no way to ask what was sent, so that moment cannot be
+/// closed); such messages are counted and printed.
+#[tokio::test(flavor = "multi_thread")]
+async fn kill_9_during_a_burst_loses_no_question_and_answers_none_twice() {
+    let content = common::repo().join("content");
+    let runs: [(&[&str], usize); 5] = [
+        (&["--throttle", "off"], 5),
+        (&["--throttle", "off"], 50),
+        (&["--throttle", "off"], 80),
+        (&[], 15),
+        (&[], 45),
+    ];
+    let mut resent_total = 0;
+    for (run, (args, kill_after)) in runs.into_iter().enumerate() {
+        let data = tempfile::tempdir().unwrap();
+        let fake = FakeTelegram::start().await;
+        let launch = |fake: &FakeTelegram| common::serve::Launch {
+            args,
+            content: &content,
+            data: Some(data.path()),
+            fake: Some(fake.clone()),
+        };
+        let mut s = Serve::launch(launch(&fake)).await;
+        let base = 760_000_000 + 1000 * run as i64;
+        let n = 40i64;
+        let chats: Vec<(i64, i64)> = (0..n)
+            .map(|i| {
+                let text = format!("question {i}: how much is statutory sick pay");
+                (base + i, fake.send_text(base + i, &text))
+            })
+            .collect();
+        let ours = |m: &Sent| m.chat_id >= base && m.chat_id < base + n;
+        let t0 = std::time::Instant::now();
+        while fake.count_sent(ours) < kill_after {
+            assert!(t0.elapsed() < T, "run {run}: no replies: {}", s.log_text());
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        s.child.kill().unwrap();
+        let killed = std::time::Instant::now();
+        s.child.wait().unwrap();
+        // Requests already on the wire still reach the fake: let them land.
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let at_kill: Vec<usize> = chats
+            .iter()
+            .map(|(c, _)| fake.count_sent(|m| m.chat_id == *c))
+            .collect();
+        // What the bot had recorded as delivered when it died.
+        let recorded: Vec<workhealth::log::UpdateState> = {
+            let mut db = s.db();
+            let since = chrono::Utc::now() - chrono::TimeDelta::hours(1);
+            chats
+                .iter()
+                .map(|(_, u)| db.update_state(*u, since).unwrap().unwrap_or_default())
+                .collect()
+        };
+        let unconfirmed = fake.unconfirmed();
+        // How long before the kill Telegram accepted the messages the bot had not recorded.
+        let mut oldest_unrecorded = Duration::ZERO;
+        let sent = fake.sent();
+        for (i, (chat, _)) in chats.iter().enumerate() {
+            let unrecorded = sent
+                .iter()
+                .filter(|m| m.chat_id == *chat)
+                .skip(recorded[i].sent as usize);
+            for m in unrecorded {
+                oldest_unrecorded = oldest_unrecorded.max(killed.saturating_duration_since(m.at));
+            }
+        }
+        drop(s);
+        let mut s = Serve::launch(launch(&fake)).await;
+        // A control question, asked with no crash, says how many messages one reply is.
+        fake.send_text(base + 999, "question 999: how much is statutory sick pay");
+        fake.wait_sent_to(base + 999, 1, T).await;
+        quiet(&fake, base + 999, Duration::from_millis(1500)).await;
+        let whole = fake.count_sent(|m| m.chat_id == base + 999);
+        let mut want = Vec::new();
+        for (i, (chat, _)) in chats.iter().enumerate() {
+            let r = recorded[i];
+            assert!(
+                r.sent as usize <= at_kill[i],
+                "run {run}: recorded more than sent"
+            );
+            let w = if r.done {
+                at_kill[i]
+            } else {
+                at_kill[i] + whole - r.sent as usize
+            };
+            fake.wait_sent_to(*chat, w, T).await;
+            want.push(w);
+        }
+        quiet(&fake, base, Duration::from_millis(1500)).await;
+        s.stop().await;
+        let mut resent = 0;
+        for (i, (chat, _)) in chats.iter().enumerate() {
+            let got = fake.count_sent(|m| m.chat_id == *chat);
+            assert_eq!(
+                got, want[i],
+                "run {run}: chat {i}: {got} messages; {} before the kill, {:?} recorded, {whole} a reply",
+                at_kill[i], recorded[i]
+            );
+            assert!(got >= whole, "run {run}: chat {i} not answered in full");
+            resent += got - whole;
+        }
+        let rows: Vec<String> = s
+            .db()
+            .questions(&Filter::default(), 1000, 0)
+            .unwrap()
+            .into_iter()
+            .map(|q| q.text)
+            .collect();
+        for i in 0..n {
+            let prefix = format!("question {i}: ");
+            let k = rows.iter().filter(|t| t.starts_with(&prefix)).count();
+            assert_eq!(k, 1, "run {run}: question {i} has {k} log rows");
+        }
+        assert_eq!(rows.len() as i64, n + 1, "run {run}: {rows:?}");
+        println!(
+            "run {run} ({args:?}): killed after {} of {} messages, {unconfirmed} updates unconfirmed; \
+             after the restart all {n} answered in full, {} log rows, {resent} messages sent twice \
+             (accepted by Telegram but not yet recorded at the kill, the oldest {oldest_unrecorded:?} before it)",
+            at_kill.iter().sum::<usize>(),
+            n as usize * whole,
+            rows.len(),
+        );
+        resent_total += resent;
+    }
+    println!("messages sent twice over all runs: {resent_total}");
+}

@@ -17,7 +17,7 @@ use workhealth::log::sqlite::{MIGRATIONS, SqliteStore};
 use workhealth::log::store::{Applied, Day, Reviewer, Session, Suggestion, WriteOp};
 use workhealth::log::{
     DB_FILE, Feedback, Filter, Log, LogError, LogOptions, NewQuestion, Pseudonymiser, Question,
-    Stats, Store, UserKey,
+    Stats, Store, UpdateState, UserKey,
 };
 
 /// Forwards the listed `Store` methods to `self.inner`.
@@ -150,6 +150,7 @@ on_both_backends!(
     purge_deletes_only_old_rows,
     review_updates_tags_notes_and_suggestions,
     log_stats_export_and_purge_commands,
+    telegram_update_progress_only_moves_forward_and_a_question_is_kept_once,
 );
 
 fn store(dir: &Path) -> SqliteStore {
@@ -203,7 +204,8 @@ fn a_database_at_the_previous_schema_is_migrated_and_keeps_its_rows() {
         .unwrap();
     }
     let mut s = SqliteStore::open(&path).unwrap();
-    assert_eq!(s.schema_version().unwrap(), 2);
+    // Migrated to the current version (2 when this test was written; 3 adds telegram_updates).
+    assert_eq!(s.schema_version().unwrap(), MIGRATIONS.len() as i64);
     let q = s.question(7).unwrap().expect("the old row survives");
     assert_eq!(q.text, "old question");
     assert_eq!(q.reply_text, None);
@@ -211,6 +213,62 @@ fn a_database_at_the_previous_schema_is_migrated_and_keeps_its_rows() {
     // The new tables of version 2 are there.
     s.put_reviewer("ann", "hash").unwrap();
     assert_eq!(s.reviewers().unwrap().len(), 1);
+    // And the table of version 3.
+    assert_eq!(s.update_state(1, Utc::now()).unwrap(), None);
+}
+
+/// How far each Telegram update was handled (issue 14 item 4): it only moves forward, it is
+/// forgotten after two days, and a question recorded again under the same id (an update
+/// handled again after a crash) keeps its one row.
+fn telegram_update_progress_only_moves_forward_and_a_question_is_kept_once(db: &Db) {
+    {
+        let name = db.name();
+        let log = db.open(LogOptions::default());
+        assert_eq!(log.update_state(41), UpdateState::default(), "{name}");
+        log.update_progress(41, 2, false);
+        log.update_progress(41, 1, false);
+        log.update_progress(42, 0, true);
+        let alice = log.user_key("telegram", 1);
+        let mut q = question(&alice, "how much is ssp", "answer");
+        q.id = 777;
+        log.record(q.clone());
+        q.outcome = "no_answer".into();
+        log.record(q);
+        log.flush_blocking();
+        let two = UpdateState {
+            sent: 2,
+            done: false,
+        };
+        assert_eq!(log.update_state(41), two, "{name}: never backwards");
+        let done = UpdateState {
+            sent: 0,
+            done: true,
+        };
+        assert_eq!(log.update_state(42), done, "{name}");
+        log.update_progress(41, 3, true);
+        log.update_progress(41, 3, false);
+        log.flush_blocking();
+        let all = UpdateState {
+            sent: 3,
+            done: true,
+        };
+        assert_eq!(log.update_state(41), all, "{name}: done stays done");
+        let rows = log.reader().with(|s| s.count(&Filter::default())).unwrap();
+        assert_eq!(rows, 1, "{name}: one row per question id");
+        let kept = log.reader().with(|s| s.question(777)).unwrap().unwrap();
+        assert_eq!(kept.outcome, "answer", "{name}: the first is kept");
+        assert_eq!(log.health().lost.load(Ordering::Relaxed), 0, "{name}");
+        // Older than two days: forgotten (Telegram keeps an update a day at most).
+        log.write_blocking(WriteOp::UpdateProgress {
+            update_id: 50,
+            sent: 1,
+            done: true,
+            at: Utc::now() - chrono::TimeDelta::days(3),
+        })
+        .unwrap();
+        assert_eq!(log.update_state(50), UpdateState::default(), "{name}");
+        log.close();
+    }
 }
 
 #[test]

@@ -276,6 +276,19 @@ async fn two_replicas(data_a: &Path, data_b: &Path, database_url: Option<&str>) 
         401
     );
 
+    // An update no parser accepts is taken (200, so Telegram does not send it again) and
+    // dropped, and logged without its content.
+    let poisoned = r#"{"update_id":2,"message":{"message_id":2,"date":0,"chat":{"id":730000001,"type":"private","first_name":"Poppy"},"text":"\ud800 private words"}}"#;
+    let r = reqwest::Client::new()
+        .post(format!("{}/tg/hook", a.http))
+        .header("X-Telegram-Bot-Api-Secret-Token", "shared_secret-1")
+        .header("Content-Type", "application/json")
+        .body(poisoned)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+
     // Updates spread across both replicas are all answered and all logged in one database.
     for i in 0..10i64 {
         let chat = 730_000_100 + i;
@@ -308,6 +321,14 @@ async fn two_replicas(data_a: &Path, data_b: &Path, database_url: Option<&str>) 
         logged.contains("questions in the whole log: 10"),
         "one shared log: {logged}"
     );
+    let log = a.log_text();
+    assert!(
+        log.contains("skipped a webhook update that could not be read"),
+        "{log}"
+    );
+    for secret in ["Poppy", "private words", "730000001"] {
+        assert!(!log.contains(secret), "{secret} in the log: {log}");
+    }
 
     // Switching back to polling deletes the webhook.
     let mut poll_args = vec!["--throttle", "off"];
@@ -447,4 +468,47 @@ fn an_index_rebuild_is_one_plain_info_line() {
     // Unchanged content: nothing is rebuilt, nothing said about the index.
     let again = ask();
     assert!(!again.stderr.contains("index"), "{}", again.stderr);
+}
+
+/// Issue 14 item 5: `/readyz` reports long polling's health, not only `getMe`: failing
+/// `getUpdates` calls turn it to 503 with the reason, and it recovers by itself.
+#[tokio::test(flavor = "multi_thread")]
+async fn readyz_says_when_polling_fails_and_when_it_recovers() {
+    let s = Serve::start(&["--throttle", "off"]).await;
+    let (code, body) = get(format!("{}/readyz", s.http)).await;
+    assert_eq!(code, 200, "{body}");
+    assert!(body.contains("telegram polling: last getUpdates"), "{body}");
+    for _ in 0..3 {
+        s.fake
+            .fail_next("getUpdates", common::fake_telegram::Fault::Status(502));
+    }
+    // End the long poll in progress, so the next calls meet the faults.
+    let chat = 720_000_009;
+    s.fake.send_text(chat, "/help");
+    let t0 = Instant::now();
+    let body = loop {
+        let (code, body) = get(format!("{}/readyz", s.http)).await;
+        if code == 503 {
+            break body;
+        }
+        assert!(t0.elapsed() < T, "/readyz never said polling fails: {body}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert!(body.contains("polling failing"), "{body}");
+    let (_, m) = get(format!("{}/metrics", s.http)).await;
+    assert!(
+        m.lines().any(|l| l == "workhealth_telegram_polling_ok 0"),
+        "{m}"
+    );
+    // The faults run out: polling recovers, the waiting question is answered, ready again.
+    s.fake.wait_sent_to(chat, 1, T).await;
+    let t0 = Instant::now();
+    loop {
+        let (code, body) = get(format!("{}/readyz", s.http)).await;
+        if code == 200 {
+            break;
+        }
+        assert!(t0.elapsed() < T, "/readyz never recovered: {body}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }

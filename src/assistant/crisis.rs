@@ -45,6 +45,16 @@ pub enum CrisisLayer {
     Structure,
 }
 
+impl CrisisLayer {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CrisisLayer::Phrase => "phrase",
+            CrisisLayer::Meaning => "meaning",
+            CrisisLayer::Structure => "structure",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct CrisisSignal {
     pub layer: CrisisLayer,

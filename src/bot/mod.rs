@@ -1,8 +1,12 @@
 //! The Telegram bot: the only module that knows Telegram. It turns updates into questions for
 //! the [`Assistant`](crate::assistant::Assistant), renders replies as Telegram HTML, records
-//! what was asked in the question log, and sends with retries.
+//! what was asked in the question log, and sends with retries. [`poll`] fetches updates
+//! (confirming them only once handled, skipping unreadable ones) and [`lanes`] hands them to
+//! handlers, one lane per chat, with crisis messages answered ahead of the lane.
 
 pub mod callback;
+pub mod lanes;
+pub mod poll;
 pub mod send;
 pub mod texts;
 
@@ -21,7 +25,7 @@ use crate::log::{Feedback, Log, NewQuestion, UserKey};
 use crate::metrics::Metrics;
 use crate::render::telegram::{self as tgr, escape};
 use callback::Callback;
-use send::{Tg, answer_callback, menu, send_all, send_menu};
+use send::{Tg, answer_callback, menu, send_all, send_menu, send_urgent};
 
 /// The log's channel name for this bot.
 pub const CHANNEL: &str = "telegram";
@@ -50,6 +54,8 @@ pub struct BotState {
     pub live: Arc<Live>,
     pub log: Arc<Log>,
     pub tg: Tg,
+    /// The unthrottled client, for crisis replies: they never queue behind other messages.
+    pub urgent: Bot,
     pub metrics: Arc<Metrics>,
     pub username: String,
     pub bot_id: UserId,
@@ -79,11 +85,33 @@ impl BotState {
         }
     }
 
+    /// Whether this update is a message whose reply would be the crisis reply.
+    pub fn is_crisis(&self, update: &Update) -> bool {
+        let UpdateKind::Message(m) = &update.kind else {
+            return false;
+        };
+        let Some(text) = m.text().and_then(|t| self.addressed(m, t)) else {
+            return false;
+        };
+        !text.starts_with('/')
+            && self.live.get().reply(&Context::default(), &text).outcome == Outcome::Crisis
+    }
+
+    /// The question id for an update: the same each time that update is handled (so one
+    /// delivered again after a crash finds its row, not a second one), and like a random id
+    /// to anyone without the pseudonymisation key.
+    fn question_id(&self, update: u32) -> i64 {
+        let k = self.log.user_key("telegram-update", i64::from(update));
+        let n = u64::from_str_radix(&k.as_str()[..14], 16).unwrap_or(0);
+        (n & ((1 << 53) - 1)).max(1) as i64
+    }
+
     async fn dispatch(self: Arc<Self>, update: Update) {
+        let update_id = update.id.0;
         match update.kind {
             UpdateKind::Message(m) => {
                 self.metrics.updates.inc("message");
-                self.on_message(m).await
+                self.on_message(m, update_id).await
             }
             UpdateKind::EditedMessage(m) => {
                 self.metrics.updates.inc("edited_message");
@@ -128,7 +156,7 @@ impl BotState {
         replied_to_bot.then(|| text.to_string())
     }
 
-    async fn on_message(self: Arc<Self>, m: Message) {
+    async fn on_message(self: Arc<Self>, m: Message, update_id: u32) {
         let chat = m.chat.id;
         let Some(text) = m.text() else {
             // Stickers, photos, voice, documents, locations...: a polite word in private
@@ -162,10 +190,10 @@ impl BotState {
             }
             return;
         }
-        self.on_question(chat, &text).await;
+        self.on_question(chat, &text, update_id).await;
     }
 
-    async fn on_question(&self, chat: ChatId, text: &str) {
+    async fn on_question(&self, chat: ChatId, text: &str, update_id: u32) {
         let started = Instant::now();
         let key = self.key(chat);
         let cx = Context {
@@ -173,12 +201,16 @@ impl BotState {
         };
         let assistant = self.live.get();
         let reply = assistant.reply(&cx, text);
-        let id = crate::log::new_question_id();
+        let id = self.question_id(update_id);
         let messages = tgr::reply(&reply, Some(id));
         self.metrics.questions.inc(reply.outcome.as_str());
         self.metrics.reply_latency.observe(started.elapsed());
         self.log.record(new_question(id, key, text, &reply));
-        send_all(&self.tg, &self.metrics, chat, &messages, Some(id)).await;
+        if reply.outcome == Outcome::Crisis {
+            send_urgent(&self.urgent, &self.metrics, chat, &messages, Some(id)).await;
+        } else {
+            send_all(&self.tg, &self.metrics, chat, &messages, Some(id)).await;
+        }
     }
 
     async fn on_command(&self, chat: ChatId, cmd: Command) {
@@ -415,7 +447,7 @@ fn new_question(id: i64, user: UserKey, text: &str, r: &Reply) -> NewQuestion {
         channel: CHANNEL.to_string(),
         text: text.chars().take(4096).collect(),
         outcome: r.outcome.as_str().to_string(),
-        results: r.results.iter().map(|x| (x.id.clone(), x.score)).collect(),
+        results: logged_results(r),
         shown_id: match r.outcome {
             Outcome::Answer | Outcome::Crisis => r.shown.as_ref().map(|s| s.id().to_string()),
             _ => None,
@@ -424,3 +456,26 @@ fn new_question(id: i64, user: UserKey, text: &str, r: &Reply) -> NewQuestion {
         reply_text: Some(crate::render::terminal::reply(r)),
     }
 }
+
+/// The results a question's row keeps: the ranked ids with their scores, led — when the crisis
+/// check fired, or its meaning layer came near — by `crisis:<layer>` (`phrase`, `structure`,
+/// `meaning`, or `near` for a message that came close without firing) with the closest crisis
+/// example's similarity, so reviewers can see which layer fired and the near-misses.
+fn logged_results(r: &Reply) -> Vec<(String, f64)> {
+    let sim = r.crisis_similarity.map(f64::from);
+    let lead = match &r.crisis {
+        Some(signal) => Some((
+            format!("crisis:{}", signal.layer.as_str()),
+            sim.unwrap_or(1.0),
+        )),
+        None => sim
+            .filter(|s| *s >= CRISIS_NEAR)
+            .map(|s| ("crisis:near".to_string(), s)),
+    };
+    lead.into_iter()
+        .chain(r.results.iter().map(|x| (x.id.clone(), x.score)))
+        .collect()
+}
+
+/// A message at least this similar to a crisis example is logged as a near-miss.
+const CRISIS_NEAR: f64 = 0.45;

@@ -1,5 +1,6 @@
 //! Sending to Telegram: the client (throttled or not), bounded retries with backoff, and the
-//! one place that turns rendered messages into Bot API requests.
+//! one place that turns rendered messages into Bot API requests. Crisis replies go by
+//! [`send_urgent`]: unthrottled, and retried ahead of everything else.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -33,6 +34,39 @@ macro_rules! with_bot {
             Tg::Throttled($b) => $e,
         }
     };
+}
+
+/// How far one update's handling has got, while it runs under [`super::lanes::Lanes`]:
+/// each message delivered is counted and recorded in the question log, and when an update is
+/// handled again (delivered again after a crash), the messages delivered before are skipped.
+pub struct Progress {
+    pub update_id: i64,
+    /// Messages delivered before, by an earlier run.
+    pub skip: u32,
+    /// Messages this run has reached so far (delivered or skipped).
+    pub count: std::sync::atomic::AtomicU32,
+    pub log: Arc<crate::log::Log>,
+}
+
+tokio::task_local! {
+    /// The update being handled on this task, if any.
+    pub static PROGRESS: Arc<Progress>;
+}
+
+/// Called before each message: true if an earlier run delivered it already.
+fn delivered_before() -> bool {
+    PROGRESS
+        .try_with(|p| p.count.fetch_add(1, Ordering::SeqCst) < p.skip)
+        .unwrap_or(false)
+}
+
+/// Called after each message is delivered: recorded at once, so a crash right after does not
+/// send it again.
+fn delivered() {
+    let _ = PROGRESS.try_with(|p| {
+        let n = p.count.load(Ordering::SeqCst);
+        p.log.update_progress(p.update_id, n, false);
+    });
 }
 
 /// How many times one request is tried before it is reported as undelivered.
@@ -175,6 +209,23 @@ pub async fn send_html(
     html: &str,
     markup: Option<InlineKeyboardMarkup>,
 ) -> Result<(), RequestError> {
+    if delivered_before() {
+        return Ok(());
+    }
+    let r = send_html_retried(tg, metrics, chat, html, markup).await;
+    if r.is_ok() {
+        delivered();
+    }
+    r
+}
+
+async fn send_html_retried(
+    tg: &Tg,
+    metrics: &Metrics,
+    chat: ChatId,
+    html: &str,
+    markup: Option<InlineKeyboardMarkup>,
+) -> Result<(), RequestError> {
     let no_preview = LinkPreviewOptions {
         is_disabled: true,
         url: None,
@@ -236,6 +287,158 @@ pub async fn send_all(
             metrics.undelivered.fetch_add(1, Ordering::Relaxed);
             tracing::error!(error = %e, kind = error_kind(&e), "a reply could not be delivered");
             return false;
+        }
+    }
+    true
+}
+
+/// Most attempts at one crisis message.
+const URGENT_ATTEMPTS: u32 = 10;
+/// Each crisis attempt is cut short after this: teloxide waits 10 s after a 5xx before it
+/// reports one, and a crisis reply must not wait with it.
+const URGENT_ATTEMPT: Duration = Duration::from_secs(3);
+/// The longest `retry_after` a crisis reply honours before trying again.
+const URGENT_MAX_WAIT: Duration = Duration::from_secs(30);
+
+/// Why one direct `sendMessage` failed.
+enum Refusal {
+    /// Worth trying again: after this long, or after the usual backoff when zero.
+    Retry(Duration, String),
+    /// Telegram refused our HTML: send it as plain text.
+    Markup(String),
+    /// Trying again will not help (blocked by the user, chat gone...).
+    Final(String),
+}
+
+/// One `sendMessage` straight over the bot's HTTP client, without teloxide's request path,
+/// which waits 10 s after a 5xx before reporting it: a crisis reply retries at once instead.
+async fn send_direct(
+    bot: &Bot,
+    chat: ChatId,
+    text: &str,
+    html: bool,
+    markup: Option<&InlineKeyboardMarkup>,
+) -> Result<(), Refusal> {
+    let url = bot
+        .api_url()
+        .join(&format!("/bot{}/sendMessage", bot.token()))
+        .map_err(|e| Refusal::Final(format!("bad Bot API URL: {e}")))?;
+    let mut body = serde_json::json!({
+        "chat_id": chat.0,
+        "text": text,
+        "link_preview_options": {"is_disabled": true},
+    });
+    if html {
+        body["parse_mode"] = "HTML".into();
+    }
+    if let Some(m) = markup {
+        body["reply_markup"] = serde_json::to_value(m).unwrap_or_default();
+    }
+    let resp = bot
+        .client()
+        .post(url)
+        .header(reqwest::header::CONTENT_TYPE, "application/json")
+        .body(body.to_string())
+        .send()
+        .await
+        .map_err(|e| Refusal::Retry(Duration::ZERO, e.without_url().to_string()))?;
+    let status = resp.status().as_u16();
+    // Not JSON (an HTML error page from a proxy, say): null, and the status decides.
+    let answer: serde_json::Value = match resp.text().await {
+        Ok(t) => serde_json::from_str(&t).unwrap_or_default(),
+        Err(_) => serde_json::Value::Null,
+    };
+    if answer["ok"] == true {
+        return Ok(());
+    }
+    let description = answer["description"].as_str().unwrap_or("").to_string();
+    let why = format!("HTTP {status}: {description}");
+    if let Some(after) = answer["parameters"]["retry_after"].as_u64() {
+        return Err(Refusal::Retry(
+            Duration::from_secs(after).min(URGENT_MAX_WAIT),
+            why,
+        ));
+    }
+    match status {
+        400 if description.contains("can't parse entities") => Err(Refusal::Markup(why)),
+        429 | 500.. => Err(Refusal::Retry(Duration::ZERO, why)),
+        _ => Err(Refusal::Final(why)),
+    }
+}
+
+/// Sends a crisis reply: straight to the Bot API on the unthrottled client, so it queues
+/// behind nothing; each attempt cut short after a few seconds; a refusal logged as a crisis
+/// reply and retried at once with short backoff, ahead of everything else. Stops at a message
+/// that cannot be delivered.
+pub async fn send_urgent(
+    bot: &Bot,
+    metrics: &Arc<Metrics>,
+    chat: ChatId,
+    messages: &[Out],
+    question: Option<i64>,
+) -> bool {
+    for m in messages {
+        if delivered_before() {
+            continue;
+        }
+        let markup = keyboard(&m.buttons, question);
+        let mut backoff = Duration::from_millis(100);
+        let mut attempt = 1;
+        let mut html = true;
+        loop {
+            let text = if html {
+                m.html.clone()
+            } else {
+                crate::render::telegram::unescape_plain(&m.html)
+            };
+            let r = tokio::time::timeout(
+                URGENT_ATTEMPT,
+                send_direct(bot, chat, &text, html, markup.as_ref()),
+            )
+            .await
+            .unwrap_or_else(|_| Err(Refusal::Retry(Duration::ZERO, "no answer in time".into())));
+            let (wait, why) = match r {
+                Ok(()) => {
+                    delivered();
+                    break;
+                }
+                Err(Refusal::Markup(why)) if html => {
+                    tracing::error!(
+                        why,
+                        "Telegram refused our HTML in a crisis reply; sending it as plain text"
+                    );
+                    metrics.telegram_errors.inc("api");
+                    html = false;
+                    continue;
+                }
+                Err(Refusal::Retry(wait, why)) => (Some(wait), why),
+                Err(Refusal::Markup(why) | Refusal::Final(why)) => (None, why),
+            };
+            metrics.telegram_errors.inc("crisis_reply");
+            match wait {
+                Some(wait) if attempt < URGENT_ATTEMPTS => {
+                    let wait = if wait.is_zero() { backoff } else { wait };
+                    tracing::error!(
+                        error = why,
+                        attempt,
+                        wait_ms = wait.as_millis() as u64,
+                        "Telegram refused a crisis reply; retrying it ahead of everything else"
+                    );
+                    metrics.telegram_retries.fetch_add(1, Ordering::Relaxed);
+                    tokio::time::sleep(wait).await;
+                    backoff = (backoff * 2).min(Duration::from_secs(2));
+                    attempt += 1;
+                }
+                _ => {
+                    metrics.undelivered.fetch_add(1, Ordering::Relaxed);
+                    tracing::error!(
+                        error = why,
+                        attempt,
+                        "a crisis reply could not be delivered"
+                    );
+                    return false;
+                }
+            }
         }
     }
     true

@@ -20,7 +20,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 pub use pseudonym::{Pseudonymiser, UserKey};
-pub use store::{Filter, Stats, Store};
+pub use store::{Filter, Stats, Store, UpdateState};
 pub use writer::{Log, LogOptions, WriterHealth};
 
 /// File name of the SQLite database inside `--data`.

@@ -7,7 +7,8 @@ use postgres::types::ToSql;
 use postgres::{Client, NoTls, Row};
 
 use super::store::{
-    Applied, Day, Filter, ReviewUpdate, Reviewer, Session, Stats, Store, Suggestion, WriteOp,
+    Applied, Day, Filter, ReviewUpdate, Reviewer, Session, Stats, Store, Suggestion, UpdateState,
+    WriteOp,
 };
 use super::{Feedback, LogError, Question, Review, UserKey};
 
@@ -58,6 +59,13 @@ pub const MIGRATIONS: &[&str] = &[
         csrf TEXT NOT NULL,
         expires_at TEXT NOT NULL
     );",
+    "CREATE TABLE telegram_updates (
+        update_id BIGINT PRIMARY KEY,
+        messages_sent INTEGER NOT NULL,
+        done INTEGER NOT NULL,
+        updated_at TEXT NOT NULL
+    );
+    CREATE INDEX telegram_updates_updated_at ON telegram_updates (updated_at);",
 ];
 
 /// The store. The `postgres` crate's client runs its own small runtime and must not be used
@@ -252,7 +260,8 @@ fn apply_one(tx: &mut postgres::Transaction<'_>, op: &WriteOp) -> Result<u64, po
             tx.execute(
                 "INSERT INTO questions (id, asked_at, user_key, region, channel, text, outcome,
                      results, shown_id, content_digest, reply_text)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+                 ON CONFLICT (id) DO NOTHING",
                 &[
                     &q.id,
                     &ts(q.asked_at),
@@ -298,6 +307,26 @@ fn apply_one(tx: &mut postgres::Transaction<'_>, op: &WriteOp) -> Result<u64, po
             tx.execute("DELETE FROM questions WHERE asked_at < $1", &[&ts(*before)])
         }
         WriteOp::Review { id, update, by, at } => review(tx, *id, update, by, *at),
+        WriteOp::UpdateProgress {
+            update_id,
+            sent,
+            done,
+            at,
+        } => {
+            tx.execute(
+                "DELETE FROM telegram_updates WHERE updated_at < $1",
+                &[&ts(*at - super::store::UPDATES_KEPT)],
+            )?;
+            tx.execute(
+                "INSERT INTO telegram_updates (update_id, messages_sent, done, updated_at)
+                 VALUES ($1, $2, $3, $4)
+                 ON CONFLICT (update_id) DO UPDATE SET
+                     messages_sent = GREATEST(telegram_updates.messages_sent, excluded.messages_sent),
+                     done = GREATEST(telegram_updates.done, excluded.done),
+                     updated_at = excluded.updated_at",
+                &[update_id, &(*sent as i32), &i32::from(*done), &ts(*at)],
+            )
+        }
     }
 }
 
@@ -591,6 +620,26 @@ impl Store for Conn {
         Ok(())
     }
 
+    fn update_state(
+        &mut self,
+        update_id: i64,
+        since: DateTime<Utc>,
+    ) -> Result<Option<UpdateState>, LogError> {
+        let url = self.url.clone();
+        let row = self
+            .client()?
+            .query_opt(
+                "SELECT messages_sent, done FROM telegram_updates
+                 WHERE update_id = $1 AND updated_at >= $2",
+                &[&update_id, &ts(since)],
+            )
+            .map_err(|e| pg(&url, e))?;
+        Ok(row.map(|r| UpdateState {
+            sent: r.get::<_, i32>(0).max(0) as u32,
+            done: r.get::<_, i32>(1) != 0,
+        }))
+    }
+
     fn reviewer(&mut self, name: &str) -> Result<Option<Reviewer>, LogError> {
         let url = self.url.clone();
         let row = self
@@ -765,6 +814,13 @@ impl Store for PgStore {
     }
     fn writable(&mut self) -> Result<(), LogError> {
         self.call(|c| c.writable())
+    }
+    fn update_state(
+        &mut self,
+        update_id: i64,
+        since: DateTime<Utc>,
+    ) -> Result<Option<UpdateState>, LogError> {
+        self.call(move |c| c.update_state(update_id, since))
     }
     fn reviewer(&mut self, name: &str) -> Result<Option<Reviewer>, LogError> {
         let name = name.to_string();

@@ -7,7 +7,8 @@ use chrono::{DateTime, NaiveDate, Utc};
 use rusqlite::{Connection, OptionalExtension, Row, params, params_from_iter};
 
 use super::store::{
-    Applied, Day, Filter, ReviewUpdate, Reviewer, Session, Stats, Store, Suggestion, WriteOp,
+    Applied, Day, Filter, ReviewUpdate, Reviewer, Session, Stats, Store, Suggestion, UpdateState,
+    WriteOp,
 };
 use super::{Feedback, LogError, Question, Review, UserKey};
 
@@ -61,6 +62,15 @@ pub const MIGRATIONS: &[&str] = &[
         csrf TEXT NOT NULL,
         expires_at TEXT NOT NULL
     );",
+    // 3: how far each recent Telegram update was handled, so none is answered twice or lost
+    // after a crash.
+    "CREATE TABLE telegram_updates (
+        update_id INTEGER PRIMARY KEY,
+        messages_sent INTEGER NOT NULL,
+        done INTEGER NOT NULL,
+        updated_at TEXT NOT NULL
+    );
+    CREATE INDEX telegram_updates_updated_at ON telegram_updates (updated_at);",
 ];
 
 pub struct SqliteStore {
@@ -222,7 +232,8 @@ fn apply_one(tx: &rusqlite::Transaction<'_>, op: &WriteOp) -> rusqlite::Result<u
             tx.prepare_cached(
                 "INSERT INTO questions (id, asked_at, user_key, region, channel, text, outcome,
                      results, shown_id, content_digest, reply_text)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+                 ON CONFLICT (id) DO NOTHING",
             )?
             .execute(params![
                 q.id,
@@ -268,6 +279,23 @@ fn apply_one(tx: &rusqlite::Transaction<'_>, op: &WriteOp) -> rusqlite::Result<u
             .prepare_cached("DELETE FROM questions WHERE asked_at < ?1")?
             .execute([ts(*before)])?,
         WriteOp::Review { id, update, by, at } => review(tx, *id, update, by, *at)?,
+        WriteOp::UpdateProgress {
+            update_id,
+            sent,
+            done,
+            at,
+        } => {
+            tx.prepare_cached("DELETE FROM telegram_updates WHERE updated_at < ?1")?
+                .execute([ts(*at - super::store::UPDATES_KEPT)])?;
+            tx.prepare_cached(
+                "INSERT INTO telegram_updates (update_id, messages_sent, done, updated_at)
+                 VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (update_id) DO UPDATE SET
+                     messages_sent = max(messages_sent, excluded.messages_sent),
+                     done = max(done, excluded.done), updated_at = excluded.updated_at",
+            )?
+            .execute(params![update_id, sent, i64::from(*done), ts(*at)])?
+        }
     };
     Ok(n as u64)
 }
@@ -533,6 +561,27 @@ impl Store for SqliteStore {
         // A write transaction that changes nothing: fails on a read-only or locked database.
         self.conn
             .execute_batch("BEGIN IMMEDIATE; ROLLBACK;")
+            .map_err(|e| self.err(e))
+    }
+
+    fn update_state(
+        &mut self,
+        update_id: i64,
+        since: DateTime<Utc>,
+    ) -> Result<Option<UpdateState>, LogError> {
+        self.conn
+            .query_row(
+                "SELECT messages_sent, done FROM telegram_updates
+                 WHERE update_id = ?1 AND updated_at >= ?2",
+                params![update_id, ts(since)],
+                |r| {
+                    Ok(UpdateState {
+                        sent: r.get(0)?,
+                        done: r.get::<_, i64>(1)? != 0,
+                    })
+                },
+            )
+            .optional()
             .map_err(|e| self.err(e))
     }
 

@@ -36,7 +36,30 @@ pub enum WriteOp {
         by: String,
         at: DateTime<Utc>,
     },
+    /// How far handling a Telegram update has got: messages delivered so far, and whether
+    /// it is done, so that one delivered again after a crash is neither answered twice nor
+    /// lost. Never goes backwards. Records older than [`UPDATES_KEPT`] are dropped as each
+    /// new one is written.
+    UpdateProgress {
+        update_id: i64,
+        sent: u32,
+        done: bool,
+        at: DateTime<Utc>,
+    },
 }
+
+/// What is known of a Telegram update the bot was handed before.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct UpdateState {
+    /// Messages delivered in reply.
+    pub sent: u32,
+    /// Handled to the end.
+    pub done: bool,
+}
+
+/// How long a handled update id is remembered: Telegram keeps an unconfirmed update for 24
+/// hours, and may restart its numbering after a quiet week.
+pub const UPDATES_KEPT: chrono::TimeDelta = chrono::TimeDelta::days(2);
 
 /// What a reviewer changes on a question: `None` leaves a field alone.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -232,6 +255,15 @@ pub trait Store: Send {
     fn user_questions(&mut self, user: &UserKey) -> Result<u64, LogError>;
     /// Checks the store can be written to (for readiness).
     fn writable(&mut self) -> Result<(), LogError>;
+    /// How far this Telegram update's handling got, if recorded at or after `since`.
+    fn update_state(
+        &mut self,
+        update_id: i64,
+        since: DateTime<Utc>,
+    ) -> Result<Option<UpdateState>, LogError> {
+        let _ = (update_id, since);
+        Ok(None)
+    }
 
     fn reviewer(&mut self, name: &str) -> Result<Option<Reviewer>, LogError>;
     fn reviewers(&mut self) -> Result<Vec<Reviewer>, LogError>;

@@ -15,7 +15,7 @@ use chrono::Utc;
 use tokio::sync::oneshot;
 
 use super::sqlite::SqliteStore;
-use super::store::{Applied, Store, WriteOp};
+use super::store::{Applied, Store, UpdateState, WriteOp};
 use super::{DB_FILE, Feedback, LogError, NewQuestion, Pseudonymiser, Reader, UserKey, redact};
 
 #[derive(Debug, Clone)]
@@ -245,6 +245,30 @@ impl Log {
             feedback,
             at: Utc::now(),
         });
+    }
+
+    /// Records how far a Telegram update's handling got: `sent` messages delivered, and
+    /// whether it is `done` (queued, without waiting on the disk).
+    pub fn update_progress(&self, update_id: i64, sent: u32, done: bool) {
+        self.op(WriteOp::UpdateProgress {
+            update_id,
+            sent,
+            done,
+            at: Utc::now(),
+        });
+    }
+
+    /// How far a Telegram update's handling got before; nothing when the store cannot say
+    /// (answering twice is better than not at all).
+    pub fn update_state(&self, update_id: i64) -> UpdateState {
+        let since = Utc::now() - super::store::UPDATES_KEPT;
+        self.reader
+            .with(|s| s.update_state(update_id, since))
+            .unwrap_or_else(|e| {
+                tracing::error!(error = %e, "cannot read how far updates were handled");
+                None
+            })
+            .unwrap_or_default()
     }
 
     /// The user's region, from memory (if fresh) or the store.

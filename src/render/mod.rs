@@ -23,6 +23,8 @@ mod tests {
             outcome: Outcome::Answer,
             results: Vec::new(),
             crisis_message: None,
+            crisis: None,
+            crisis_similarity: None,
             shown: Some(Shown::Guidance {
                 id: "ssp-eligibility".into(),
                 title: "Who gets SSP".into(),

@@ -6,6 +6,10 @@
 //! description, so a test fails the way production would. Faults (429, 5xx, delays, dropped
 //! connections) can be queued per method.
 //!
+//! Updates can also be pushed as raw JSON text ([`FakeTelegram::push_raw`]), which may be JSON
+//! that no parser accepts (a lone UTF-16 surrogate, nesting too deep), as a broken or hostile
+//! Bot API could send; getUpdates then splices that text into its answer as it is.
+//!
 //! Chats become known when an update from them is pushed, as Telegram only lets a bot write to
 //! chats it has heard from. Message ids are counted per chat, shared by users and the bot.
 //!
@@ -39,6 +43,9 @@ use tokio::sync::Notify;
 use tokio::time::{Instant, timeout_at};
 
 const BOT_ID: i64 = 4242;
+/// In a queued update: the raw JSON text of its fields, and its kind (see `push_raw`).
+const RAW: &str = "__raw__";
+const RAW_KIND: &str = "__kind__";
 const BOT_USERNAME: &str = "workhealth_test_bot";
 /// Who presses buttons in group chats (in private chats it is the chat's user).
 const GROUP_PRESSER: i64 = 1000;
@@ -236,6 +243,28 @@ impl FakeTelegram {
         };
         self.inner.changed.notify_waiters();
         id
+    }
+
+    /// Queues an update given as raw JSON text: `fields` is what follows `"update_id":N,` in
+    /// the object (e.g. `"message":{...}`), sent exactly as given, valid JSON or not; `kind`
+    /// is its update kind, for `allowed_updates`. Returns its update_id. Nothing in it is
+    /// learnt (its chat does not become known).
+    pub fn push_raw(&self, kind: &str, fields: &str) -> i64 {
+        let id = {
+            let mut s = self.lock();
+            s.last_update_id += 1;
+            let id = s.last_update_id;
+            s.queue
+                .push_back(json!({"update_id": id, RAW: fields, RAW_KIND: kind}));
+            id
+        };
+        self.inner.changed.notify_waiters();
+        id
+    }
+
+    /// Updates not yet confirmed by a getUpdates offset.
+    pub fn unconfirmed(&self) -> usize {
+        self.lock().queue.len()
     }
 
     /// A text message in the private chat of user `chat_id`.
@@ -489,6 +518,17 @@ async fn handle(
         None => tg.answer(&key, &p).await,
     };
     match answer {
+        Ok(Value::Array(updates)) if updates.iter().any(|u| u.get(RAW).is_some()) => {
+            let parts: Vec<String> = updates
+                .iter()
+                .map(|u| match u[RAW].as_str() {
+                    Some(raw) => format!("{{\"update_id\":{},{raw}}}", u["update_id"]),
+                    None => u.to_string(),
+                })
+                .collect();
+            let body = format!("{{\"ok\":true,\"result\":[{}]}}", parts.join(","));
+            ([(header::CONTENT_TYPE, "application/json")], body).into_response()
+        }
         Ok(result) => Json(json!({"ok": true, "result": result})).into_response(),
         Err(ApiError { code, description }) => {
             let response = error(code, &description);
@@ -655,10 +695,14 @@ impl State {
     fn deliverable(&mut self, limit: usize) -> Vec<Value> {
         let State { queue, allowed, .. } = self;
         queue.retain(|u| {
-            let kind = u
-                .as_object()
-                .and_then(|o| o.keys().find(|k| *k != "update_id"));
-            let kind = kind.map_or("", String::as_str);
+            let kind = match u[RAW_KIND].as_str() {
+                Some(k) => Some(k),
+                None => u
+                    .as_object()
+                    .and_then(|o| o.keys().find(|k| *k != "update_id"))
+                    .map(String::as_str),
+            };
+            let kind = kind.unwrap_or("");
             if allowed.is_empty() {
                 !OPT_IN_UPDATES.split(' ').any(|k| k == kind)
             } else {
