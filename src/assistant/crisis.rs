@@ -30,6 +30,8 @@
 //!   (`past`: "last year", "funeral", "RIDDOR"). A plan or threat is never dropped for `past`:
 //!   "since his wife died he keeps saying he'll jump" is a crisis.
 
+use std::collections::HashMap;
+
 use crate::content::{Crisis, CrisisStructure};
 use crate::search::analyse::normalise_all;
 
@@ -69,63 +71,163 @@ struct Pattern {
     parts: Vec<Part>,
 }
 
+// The lists, by index into `CrisisMatcher::lists`.
+const PHRASES: usize = 0;
+const SAFE: usize = 1;
+const PEOPLE: usize = 2;
+const INTENTS: usize = 3;
+const DONE: usize = 4;
+const MEANS: usize = 5;
+const PLACES: usize = 6;
+const ACTS: usize = 7;
+const EMERGENCIES: usize = 8;
+const WEAPONS: usize = 9;
+const VIOLENCE: usize = 10;
+const PRESENCE: usize = 11;
+const NOW: usize = 12;
+const PAST: usize = 13;
+const HYPOTHETICAL: usize = 14;
+const LISTS: usize = 15;
+
+/// A pattern by list and position in it.
+type Id = (usize, usize);
+
+/// Which patterns can start at a word, so that matching tries only those: keyed by the exact
+/// words and prefixes a pattern can begin with, and by first letter for words that may slip.
 #[derive(Debug, Clone, Default)]
-struct Lists {
-    people: Vec<Pattern>,
-    intents: Vec<Pattern>,
-    done: Vec<Pattern>,
-    means: Vec<Pattern>,
-    places: Vec<Pattern>,
-    acts: Vec<Pattern>,
-    emergencies: Vec<Pattern>,
-    weapons: Vec<Pattern>,
-    violence: Vec<Pattern>,
-    presence: Vec<Pattern>,
-    now: Vec<Pattern>,
-    past: Vec<Pattern>,
-    hypothetical: Vec<Pattern>,
+struct Index {
+    exact: HashMap<String, Vec<Id>>,
+    prefix: Vec<(String, Id)>,
+    /// Keyed by first byte and length in bytes.
+    slip: HashMap<(u8, usize), Vec<(String, Id)>>,
+    /// Patterns whose first word cannot be told in advance: tried everywhere.
+    always: Vec<Id>,
+}
+
+impl Index {
+    fn add(&mut self, id: Id, parts: &[Part]) {
+        let mut atoms = Vec::new();
+        if !first_atoms(parts, &mut atoms) {
+            self.always.push(id);
+            return;
+        }
+        for atom in atoms {
+            match atom {
+                Part::Exact(e) => {
+                    if e.len() + 1 >= FUZZY_MIN
+                        && let Some(&b) = e.as_bytes().first()
+                    {
+                        let key = (b, e.len());
+                        self.slip.entry(key).or_default().push((e.clone(), id));
+                    }
+                    self.exact.entry(e).or_default().push(id);
+                }
+                Part::Prefix(p) => self.prefix.push((p, id)),
+                Part::Gap | Part::Any(_) => unreachable!("first_atoms gives words only"),
+            }
+        }
+    }
+
+    /// Every pattern that may start at this word (a superset; duplicates possible).
+    fn candidates<'a>(&'a self, w: &'a str) -> impl Iterator<Item = Id> + 'a {
+        // A slip changes the length by at most one letter (a few bytes outside ASCII).
+        let first = w
+            .as_bytes()
+            .first()
+            .copied()
+            .filter(|_| w.len() + 1 >= FUZZY_MIN);
+        let slip = first
+            .into_iter()
+            .flat_map(move |b| {
+                let spread = if w.is_ascii() { 1 } else { 4 };
+                (w.len().saturating_sub(spread)..=w.len() + spread)
+                    .filter_map(move |n| self.slip.get(&(b, n)))
+            })
+            .flatten()
+            .filter(move |(e, _)| near(e, w))
+            .map(|(_, id)| *id);
+        self.exact
+            .get(w)
+            .into_iter()
+            .flatten()
+            .copied()
+            .chain(
+                self.prefix
+                    .iter()
+                    .filter(move |(p, _)| w.starts_with(p.as_str()))
+                    .map(|(_, id)| *id),
+            )
+            .chain(slip)
+            .chain(self.always.iter().copied())
+    }
+}
+
+/// The words a pattern can begin with; false when that cannot be said (it begins with a gap).
+fn first_atoms(parts: &[Part], out: &mut Vec<Part>) -> bool {
+    match parts.first() {
+        Some(p @ (Part::Exact(_) | Part::Prefix(_))) => {
+            out.push(p.clone());
+            true
+        }
+        Some(Part::Any(alts)) => alts.iter().all(|alt| first_atoms(alt, out)),
+        Some(Part::Gap) | None => false,
+    }
 }
 
 #[derive(Debug, Clone, Default)]
 pub struct CrisisMatcher {
-    phrases: Vec<Pattern>,
-    safe: Vec<Pattern>,
-    lists: Lists,
+    lists: Vec<Vec<Pattern>>,
+    index: Index,
 }
+
+/// Where each list first matched in a window of words: start and end.
+type Hits = [Option<(usize, usize)>; LISTS];
+
+/// The candidate patterns of each word met so far in one message (long messages repeat words).
+type Cache = HashMap<String, Vec<Id>>;
 
 impl CrisisMatcher {
     pub fn new(crisis: &Crisis) -> CrisisMatcher {
         let s: &CrisisStructure = &crisis.structure;
-        CrisisMatcher {
-            phrases: compile_all(&crisis.phrases),
-            safe: compile_all(&crisis.safe_phrases),
-            lists: Lists {
-                people: compile_all(&s.people),
-                intents: compile_all(&s.intents),
-                done: compile_all(&s.done),
-                means: compile_all(&s.means),
-                places: compile_all(&s.places),
-                acts: compile_all(&s.acts),
-                emergencies: compile_all(&s.emergencies),
-                weapons: compile_all(&s.weapons),
-                violence: compile_all(&s.violence),
-                presence: compile_all(&s.presence),
-                now: compile_all(&s.now),
-                past: compile_all(&s.past),
-                hypothetical: compile_all(&s.hypothetical),
-            },
+        let lists: Vec<Vec<Pattern>> = [
+            &crisis.phrases,
+            &crisis.safe_phrases,
+            &s.people,
+            &s.intents,
+            &s.done,
+            &s.means,
+            &s.places,
+            &s.acts,
+            &s.emergencies,
+            &s.weapons,
+            &s.violence,
+            &s.presence,
+            &s.now,
+            &s.past,
+            &s.hypothetical,
+        ]
+        .into_iter()
+        .map(|l| compile_all(l))
+        .collect();
+        let mut index = Index::default();
+        for (l, list) in lists.iter().enumerate() {
+            for (p, pattern) in list.iter().enumerate() {
+                index.add((l, p), &pattern.parts);
+            }
         }
+        CrisisMatcher { lists, index }
     }
 
     /// Phrase layer, then structure layer; None when neither fires. (Meaning is the caller's.)
     pub fn check(&self, text: &str) -> Option<CrisisSignal> {
-        self.phrase(text)
+        let cache = &mut Cache::new();
+        self.phrase(cache, text)
             .map(|matched| CrisisSignal {
                 layer: CrisisLayer::Phrase,
                 matched,
             })
             .or_else(|| {
-                self.structure(text).map(|matched| CrisisSignal {
+                self.structure(cache, text).map(|matched| CrisisSignal {
                     layer: CrisisLayer::Structure,
                     matched,
                 })
@@ -139,17 +241,19 @@ impl CrisisMatcher {
     }
 
     /// The first crisis phrase the whole (masked) text contains.
-    fn phrase(&self, text: &str) -> Option<String> {
+    fn phrase(&self, cache: &mut Cache, text: &str) -> Option<String> {
         let norm = normalise_all(text);
-        let words = self.masked(norm.split_whitespace().collect());
-        self.phrases
-            .iter()
-            .find(|p| find(&words, p).is_some())
-            .map(|p| p.text.clone())
+        let words = self.masked(cache, norm.split_whitespace().collect());
+        let mut found = None;
+        self.scan(cache, &words, &[PHRASES], |id, _, _| {
+            found = Some(id.1);
+            true
+        });
+        found.map(|p| self.lists[PHRASES][p].text.clone())
     }
 
     /// The structure layer over each sentence and the next.
-    fn structure(&self, text: &str) -> Option<String> {
+    fn structure(&self, cache: &mut Cache, text: &str) -> Option<String> {
         let sentences: Vec<Vec<String>> = split(text, &['.', '!', '?', '\n', '\r', ';'])
             .iter()
             .map(|s| {
@@ -166,24 +270,51 @@ impl CrisisMatcher {
                 window.push("");
                 window.extend(next.iter().map(String::as_str));
             }
-            self.window(&self.masked(window))
+            let window = self.masked(cache, window);
+            self.window(cache, &window)
         })
     }
 
-    /// Blanks out the words of every safe phrase.
-    fn masked<'a>(&self, mut words: Vec<&'a str>) -> Vec<&'a str> {
-        for p in &self.safe {
-            let mut i = 0;
-            while i < words.len() {
-                match match_at(&words, i, &p.parts) {
-                    Some(end) if end > i => {
-                        for w in &mut words[i..end] {
-                            *w = "";
-                        }
-                        i = end;
-                    }
-                    _ => i += 1,
+    /// Calls `hit(id, start, end)` for each match of a pattern in the given lists, from the
+    /// first word on, until it returns true.
+    fn scan(
+        &self,
+        cache: &mut Cache,
+        words: &[&str],
+        lists: &[usize],
+        mut hit: impl FnMut(Id, usize, usize) -> bool,
+    ) {
+        for (i, w) in words.iter().enumerate() {
+            if w.is_empty() {
+                continue;
+            }
+            if !cache.contains_key(*w) {
+                cache.insert(w.to_string(), self.index.candidates(w).collect());
+            }
+            for &id in &cache[*w] {
+                if !lists.contains(&id.0) {
+                    continue;
                 }
+                if let Some(end) = match_at(words, i, &self.lists[id.0][id.1].parts)
+                    && hit(id, i, end)
+                {
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Blanks out the words of every safe phrase.
+    fn masked<'a>(&self, cache: &mut Cache, words: Vec<&'a str>) -> Vec<&'a str> {
+        let mut spans = Vec::new();
+        self.scan(cache, &words, &[SAFE], |_, start, end| {
+            spans.push((start, end));
+            false
+        });
+        let mut words = words;
+        for (start, end) in spans {
+            for w in &mut words[start..end] {
+                *w = "";
             }
         }
         words
@@ -191,35 +322,42 @@ impl CrisisMatcher {
 
     /// The words that fire in one window of words, if any: person / intent / means, person /
     /// emergency, or person / threat / weapon, each as the message wrote it.
-    fn window(&self, words: &[&str]) -> Option<String> {
-        let l = &self.lists;
-        // The first item of a list found in the window, as the words it matched.
-        let first = |list: &[Pattern]| {
-            list.iter().find_map(|p| {
-                let (start, end) = find(words, p)?;
-                Some(
-                    words[start..end]
-                        .iter()
-                        .filter(|w| !w.is_empty())
-                        .copied()
-                        .collect::<Vec<_>>()
-                        .join(" "),
-                )
+    fn window(&self, cache: &mut Cache, words: &[&str]) -> Option<String> {
+        let mut hits: Hits = [None; LISTS];
+        self.scan(cache, words, &[PEOPLE], |_, start, end| {
+            hits[PEOPLE] = Some((start, end));
+            true
+        });
+        hits[PEOPLE]?;
+        let rest: Vec<usize> = (INTENTS..LISTS).collect();
+        self.scan(cache, words, &rest, |id, start, end| {
+            hits[id.0].get_or_insert((start, end));
+            false
+        });
+        // A list's first match, as the words it matched.
+        let first = |l: usize| {
+            hits[l].map(|(start, end)| {
+                words[start..end]
+                    .iter()
+                    .filter(|w| !w.is_empty())
+                    .copied()
+                    .collect::<Vec<_>>()
+                    .join(" ")
             })
         };
-        let person = first(&l.people)?;
-        let now = first(&l.now).is_some();
-        if !now && first(&l.hypothetical).is_some() {
+        let person = first(PEOPLE)?;
+        let now = hits[NOW].is_some();
+        if !now && hits[HYPOTHETICAL].is_some() {
             return None;
         }
-        let past = !now && first(&l.past).is_some();
-        let intent = first(&l.intents);
-        let done = first(&l.done).filter(|_| !past);
+        let past = !now && hits[PAST].is_some();
+        let intent = first(INTENTS);
+        let done = first(DONE).filter(|_| !past);
 
         // 1. A person, an intent (or a deed done) and a means.
-        let means = first(&l.means).or_else(|| {
-            let place = first(&l.places)?;
-            let act = first(&l.acts)?;
+        let means = first(MEANS).or_else(|| {
+            let place = first(PLACES)?;
+            let act = first(ACTS)?;
             Some(format!("{act} + {place}"))
         });
         if let (Some(means), Some(i)) = (&means, intent.as_ref().or(done.as_ref())) {
@@ -229,13 +367,13 @@ impl CrisisMatcher {
             return None;
         }
         // 2. An emergency now.
-        if let Some(e) = first(&l.emergencies) {
+        if let Some(e) = first(EMERGENCIES) {
             return Some(format!("{person} / {e}"));
         }
         // 3. A weapon or violence now.
-        let presence = first(&l.presence);
-        let violence = first(&l.violence);
-        let found = match (first(&l.weapons), violence) {
+        let presence = first(PRESENCE);
+        let violence = first(VIOLENCE);
+        let found = match (first(WEAPONS), violence) {
             (Some(w), Some(v)) => Some((v, w)),
             (Some(w), None) => presence.map(|p| (p, w)),
             (None, Some(v)) => presence.or(intent).map(|x| (x, v)),
@@ -280,13 +418,17 @@ fn compile(text: &str) -> Option<Pattern> {
             rest = &rest[end..];
         }
     }
-    parts
-        .iter()
-        .any(|p| !matches!(p, Part::Gap))
-        .then(|| Pattern {
-            text: text.trim().to_string(),
-            parts,
-        })
+    // Matches are looked for from every word, so gaps at either end change nothing.
+    while parts.first() == Some(&Part::Gap) {
+        parts.remove(0);
+    }
+    while parts.last() == Some(&Part::Gap) {
+        parts.pop();
+    }
+    (!parts.is_empty()).then(|| Pattern {
+        text: text.trim().to_string(),
+        parts,
+    })
 }
 
 /// Plain words: `*` alone is a gap, `word*` a prefix, anything else normalised words.
@@ -311,11 +453,6 @@ fn words(text: &str) -> Vec<Part> {
         }
     }
     parts
-}
-
-/// Where the pattern first matches in the words (start and end), if anywhere.
-fn find(words: &[&str], p: &Pattern) -> Option<(usize, usize)> {
-    (0..words.len()).find_map(|i| match_at(words, i, &p.parts).map(|end| (i, end)))
 }
 
 /// The end of a match of `parts` starting at word `i`.
@@ -347,39 +484,39 @@ fn match_at(words: &[&str], i: usize, parts: &[Part]) -> Option<usize> {
     }
 }
 
-/// Both words long enough, the same first letter, and at most one slip apart
-/// (optimal string alignment distance 1).
+/// Both words long enough, the same first letter, and at most one slip apart: one letter
+/// added, dropped or changed, or two neighbours swapped.
 fn near(a: &str, b: &str) -> bool {
-    let a: Vec<char> = a.chars().collect();
-    let b: Vec<char> = b.chars().collect();
-    if a.len().max(b.len()) < FUZZY_MIN
-        || a.len().min(b.len()) < FUZZY_MIN - 1
-        || a[0] != b[0]
-        || a.len().abs_diff(b.len()) > 1
-    {
+    // Cheap rejections first: this runs for every word against every long pattern word.
+    if a.len().max(b.len()) < FUZZY_MIN || a.as_bytes().first() != b.as_bytes().first() {
         return false;
     }
-    let (n, m) = (a.len(), b.len());
-    let mut d = vec![vec![0usize; m + 1]; n + 1];
-    for (i, row) in d.iter_mut().enumerate() {
-        row[0] = i;
+    if a.is_ascii() && b.is_ascii() {
+        one_slip(a.as_bytes(), b.as_bytes())
+    } else {
+        let a: Vec<char> = a.chars().collect();
+        let b: Vec<char> = b.chars().collect();
+        a.len().max(b.len()) >= FUZZY_MIN && one_slip(&a, &b)
     }
-    for j in 0..=m {
-        d[0][j] = j;
+}
+
+fn one_slip<T: PartialEq>(a: &[T], b: &[T]) -> bool {
+    let (short, long) = if a.len() <= b.len() { (a, b) } else { (b, a) };
+    if short.len() + 1 < FUZZY_MIN || long.len() - short.len() > 1 {
+        return false;
     }
-    for i in 1..=n {
-        for j in 1..=m {
-            let cost = usize::from(a[i - 1] != b[j - 1]);
-            let mut v = (d[i - 1][j] + 1)
-                .min(d[i][j - 1] + 1)
-                .min(d[i - 1][j - 1] + cost);
-            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
-                v = v.min(d[i - 2][j - 2] + 1);
-            }
-            d[i][j] = v;
-        }
+    // The first place they differ; all that follows must line up after one slip there.
+    let Some(i) = (0..short.len()).find(|&i| short[i] != long[i]) else {
+        return true;
+    };
+    if long.len() > short.len() {
+        return short[i..] == long[i + 1..];
     }
-    d[n][m] <= 1
+    short[i + 1..] == long[i + 1..]
+        || (i + 1 < short.len()
+            && short[i] == long[i + 1]
+            && short[i + 1] == long[i]
+            && short[i + 2..] == long[i + 2..])
 }
 
 #[cfg(test)]
