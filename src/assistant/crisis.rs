@@ -9,7 +9,8 @@
 //! are normalised the same way (lower case, apostrophes dropped, punctuation as spaces). Two
 //! words with the same first letter also match when the longer has seven letters or more and
 //! they are one slip apart (one letter added, dropped, changed or two swapped), so
-//! "paracetomol", "overdoes" and "sucide" still count.
+//! "paracetomol", "overdoes" and "sucide" still count; not in the lists that hold a match back
+//! or mask words (safe phrases, `past`, `hypothetical`), where a slip must not cost a crisis.
 //!
 //! Before either layer looks, the words of any safe phrase ("suicide prevention", "nail gun",
 //! "dying for a brew") are masked out, so a crisis word inside one does not count while the
@@ -56,7 +57,11 @@ pub struct CrisisSignal {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Part {
+    /// A word, or a word one slip away (see [`near`]).
     Exact(String),
+    /// A word exactly: in the lists that hold a match back or mask words, where a slip must
+    /// not cost a crisis ("trainee" is not "trained").
+    Strict(String),
     Prefix(String),
     /// Up to [`GAP`] words.
     Gap,
@@ -122,6 +127,7 @@ impl Index {
                     }
                     self.exact.entry(e).or_default().push(id);
                 }
+                Part::Strict(e) => self.exact.entry(e).or_default().push(id),
                 Part::Prefix(p) => self.prefix.push((p, id)),
                 Part::Gap | Part::Any(_) => unreachable!("first_atoms gives words only"),
             }
@@ -165,7 +171,7 @@ impl Index {
 /// The words a pattern can begin with; false when that cannot be said (it begins with a gap).
 fn first_atoms(parts: &[Part], out: &mut Vec<Part>) -> bool {
     match parts.first() {
-        Some(p @ (Part::Exact(_) | Part::Prefix(_))) => {
+        Some(p @ (Part::Exact(_) | Part::Strict(_) | Part::Prefix(_))) => {
             out.push(p.clone());
             true
         }
@@ -207,7 +213,8 @@ impl CrisisMatcher {
             &s.hypothetical,
         ]
         .into_iter()
-        .map(|l| compile_all(l))
+        .enumerate()
+        .map(|(l, items)| compile_all(items, ![SAFE, PAST, HYPOTHETICAL].contains(&l)))
         .collect();
         let mut index = Index::default();
         for (l, list) in lists.iter().enumerate() {
@@ -391,12 +398,12 @@ fn split(text: &str, on: &[char]) -> Vec<String> {
         .collect()
 }
 
-fn compile_all(items: &[String]) -> Vec<Pattern> {
-    items.iter().filter_map(|s| compile(s)).collect()
+fn compile_all(items: &[String], slip: bool) -> Vec<Pattern> {
+    items.iter().filter_map(|s| compile(s, slip)).collect()
 }
 
-/// A pattern from its text; None when it holds no word to match.
-fn compile(text: &str) -> Option<Pattern> {
+/// A pattern from its text, its words allowed a slip or not; None when it holds no word.
+fn compile(text: &str, slip: bool) -> Option<Pattern> {
     let mut parts = Vec::new();
     let mut rest = text.trim();
     while !rest.is_empty() {
@@ -405,7 +412,7 @@ fn compile(text: &str) -> Option<Pattern> {
             let (inner, tail) = after.split_once('}').unwrap_or((after, ""));
             let alts: Vec<Vec<Part>> = inner
                 .split('|')
-                .map(words)
+                .map(|alt| words(alt, slip))
                 .filter(|a| !a.is_empty())
                 .collect();
             if !alts.is_empty() {
@@ -414,7 +421,7 @@ fn compile(text: &str) -> Option<Pattern> {
             rest = tail.trim_start();
         } else {
             let end = rest.find('{').unwrap_or(rest.len());
-            parts.extend(words(&rest[..end]));
+            parts.extend(words(&rest[..end], slip));
             rest = &rest[end..];
         }
     }
@@ -432,7 +439,14 @@ fn compile(text: &str) -> Option<Pattern> {
 }
 
 /// Plain words: `*` alone is a gap, `word*` a prefix, anything else normalised words.
-fn words(text: &str) -> Vec<Part> {
+fn words(text: &str, slip: bool) -> Vec<Part> {
+    let word = |w: &str| {
+        if slip {
+            Part::Exact(w.to_string())
+        } else {
+            Part::Strict(w.to_string())
+        }
+    };
     let mut parts = Vec::new();
     for token in text.split_whitespace() {
         if token == "*" {
@@ -441,15 +455,11 @@ fn words(text: &str) -> Vec<Part> {
             let norm = normalise_all(stem);
             let mut ws: Vec<&str> = norm.split_whitespace().collect();
             if let Some(last) = ws.pop() {
-                parts.extend(ws.iter().map(|w| Part::Exact(w.to_string())));
+                parts.extend(ws.iter().map(|w| word(w)));
                 parts.push(Part::Prefix(last.to_string()));
             }
         } else {
-            parts.extend(
-                normalise_all(token)
-                    .split_whitespace()
-                    .map(|w| Part::Exact(w.to_string())),
-            );
+            parts.extend(normalise_all(token).split_whitespace().map(word));
         }
     }
     parts
@@ -466,6 +476,10 @@ fn match_at(words: &[&str], i: usize, parts: &[Part]) -> Option<usize> {
             (!w.is_empty() && (e == w || near(e, w)))
                 .then(|| match_at(words, i + 1, rest))
                 .flatten()
+        }
+        Part::Strict(e) => {
+            let w = words.get(i)?;
+            (e == w).then(|| match_at(words, i + 1, rest)).flatten()
         }
         Part::Prefix(p) => {
             let w = words.get(i)?;
@@ -596,7 +610,7 @@ mod tests {
         ] {
             assert!(!list.is_empty());
             for item in list {
-                assert!(compile(item).is_some(), "{item:?} matches nothing");
+                assert!(compile(item, true).is_some(), "{item:?} matches nothing");
             }
         }
     }
@@ -764,6 +778,8 @@ mod tests {
             "Since the funeral last year he says he's going to use a rope"
         ));
         assert!(!fired(&c, "He collapsed last year"));
+        // The guards take no slips: "policey" is not "policy", so this still fires.
+        assert!(fired(&c, "He says he'll use a rope, policey"));
         assert!(fired(&c, "She collapsed"));
     }
 
@@ -1019,6 +1035,34 @@ mod tests {
         "My employee has swallowed a handful of her mam's heart pills",
         "Her ex has been sitting outside the shop all morning with a bat in his car",
         "she's turned blue and isn't responding",
+        "The lad who runs our stores said he's going to hoy himself under the Metro at Jarrow",
+        "My wife works in your office and she's locked herself in the bathroom with my razors",
+        "Our receptionist is slumped at her desk and we can't get a response",
+        "He keeps talking about the old quarry and how high the drop is",
+        "A worker has just told me she's bought a rope and a step ladder",
+        "My employee's son rang, his dad has left the house with his shotgun and a bottle of rum",
+        "She's planning to go down to the beach tonight and walk until the water takes her",
+        "I think my foreman is going to do something to himself, he's been giving his tools out to the lads",
+        "The manager at our other site sent a text saying by the time you read this I'll be gone",
+        "One of my drivers has parked on the Tyne Bridge and is climbing over the side",
+        "There's a woman in the yard holding a broken bottle to her wrist",
+        "Our trainee says he's been taking more and more of his tablets to see how many it takes",
+        "My colleague has been found in the toilets with a ligature round her neck, she's breathing but barely",
+        "Someone has come into the shop with a knife and is demanding the till",
+        "Her ex has just punched her in the car park and he's still here",
+        "I'm standing on a chair with a rope round my neck",
+        "He's drank a bottle of antifreeze from the garage",
+        "She says she's going to starve herself to death",
+        "A lad on site has fallen off the scaffold and isn't responding",
+        "My boss keeps saying the world would be better without him and he knows where the cliff is",
+        "He's threatening to burn the place down with himself inside",
+        "Our young apprentice sent a photo of a pile of pills and the word soon",
+        "She's taken her insulin pen and says she'll use the lot tonight",
+        "He's in the river up to his waist and won't come out",
+        "A cleaner says she keeps thinking about throwing herself down the lift shaft",
+        "The chef has cut deep into his arm on purpose and it won't stop bleeding",
+        "Someone's stood on the railway bridge over the A1 and looking down at the traffic",
+        "He said if he gets sacked he's going to jump off the roof here",
         "I could kill myself",
         "he's got a knife for cutting himself",
         "her husband is killing her",
@@ -1124,6 +1168,36 @@ mod tests {
         "She's on heart pills and gets dizzy, can she still work at height?",
         "Her ex keeps ringing the shop, can we block his number and support her?",
         "She went blue in the face arguing with a customer, how do I calm things down?",
+        "The lad who runs our stores wants to go part time, can I say no?",
+        "Can I ask staff not to bring razors to work in their bags?",
+        "Our receptionist gets migraines and has to lie down, do we need a rest room?",
+        "The old quarry next to our site is fenced off, do we need signs for staff?",
+        "Do we need a ladder inspection log for the step ladder in the stores?",
+        "A worker wants a day off for a shooting trip with his dad, is that holiday?",
+        "Staff want to do a beach clean at Roker for charity, can it be work time?",
+        "My foreman is retiring and giving his tools out to the lads, is that a taxable benefit?",
+        "By the time you read this I'll be on holiday, who covers the rota?",
+        "One of my drivers broke down on the Tyne Bridge, what's our policy on breakdowns?",
+        "A broken bottle in the yard cut a worker's hand last week, do I report it?",
+        "Our trainee takes tablets for ADHD, does he need to tell us?",
+        "He told the lads he's got a plan for the Christmas party",
+        "My colleague tripped over a cable in the toilets, who is liable?",
+        "Someone was caught stealing from the till, can I sack them?",
+        "Staff are arguing in the car park, how do I stop it turning nasty?",
+        "I'm standing all day on a hard floor, can I ask for a chair?",
+        "Do we need to lock away the antifreeze in the garage?",
+        "She says she's starving because she has no time for lunch, are breaks required?",
+        "A lad on site wants to do his scaffolding ticket, can we pay for it?",
+        "My boss says the world has gone mad with all these new rules",
+        "Fire safety: who checks the place won't burn down over the weekend?",
+        "Our apprentice sent a photo of the rota and said it's unfair",
+        "She uses an insulin pen and needs a private room to inject, do we have to provide one?",
+        "The river is flooding the road, should staff stay home?",
+        "My worker's mam rang to say he's ill and can't come in, is that acceptable notice?",
+        "A cleaner is worried about the lift shaft doors, who do we call?",
+        "The chef cut his arm on the slicer and needs a week off, is it SSP?",
+        "Someone parked on the railway bridge road and blocked the delivery",
+        "He said if he gets the promotion he'll jump for joy",
     ];
 
     /// Later trials, by either layer: crises (some caught by phrases) and near-misses. The three
