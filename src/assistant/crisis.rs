@@ -9,7 +9,8 @@
 //! are normalised the same way (lower case, apostrophes dropped, punctuation as spaces). Two
 //! words with the same first letter also match when the longer has seven letters or more and
 //! they are one slip apart (one letter added, dropped, changed or two swapped), so
-//! "paracetomol", "overdoes" and "sucide" still count.
+//! "paracetomol", "overdoes" and "sucide" still count; not in the lists that hold a match back
+//! or mask words (safe phrases, `past`, `hypothetical`), where a slip must not cost a crisis.
 //!
 //! Before either layer looks, the words of any safe phrase ("suicide prevention", "nail gun",
 //! "dying for a brew") are masked out, so a crisis word inside one does not count while the
@@ -29,6 +30,8 @@
 //!   deed done, an emergency or violence is dropped when they read as the past or its aftermath
 //!   (`past`: "last year", "funeral", "RIDDOR"). A plan or threat is never dropped for `past`:
 //!   "since his wife died he keeps saying he'll jump" is a crisis.
+
+use std::collections::HashMap;
 
 use crate::content::{Crisis, CrisisStructure};
 use crate::search::analyse::normalise_all;
@@ -64,7 +67,11 @@ pub struct CrisisSignal {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Part {
+    /// A word, or a word one slip away (see [`near`]).
     Exact(String),
+    /// A word exactly: in the lists that hold a match back or mask words, where a slip must
+    /// not cost a crisis ("trainee" is not "trained").
+    Strict(String),
     Prefix(String),
     /// Up to [`GAP`] words.
     Gap,
@@ -79,63 +86,165 @@ struct Pattern {
     parts: Vec<Part>,
 }
 
+// The lists, by index into `CrisisMatcher::lists`.
+const PHRASES: usize = 0;
+const SAFE: usize = 1;
+const PEOPLE: usize = 2;
+const INTENTS: usize = 3;
+const DONE: usize = 4;
+const MEANS: usize = 5;
+const PLACES: usize = 6;
+const ACTS: usize = 7;
+const EMERGENCIES: usize = 8;
+const WEAPONS: usize = 9;
+const VIOLENCE: usize = 10;
+const PRESENCE: usize = 11;
+const NOW: usize = 12;
+const PAST: usize = 13;
+const HYPOTHETICAL: usize = 14;
+const LISTS: usize = 15;
+
+/// A pattern by list and position in it.
+type Id = (usize, usize);
+
+/// Which patterns can start at a word, so that matching tries only those: keyed by the exact
+/// words and prefixes a pattern can begin with, and by first letter for words that may slip.
 #[derive(Debug, Clone, Default)]
-struct Lists {
-    people: Vec<Pattern>,
-    intents: Vec<Pattern>,
-    done: Vec<Pattern>,
-    means: Vec<Pattern>,
-    places: Vec<Pattern>,
-    acts: Vec<Pattern>,
-    emergencies: Vec<Pattern>,
-    weapons: Vec<Pattern>,
-    violence: Vec<Pattern>,
-    presence: Vec<Pattern>,
-    now: Vec<Pattern>,
-    past: Vec<Pattern>,
-    hypothetical: Vec<Pattern>,
+struct Index {
+    exact: HashMap<String, Vec<Id>>,
+    prefix: Vec<(String, Id)>,
+    /// Keyed by first byte and length in bytes.
+    slip: HashMap<(u8, usize), Vec<(String, Id)>>,
+    /// Patterns whose first word cannot be told in advance: tried everywhere.
+    always: Vec<Id>,
+}
+
+impl Index {
+    fn add(&mut self, id: Id, parts: &[Part]) {
+        let mut atoms = Vec::new();
+        if !first_atoms(parts, &mut atoms) {
+            self.always.push(id);
+            return;
+        }
+        for atom in atoms {
+            match atom {
+                Part::Exact(e) => {
+                    if e.len() + 1 >= FUZZY_MIN
+                        && let Some(&b) = e.as_bytes().first()
+                    {
+                        let key = (b, e.len());
+                        self.slip.entry(key).or_default().push((e.clone(), id));
+                    }
+                    self.exact.entry(e).or_default().push(id);
+                }
+                Part::Strict(e) => self.exact.entry(e).or_default().push(id),
+                Part::Prefix(p) => self.prefix.push((p, id)),
+                Part::Gap | Part::Any(_) => unreachable!("first_atoms gives words only"),
+            }
+        }
+    }
+
+    /// Every pattern that may start at this word (a superset; duplicates possible).
+    fn candidates<'a>(&'a self, w: &'a str) -> impl Iterator<Item = Id> + 'a {
+        // A slip changes the length by at most one letter (a few bytes outside ASCII).
+        let first = w
+            .as_bytes()
+            .first()
+            .copied()
+            .filter(|_| w.len() + 1 >= FUZZY_MIN);
+        let slip = first
+            .into_iter()
+            .flat_map(move |b| {
+                let spread = if w.is_ascii() { 1 } else { 4 };
+                (w.len().saturating_sub(spread)..=w.len() + spread)
+                    .filter_map(move |n| self.slip.get(&(b, n)))
+            })
+            .flatten()
+            .filter(move |(e, _)| near(e, w))
+            .map(|(_, id)| *id);
+        self.exact
+            .get(w)
+            .into_iter()
+            .flatten()
+            .copied()
+            .chain(
+                self.prefix
+                    .iter()
+                    .filter(move |(p, _)| w.starts_with(p.as_str()))
+                    .map(|(_, id)| *id),
+            )
+            .chain(slip)
+            .chain(self.always.iter().copied())
+    }
+}
+
+/// The words a pattern can begin with; false when that cannot be said (it begins with a gap).
+fn first_atoms(parts: &[Part], out: &mut Vec<Part>) -> bool {
+    match parts.first() {
+        Some(p @ (Part::Exact(_) | Part::Strict(_) | Part::Prefix(_))) => {
+            out.push(p.clone());
+            true
+        }
+        Some(Part::Any(alts)) => alts.iter().all(|alt| first_atoms(alt, out)),
+        Some(Part::Gap) | None => false,
+    }
 }
 
 #[derive(Debug, Clone, Default)]
 pub struct CrisisMatcher {
-    phrases: Vec<Pattern>,
-    safe: Vec<Pattern>,
-    lists: Lists,
+    lists: Vec<Vec<Pattern>>,
+    index: Index,
 }
+
+/// Where each list first matched in a window of words: start and end.
+type Hits = [Option<(usize, usize)>; LISTS];
+
+/// The candidate patterns of each word met so far in one message (long messages repeat words).
+type Cache = HashMap<String, Vec<Id>>;
 
 impl CrisisMatcher {
     pub fn new(crisis: &Crisis) -> CrisisMatcher {
         let s: &CrisisStructure = &crisis.structure;
-        CrisisMatcher {
-            phrases: compile_all(&crisis.phrases),
-            safe: compile_all(&crisis.safe_phrases),
-            lists: Lists {
-                people: compile_all(&s.people),
-                intents: compile_all(&s.intents),
-                done: compile_all(&s.done),
-                means: compile_all(&s.means),
-                places: compile_all(&s.places),
-                acts: compile_all(&s.acts),
-                emergencies: compile_all(&s.emergencies),
-                weapons: compile_all(&s.weapons),
-                violence: compile_all(&s.violence),
-                presence: compile_all(&s.presence),
-                now: compile_all(&s.now),
-                past: compile_all(&s.past),
-                hypothetical: compile_all(&s.hypothetical),
-            },
+        let lists: Vec<Vec<Pattern>> = [
+            &crisis.phrases,
+            &crisis.safe_phrases,
+            &s.people,
+            &s.intents,
+            &s.done,
+            &s.means,
+            &s.places,
+            &s.acts,
+            &s.emergencies,
+            &s.weapons,
+            &s.violence,
+            &s.presence,
+            &s.now,
+            &s.past,
+            &s.hypothetical,
+        ]
+        .into_iter()
+        .enumerate()
+        .map(|(l, items)| compile_all(items, ![SAFE, PAST, HYPOTHETICAL].contains(&l)))
+        .collect();
+        let mut index = Index::default();
+        for (l, list) in lists.iter().enumerate() {
+            for (p, pattern) in list.iter().enumerate() {
+                index.add((l, p), &pattern.parts);
+            }
         }
+        CrisisMatcher { lists, index }
     }
 
     /// Phrase layer, then structure layer; None when neither fires. (Meaning is the caller's.)
     pub fn check(&self, text: &str) -> Option<CrisisSignal> {
-        self.phrase(text)
+        let cache = &mut Cache::new();
+        self.phrase(cache, text)
             .map(|matched| CrisisSignal {
                 layer: CrisisLayer::Phrase,
                 matched,
             })
             .or_else(|| {
-                self.structure(text).map(|matched| CrisisSignal {
+                self.structure(cache, text).map(|matched| CrisisSignal {
                     layer: CrisisLayer::Structure,
                     matched,
                 })
@@ -149,17 +258,19 @@ impl CrisisMatcher {
     }
 
     /// The first crisis phrase the whole (masked) text contains.
-    fn phrase(&self, text: &str) -> Option<String> {
+    fn phrase(&self, cache: &mut Cache, text: &str) -> Option<String> {
         let norm = normalise_all(text);
-        let words = self.masked(norm.split_whitespace().collect());
-        self.phrases
-            .iter()
-            .find(|p| find(&words, p).is_some())
-            .map(|p| p.text.clone())
+        let words = self.masked(cache, norm.split_whitespace().collect());
+        let mut found = None;
+        self.scan(cache, &words, &[PHRASES], |id, _, _| {
+            found = Some(id.1);
+            true
+        });
+        found.map(|p| self.lists[PHRASES][p].text.clone())
     }
 
     /// The structure layer over each sentence and the next.
-    fn structure(&self, text: &str) -> Option<String> {
+    fn structure(&self, cache: &mut Cache, text: &str) -> Option<String> {
         let sentences: Vec<Vec<String>> = split(text, &['.', '!', '?', '\n', '\r', ';'])
             .iter()
             .map(|s| {
@@ -176,24 +287,51 @@ impl CrisisMatcher {
                 window.push("");
                 window.extend(next.iter().map(String::as_str));
             }
-            self.window(&self.masked(window))
+            let window = self.masked(cache, window);
+            self.window(cache, &window)
         })
     }
 
-    /// Blanks out the words of every safe phrase.
-    fn masked<'a>(&self, mut words: Vec<&'a str>) -> Vec<&'a str> {
-        for p in &self.safe {
-            let mut i = 0;
-            while i < words.len() {
-                match match_at(&words, i, &p.parts) {
-                    Some(end) if end > i => {
-                        for w in &mut words[i..end] {
-                            *w = "";
-                        }
-                        i = end;
-                    }
-                    _ => i += 1,
+    /// Calls `hit(id, start, end)` for each match of a pattern in the given lists, from the
+    /// first word on, until it returns true.
+    fn scan(
+        &self,
+        cache: &mut Cache,
+        words: &[&str],
+        lists: &[usize],
+        mut hit: impl FnMut(Id, usize, usize) -> bool,
+    ) {
+        for (i, w) in words.iter().enumerate() {
+            if w.is_empty() {
+                continue;
+            }
+            if !cache.contains_key(*w) {
+                cache.insert(w.to_string(), self.index.candidates(w).collect());
+            }
+            for &id in &cache[*w] {
+                if !lists.contains(&id.0) {
+                    continue;
                 }
+                if let Some(end) = match_at(words, i, &self.lists[id.0][id.1].parts)
+                    && hit(id, i, end)
+                {
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Blanks out the words of every safe phrase.
+    fn masked<'a>(&self, cache: &mut Cache, words: Vec<&'a str>) -> Vec<&'a str> {
+        let mut spans = Vec::new();
+        self.scan(cache, &words, &[SAFE], |_, start, end| {
+            spans.push((start, end));
+            false
+        });
+        let mut words = words;
+        for (start, end) in spans {
+            for w in &mut words[start..end] {
+                *w = "";
             }
         }
         words
@@ -201,35 +339,42 @@ impl CrisisMatcher {
 
     /// The words that fire in one window of words, if any: person / intent / means, person /
     /// emergency, or person / threat / weapon, each as the message wrote it.
-    fn window(&self, words: &[&str]) -> Option<String> {
-        let l = &self.lists;
-        // The first item of a list found in the window, as the words it matched.
-        let first = |list: &[Pattern]| {
-            list.iter().find_map(|p| {
-                let (start, end) = find(words, p)?;
-                Some(
-                    words[start..end]
-                        .iter()
-                        .filter(|w| !w.is_empty())
-                        .copied()
-                        .collect::<Vec<_>>()
-                        .join(" "),
-                )
+    fn window(&self, cache: &mut Cache, words: &[&str]) -> Option<String> {
+        let mut hits: Hits = [None; LISTS];
+        self.scan(cache, words, &[PEOPLE], |_, start, end| {
+            hits[PEOPLE] = Some((start, end));
+            true
+        });
+        hits[PEOPLE]?;
+        let rest: Vec<usize> = (INTENTS..LISTS).collect();
+        self.scan(cache, words, &rest, |id, start, end| {
+            hits[id.0].get_or_insert((start, end));
+            false
+        });
+        // A list's first match, as the words it matched.
+        let first = |l: usize| {
+            hits[l].map(|(start, end)| {
+                words[start..end]
+                    .iter()
+                    .filter(|w| !w.is_empty())
+                    .copied()
+                    .collect::<Vec<_>>()
+                    .join(" ")
             })
         };
-        let person = first(&l.people)?;
-        let now = first(&l.now).is_some();
-        if !now && first(&l.hypothetical).is_some() {
+        let person = first(PEOPLE)?;
+        let now = hits[NOW].is_some();
+        if !now && hits[HYPOTHETICAL].is_some() {
             return None;
         }
-        let past = !now && first(&l.past).is_some();
-        let intent = first(&l.intents);
-        let done = first(&l.done).filter(|_| !past);
+        let past = !now && hits[PAST].is_some();
+        let intent = first(INTENTS);
+        let done = first(DONE).filter(|_| !past);
 
         // 1. A person, an intent (or a deed done) and a means.
-        let means = first(&l.means).or_else(|| {
-            let place = first(&l.places)?;
-            let act = first(&l.acts)?;
+        let means = first(MEANS).or_else(|| {
+            let place = first(PLACES)?;
+            let act = first(ACTS)?;
             Some(format!("{act} + {place}"))
         });
         if let (Some(means), Some(i)) = (&means, intent.as_ref().or(done.as_ref())) {
@@ -239,13 +384,13 @@ impl CrisisMatcher {
             return None;
         }
         // 2. An emergency now.
-        if let Some(e) = first(&l.emergencies) {
+        if let Some(e) = first(EMERGENCIES) {
             return Some(format!("{person} / {e}"));
         }
         // 3. A weapon or violence now.
-        let presence = first(&l.presence);
-        let violence = first(&l.violence);
-        let found = match (first(&l.weapons), violence) {
+        let presence = first(PRESENCE);
+        let violence = first(VIOLENCE);
+        let found = match (first(WEAPONS), violence) {
             (Some(w), Some(v)) => Some((v, w)),
             (Some(w), None) => presence.map(|p| (p, w)),
             (None, Some(v)) => presence.or(intent).map(|x| (x, v)),
@@ -263,12 +408,12 @@ fn split(text: &str, on: &[char]) -> Vec<String> {
         .collect()
 }
 
-fn compile_all(items: &[String]) -> Vec<Pattern> {
-    items.iter().filter_map(|s| compile(s)).collect()
+fn compile_all(items: &[String], slip: bool) -> Vec<Pattern> {
+    items.iter().filter_map(|s| compile(s, slip)).collect()
 }
 
-/// A pattern from its text; None when it holds no word to match.
-fn compile(text: &str) -> Option<Pattern> {
+/// A pattern from its text, its words allowed a slip or not; None when it holds no word.
+fn compile(text: &str, slip: bool) -> Option<Pattern> {
     let mut parts = Vec::new();
     let mut rest = text.trim();
     while !rest.is_empty() {
@@ -277,7 +422,7 @@ fn compile(text: &str) -> Option<Pattern> {
             let (inner, tail) = after.split_once('}').unwrap_or((after, ""));
             let alts: Vec<Vec<Part>> = inner
                 .split('|')
-                .map(words)
+                .map(|alt| words(alt, slip))
                 .filter(|a| !a.is_empty())
                 .collect();
             if !alts.is_empty() {
@@ -286,21 +431,32 @@ fn compile(text: &str) -> Option<Pattern> {
             rest = tail.trim_start();
         } else {
             let end = rest.find('{').unwrap_or(rest.len());
-            parts.extend(words(&rest[..end]));
+            parts.extend(words(&rest[..end], slip));
             rest = &rest[end..];
         }
     }
-    parts
-        .iter()
-        .any(|p| !matches!(p, Part::Gap))
-        .then(|| Pattern {
-            text: text.trim().to_string(),
-            parts,
-        })
+    // Matches are looked for from every word, so gaps at either end change nothing.
+    while parts.first() == Some(&Part::Gap) {
+        parts.remove(0);
+    }
+    while parts.last() == Some(&Part::Gap) {
+        parts.pop();
+    }
+    (!parts.is_empty()).then(|| Pattern {
+        text: text.trim().to_string(),
+        parts,
+    })
 }
 
 /// Plain words: `*` alone is a gap, `word*` a prefix, anything else normalised words.
-fn words(text: &str) -> Vec<Part> {
+fn words(text: &str, slip: bool) -> Vec<Part> {
+    let word = |w: &str| {
+        if slip {
+            Part::Exact(w.to_string())
+        } else {
+            Part::Strict(w.to_string())
+        }
+    };
     let mut parts = Vec::new();
     for token in text.split_whitespace() {
         if token == "*" {
@@ -309,23 +465,14 @@ fn words(text: &str) -> Vec<Part> {
             let norm = normalise_all(stem);
             let mut ws: Vec<&str> = norm.split_whitespace().collect();
             if let Some(last) = ws.pop() {
-                parts.extend(ws.iter().map(|w| Part::Exact(w.to_string())));
+                parts.extend(ws.iter().map(|w| word(w)));
                 parts.push(Part::Prefix(last.to_string()));
             }
         } else {
-            parts.extend(
-                normalise_all(token)
-                    .split_whitespace()
-                    .map(|w| Part::Exact(w.to_string())),
-            );
+            parts.extend(normalise_all(token).split_whitespace().map(word));
         }
     }
     parts
-}
-
-/// Where the pattern first matches in the words (start and end), if anywhere.
-fn find(words: &[&str], p: &Pattern) -> Option<(usize, usize)> {
-    (0..words.len()).find_map(|i| match_at(words, i, &p.parts).map(|end| (i, end)))
 }
 
 /// The end of a match of `parts` starting at word `i`.
@@ -339,6 +486,10 @@ fn match_at(words: &[&str], i: usize, parts: &[Part]) -> Option<usize> {
             (!w.is_empty() && (e == w || near(e, w)))
                 .then(|| match_at(words, i + 1, rest))
                 .flatten()
+        }
+        Part::Strict(e) => {
+            let w = words.get(i)?;
+            (e == w).then(|| match_at(words, i + 1, rest)).flatten()
         }
         Part::Prefix(p) => {
             let w = words.get(i)?;
@@ -357,39 +508,39 @@ fn match_at(words: &[&str], i: usize, parts: &[Part]) -> Option<usize> {
     }
 }
 
-/// Both words long enough, the same first letter, and at most one slip apart
-/// (optimal string alignment distance 1).
+/// Both words long enough, the same first letter, and at most one slip apart: one letter
+/// added, dropped or changed, or two neighbours swapped.
 fn near(a: &str, b: &str) -> bool {
-    let a: Vec<char> = a.chars().collect();
-    let b: Vec<char> = b.chars().collect();
-    if a.len().max(b.len()) < FUZZY_MIN
-        || a.len().min(b.len()) < FUZZY_MIN - 1
-        || a[0] != b[0]
-        || a.len().abs_diff(b.len()) > 1
-    {
+    // Cheap rejections first: this runs for every word against every long pattern word.
+    if a.len().max(b.len()) < FUZZY_MIN || a.as_bytes().first() != b.as_bytes().first() {
         return false;
     }
-    let (n, m) = (a.len(), b.len());
-    let mut d = vec![vec![0usize; m + 1]; n + 1];
-    for (i, row) in d.iter_mut().enumerate() {
-        row[0] = i;
+    if a.is_ascii() && b.is_ascii() {
+        one_slip(a.as_bytes(), b.as_bytes())
+    } else {
+        let a: Vec<char> = a.chars().collect();
+        let b: Vec<char> = b.chars().collect();
+        a.len().max(b.len()) >= FUZZY_MIN && one_slip(&a, &b)
     }
-    for j in 0..=m {
-        d[0][j] = j;
+}
+
+fn one_slip<T: PartialEq>(a: &[T], b: &[T]) -> bool {
+    let (short, long) = if a.len() <= b.len() { (a, b) } else { (b, a) };
+    if short.len() + 1 < FUZZY_MIN || long.len() - short.len() > 1 {
+        return false;
     }
-    for i in 1..=n {
-        for j in 1..=m {
-            let cost = usize::from(a[i - 1] != b[j - 1]);
-            let mut v = (d[i - 1][j] + 1)
-                .min(d[i][j - 1] + 1)
-                .min(d[i - 1][j - 1] + cost);
-            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
-                v = v.min(d[i - 2][j - 2] + 1);
-            }
-            d[i][j] = v;
-        }
+    // The first place they differ; all that follows must line up after one slip there.
+    let Some(i) = (0..short.len()).find(|&i| short[i] != long[i]) else {
+        return true;
+    };
+    if long.len() > short.len() {
+        return short[i..] == long[i + 1..];
     }
-    d[n][m] <= 1
+    short[i + 1..] == long[i + 1..]
+        || (i + 1 < short.len()
+            && short[i] == long[i + 1]
+            && short[i + 1] == long[i]
+            && short[i + 2..] == long[i + 2..])
 }
 
 #[cfg(test)]
@@ -469,7 +620,7 @@ mod tests {
         ] {
             assert!(!list.is_empty());
             for item in list {
-                assert!(compile(item).is_some(), "{item:?} matches nothing");
+                assert!(compile(item, true).is_some(), "{item:?} matches nothing");
             }
         }
     }
@@ -637,6 +788,8 @@ mod tests {
             "Since the funeral last year he says he's going to use a rope"
         ));
         assert!(!fired(&c, "He collapsed last year"));
+        // The guards take no slips: "policey" is not "policy", so this still fires.
+        assert!(fired(&c, "He says he'll use a rope, policey"));
         assert!(fired(&c, "She collapsed"));
     }
 
@@ -795,5 +948,288 @@ mod tests {
             NEAR_MISSES.len(),
             alarms.join("\n")
         );
+    }
+
+    const MORE_CRISES: &[&str] = &[
+        "The lad who does our deliveries said he'd rather be under the wheels of a wagon than come back to work",
+        "One of my joiners has been sleeping in his van and told me he's got a hosepipe ready",
+        "Our receptionist says she keeps a bottle of vodka and her mam's sleeping pills for when she's had enough",
+        "He says he's gonna walk off the end of South Shields pier",
+        "My worker's wife phoned, he's taken the car and a length of rope and switched his phone off",
+        "Bloke in the yard is threatening to slash anyone who comes near with a Stanley blade",
+        "I've bought enough tablets to make sure I don't wake up",
+        "She told the cleaner she's going to lie in the bath and use a razor",
+        "The young lass on tills said she'll jump in front of the Metro on her way home",
+        "He texted me at 2am saying he's on the Millennium Bridge and can't do this",
+        "There's a fella in the shop with a screwdriver saying he'll stab the first person who moves",
+        "Our sous chef collapsed by the fryers and is making gurgling noises",
+        "My mate's been talking about driving off the cliff at Seaham",
+        "Can you help, one of my team is on the scaffold threatening to throw herself down",
+        "Ex-husband of one of my staff is banging on the shop door with an axe",
+        "The driver's gone quiet, he's slumped on the steering wheel and his face is purple",
+        "She keeps mentioning antifreeze and how it wouldn't hurt",
+        "I'm on the railway line at Chester-le-Street",
+        "He's lying on the floor of the toilets and won't wake up, there are empty blister packs everywhere",
+        "Just had a worker say he's saved every one of his pills since Christmas and he's going to take them tonight",
+        "My manager said he's going to gas himself in the garage after the business folds",
+        "Our apprentice said she wants to cut until it stops hurting",
+        "Her partner has just rung saying he's coming to the office with his shotgun",
+        "One of my lads has tied a cable to the beam in the stores",
+        "He's sat in his car by the river with the engine on and a pipe coming out the back",
+        "She's planning on drinking a bottle of bleach when she gets in",
+        "Found a worker with a carrier bag tied over his head in the van",
+        "The security guard says a man is outside with a knife waiting for one of our nurses",
+        "He keeps saying he's going to step off the top of the flats",
+        "My dad is a caretaker for your firm and he has just swallowed a whole tub of painkillers",
+        "She says she's going to walk out into the sea at Tynemouth tonight and keep walking",
+        "Worker has a noose in his locker",
+        "Our night porter has a seizure and is still shaking on the floor",
+        "I want to drive my van off the quay",
+        "My lad says he's ganna hoy hisself in the Wear",
+        "Her boyfriend turned up at reception swinging a hammer",
+        "He told his mate he's going to down all his insulin",
+        "The girl at the till is on the floor and her lips are blue",
+        "The roofer on our job says he'll just let himself fall off next time",
+        "Our Kev has just phoned from the top of the Gateshead car park, he sounds drunk and says this is it",
+        "My daughter works in your shop and she sent me a message saying she has taken everything in the cupboard",
+        "I'm the owner and I've got the pills counted out on the table",
+        "He keeps saying he'll drive into the Tyne and nobody will miss him",
+        "The bairn's mam rang, her fella works for us and he's gone off with a rope after a row",
+        "Staff member is sitting on the window ledge on the fourth floor with her legs over",
+        "She sent a voice note saying she's walking down to the sea and won't be coming home",
+        "Lad on the night shift says he's been practising with a belt in his room",
+        "Our hairdresser has told a client she's ready to end her misery with her sleeping tablets",
+        "A worker just told me he's bought a gun off someone and knows what he's doing with it",
+        "He's been standing on the railway bridge at Durham for an hour",
+        "There's a man screaming in the car park with a knife to his own neck",
+        "Can you help my colleague is threatening to go under a bus on the way home",
+        "My manager has locked herself in the office and says she's swallowed bleach",
+        "One of my pickers is face down in the racking aisle and not breathing properly",
+        "The delivery lad has fallen from the loading bay and there's blood coming from his head and he's not awake",
+        "My employee's husband is in reception shouting that he'll kill her",
+        "He said he plans to jump from Scotswood bridge on his birthday",
+        "My brother who works at your site said the only way out is the river",
+        "Our store manager posted online that she's saying goodbye and is at Souter lighthouse cliffs",
+        "She's got a stash of razor blades in her locker and keeps showing me the cuts",
+        "Worker says his head tells him to step in front of the next train",
+        "Had a call from a lad's girlfriend, he's drunk a bottle of whisky and taken a box of sleeping tablets",
+        "My dad works there and he's in the shed with the door locked and a hosepipe",
+        "A bloke with an axe is smashing up the reception and going for staff",
+        "The office junior says she's going to overdo her insulin tonight",
+        "Our delivery driver has pulled up on the Tyne bridge, got out and climbed over the barrier",
+        "He told me he's sorted his will and written to his kids, and now he's got a rope",
+        "She's researching how long it takes to drown",
+        "There's a woman fitting in the queue at the till",
+        "He says he's not going to be around to see the new contract start",
+        "Our groundsman has been drinking the weedkiller from the store, he's slurring",
+        "one of the drivers is parked on the level crossing and won't move",
+        "I've got a carrier bag full of tablets and I'm not scared any more",
+        "He's tied a rope to the banister at his house, his wife just called us",
+        "the apprentice has been hitting his head against the wall till it bleeds and says he wants to die in his sleep",
+        "There's a man with a blade in the staff car park shouting he'll do someone",
+        "My colleague has just fallen down the stairs and isn't moving or breathing",
+        "She told me she's been sitting in the garage with the car on every night this week",
+        "He keeps asking me what height you need to fall from to not survive",
+        "The new chef has been running the knife across his arms in the walk-in fridge",
+        "A lad has taken a load of pills at the Christmas do and we can't wake him",
+        "He said he's going to kill her and then himself",
+        "My manager texted me: tell my kids I love them",
+        "She's standing by the tracks at Sunderland station and her phone's going straight to voicemail",
+        "Worker was found unresponsive in the van with an empty bottle of vodka and pill packets",
+        "One of my cleaners keeps saying she'll throw herself down the stairwell",
+        "He's on the roof of the multi storey at the Metrocentre, he's sent me a photo of the drop",
+        "Lass on the tills has burns up her arms from a lighter and says she's going to do her face next",
+        "I'm sat in my car on the A19 with a hose and tape, I don't know why I'm telling you",
+        "The warehouse lad has wrapped an extension cable round his neck in the stores",
+        "He's sent messages to everyone in the team saying thank you and goodbye, and his location is the Tyne Bridge",
+        "My employee has swallowed a handful of her mam's heart pills",
+        "Her ex has been sitting outside the shop all morning with a bat in his car",
+        "she's turned blue and isn't responding",
+        "The lad who runs our stores said he's going to hoy himself under the Metro at Jarrow",
+        "My wife works in your office and she's locked herself in the bathroom with my razors",
+        "Our receptionist is slumped at her desk and we can't get a response",
+        "He keeps talking about the old quarry and how high the drop is",
+        "A worker has just told me she's bought a rope and a step ladder",
+        "My employee's son rang, his dad has left the house with his shotgun and a bottle of rum",
+        "She's planning to go down to the beach tonight and walk until the water takes her",
+        "I think my foreman is going to do something to himself, he's been giving his tools out to the lads",
+        "The manager at our other site sent a text saying by the time you read this I'll be gone",
+        "One of my drivers has parked on the Tyne Bridge and is climbing over the side",
+        "There's a woman in the yard holding a broken bottle to her wrist",
+        "Our trainee says he's been taking more and more of his tablets to see how many it takes",
+        "My colleague has been found in the toilets with a ligature round her neck, she's breathing but barely",
+        "Someone has come into the shop with a knife and is demanding the till",
+        "Her ex has just punched her in the car park and he's still here",
+        "I'm standing on a chair with a rope round my neck",
+        "He's drank a bottle of antifreeze from the garage",
+        "She says she's going to starve herself to death",
+        "A lad on site has fallen off the scaffold and isn't responding",
+        "My boss keeps saying the world would be better without him and he knows where the cliff is",
+        "He's threatening to burn the place down with himself inside",
+        "Our young apprentice sent a photo of a pile of pills and the word soon",
+        "She's taken her insulin pen and says she'll use the lot tonight",
+        "He's in the river up to his waist and won't come out",
+        "A cleaner says she keeps thinking about throwing herself down the lift shaft",
+        "The chef has cut deep into his arm on purpose and it won't stop bleeding",
+        "Someone's stood on the railway bridge over the A1 and looking down at the traffic",
+        "He said if he gets sacked he's going to jump off the roof here",
+        "I could kill myself",
+        "he's got a knife for cutting himself",
+        "her husband is killing her",
+        "I'd kill myself if I had to do that",
+        "he's dead on the floor",
+    ];
+
+    const MORE_NEAR_MISSES: &[&str] = &[
+        "One of my lads is terrified of heights, can I excuse him from ladder work?",
+        "How do I manage a worker who was in a car crash last year and now gets flashbacks on the motorway?",
+        "Can staff bring their own knives for lunch in the canteen?",
+        "Our bar staff had to deal with a customer who collapsed drunk last Saturday, do we need to report it?",
+        "A worker needs to take insulin injections at set times, what breaks should we give?",
+        "What's the rule on staff drinking alcohol at the Christmas party?",
+        "The team is gutted after a colleague passed away suddenly at home, what support is there?",
+        "My employee wants to go part time to care for her dad after his overdose two years ago",
+        "We're installing a ligature-resistant door in the toilets, is that overkill?",
+        "How do I deal with a worker who keeps threatening to quit?",
+        "She's dying to get back to work after her operation, can she come back early?",
+        "Should we have a mental health first aider on every shift?",
+        "How do we support staff who witnessed someone jump from the bridge on their way in last month?",
+        "Can I stop staff from smoking in their cars in the car park?",
+        "One of my drivers has been knocked off his bike twice this year, can we give him a van?",
+        "Is it OK to ask a worker why she's been crying in the toilets?",
+        "My lads want to do a sponsored jump for the air ambulance, can we give them time off?",
+        "Our roofers go up on the roof every day, what PPE do they need by law?",
+        "What do I need to put in a lone working policy for night staff?",
+        "A customer was rude and threatening to the cashier yesterday, do we log it?",
+        "He's killing it on the sales team, can I promote him without advertising?",
+        "Staff keep leaving the gas hobs on in the canteen, is there a legal duty to fit a cut-off?",
+        "Can I require a worker to attend occupational health after a breakdown?",
+        "The river flooded our yard, can staff stay home on full pay?",
+        "My apprentice cut his finger on a blade yesterday and needed stitches, is that reportable?",
+        "We found cannabis in a worker's locker, can we search lockers?",
+        "A worker told me she feels low since her miscarriage, what leave is she entitled to?",
+        "How can I make the trip to the coast for our team day accessible for a wheelchair user?",
+        "Is there funding for a wellbeing programme for a small firm in Sunderland?",
+        "One of my staff fainted after giving blood, can she go home on full pay?",
+        "He keeps falling asleep at his desk, could it be a health problem?",
+        "The boss said we'll all be dead in the water if we lose this contract",
+        "My worker had a fit at home last week and the doctor says no driving, what now?",
+        "Our van drivers carry tyre levers and crowbars, do we need a policy?",
+        "How do we talk to staff about the stabbing that happened near the shop last month?",
+        "A worker's son is in hospital after an overdose, can she have time off to be with him?",
+        "She's gutted she can't go on the works trip to Whitby because of her anxiety",
+        "Can I make my staff wear hi-vis when they're working next to the dual carriageway?",
+        "The new guy keeps joking about throwing his laptop in the river",
+        "Our Kev keeps going on about the car park at work being dangerous, who do I tell?",
+        "Can staff take their prescribed sleeping tablets on night shift?",
+        "A worker has a gun licence for clay shooting, does that matter for his job?",
+        "Is there a rule about how high a window ledge has to be in an office?",
+        "Our delivery driver fell off the loading bay last year, can he still claim?",
+        "How do I support someone returning after their husband drowned on holiday?",
+        "We want to do a sponsored walk over the Tyne Bridge for Mind, any tips?",
+        "The lads were jumping the barriers at the train station, can I discipline them for that?",
+        "He hung the new signs in the shop, does he need a ladder certificate?",
+        "A worker's daughter died of an overdose, what compassionate leave is fair?",
+        "My manager says the stocktake will finish him off",
+        "What's a reasonable adjustment for someone who can't use the stairs?",
+        "Staff keep cutting corners on the knife safety in the kitchen, what training is there?",
+        "Can I insist staff don't drink alcohol at lunch?",
+        "Do we need a policy on staff bringing razors for shaving on site?",
+        "Her cancer treatment is really knocking her about, can she work shorter days?",
+        "Someone's car was broken into in our car park, is that our responsibility?",
+        "A customer fainted at the till yesterday but was fine after a drink of water, do I record it?",
+        "The lad's mam says he's been low since the break-up, should I check in with him?",
+        "How do I help a worker who is scared of the bridge on the drive in?",
+        "We're putting a defibrillator outside the shop, do we need training?",
+        "My worker wants to become a Samaritans volunteer, can I give her time off?",
+        "What do we do about a worker who keeps sleeping in his van in the yard between shifts?",
+        "Rules on storing weedkiller for the grounds team",
+        "A lad cut his thumb open on a box cutter, is it RIDDOR?",
+        "She's been prescribed sertraline and says it makes her drowsy, can she drive the forklift?",
+        "One of my team lost her brother on the railway last year and the inquest is next month",
+        "We had a gas leak in the kitchen and had to evacuate, who do I report it to?",
+        "What's the law on staff who get into fights outside work?",
+        "My sister works nights and is always tired, what are the rules on night shift breaks?",
+        "He's not going to be around next week, he's on paternity leave, how do I cover?",
+        "Our groundsman uses weedkiller, does he need special training?",
+        "One of the drivers got stuck at a level crossing and was late, can I dock his pay?",
+        "Can staff keep their own tablets in a bag at work?",
+        "We need to tie down the loads on the flatbed, who is responsible?",
+        "Is the harbour wall at Seaham safe for our team-building walk?",
+        "The apprentice banged his head on a shelf and got a bump, do we log it?",
+        "A worker has given his notice and is going travelling, how much holiday do I owe him?",
+        "There's been a spate of car break-ins in the staff car park, what can we do?",
+        "A colleague slipped on the stairs last week and bruised her hip, is it RIDDOR?",
+        "Can staff warm up their cars in the garage before a shift?",
+        "What height do you need edge protection from on a flat roof?",
+        "A worker on morphine after an operation wants to come back, is that safe?",
+        "Staff drinking too much at the Christmas do, how do we handle it next year?",
+        "He said he'd kill for a day off",
+        "My manager says the kids are making her ill with all the bugs, can she work from home?",
+        "Sunderland station works are making staff late, can we change start times?",
+        "Do we need a gun cabinet inspection for our gamekeeper?",
+        "A driver fell asleep in the van on his break, is that a disciplinary issue?",
+        "One of my cleaners is scared of the stairwell at night, can we add lighting?",
+        "The roof of the multi storey is where staff park, is there a lone working risk?",
+        "A worker burned her arm on the oven at work, do we report it?",
+        "I'm stuck in traffic on the A19 every morning and it's stressing me out",
+        "How do I fit an extension cable safely in the warehouse?",
+        "We're sending a thank you and goodbye card for a colleague retiring, any ideas for a gift?",
+        "She's on heart pills and gets dizzy, can she still work at height?",
+        "Her ex keeps ringing the shop, can we block his number and support her?",
+        "She went blue in the face arguing with a customer, how do I calm things down?",
+        "The lad who runs our stores wants to go part time, can I say no?",
+        "Can I ask staff not to bring razors to work in their bags?",
+        "Our receptionist gets migraines and has to lie down, do we need a rest room?",
+        "The old quarry next to our site is fenced off, do we need signs for staff?",
+        "Do we need a ladder inspection log for the step ladder in the stores?",
+        "A worker wants a day off for a shooting trip with his dad, is that holiday?",
+        "Staff want to do a beach clean at Roker for charity, can it be work time?",
+        "My foreman is retiring and giving his tools out to the lads, is that a taxable benefit?",
+        "By the time you read this I'll be on holiday, who covers the rota?",
+        "One of my drivers broke down on the Tyne Bridge, what's our policy on breakdowns?",
+        "A broken bottle in the yard cut a worker's hand last week, do I report it?",
+        "Our trainee takes tablets for ADHD, does he need to tell us?",
+        "He told the lads he's got a plan for the Christmas party",
+        "My colleague tripped over a cable in the toilets, who is liable?",
+        "Someone was caught stealing from the till, can I sack them?",
+        "Staff are arguing in the car park, how do I stop it turning nasty?",
+        "I'm standing all day on a hard floor, can I ask for a chair?",
+        "Do we need to lock away the antifreeze in the garage?",
+        "She says she's starving because she has no time for lunch, are breaks required?",
+        "A lad on site wants to do his scaffolding ticket, can we pay for it?",
+        "My boss says the world has gone mad with all these new rules",
+        "Fire safety: who checks the place won't burn down over the weekend?",
+        "Our apprentice sent a photo of the rota and said it's unfair",
+        "She uses an insulin pen and needs a private room to inject, do we have to provide one?",
+        "The river is flooding the road, should staff stay home?",
+        "My worker's mam rang to say he's ill and can't come in, is that acceptable notice?",
+        "A cleaner is worried about the lift shaft doors, who do we call?",
+        "The chef cut his arm on the slicer and needs a week off, is it SSP?",
+        "Someone parked on the railway bridge road and blocked the delivery",
+        "He said if he gets the promotion he'll jump for joy",
+    ];
+
+    /// Later trials, by either layer: crises (some caught by phrases) and near-misses. The three
+    /// near-misses of those trials that the phrase floor fires on ("jokes that she'll jump off a
+    /// bridge if the rota changes", "asking about suicidal thoughts in a return to work
+    /// interview", "the chef keeps cutting himself on the mandoline") are left out: that floor is
+    /// kept on purpose.
+    #[test]
+    fn the_real_content_holds_on_later_trials() {
+        let c = real();
+        let missed: Vec<&&str> = MORE_CRISES
+            .iter()
+            .filter(|t| c.check(t).is_none())
+            .collect();
+        assert!(missed.is_empty(), "missed: {missed:#?}");
+        let alarms: Vec<String> = MORE_NEAR_MISSES
+            .iter()
+            .filter_map(|t| {
+                c.check(t)
+                    .map(|s| format!("{t:?}: {:?} {}", s.layer, s.matched))
+            })
+            .collect();
+        assert!(alarms.is_empty(), "false alarms: {alarms:#?}");
     }
 }
