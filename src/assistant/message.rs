@@ -90,7 +90,13 @@ pub fn split(text: &str) -> Vec<String> {
 fn tidy(text: &str) -> String {
     let lines: Vec<String> = text
         .lines()
-        .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+        // Punctuation left alone where wrapping was taken out (". ." or ", ,") goes too.
+        .map(|l| {
+            l.split_whitespace()
+                .filter(|w| w.chars().any(char::is_alphanumeric))
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
         .map(|l| l.trim_matches(|c: char| c == ',' || c == ' ').to_string())
         .filter(|l| !l.is_empty())
         .collect();
