@@ -110,6 +110,8 @@ pub enum ReviewersCommand {
     Add { name: String },
     /// Removes a reviewer and ends their sessions.
     Remove { name: String },
+    /// Ends a reviewer's login back-off after failed logins (the password is unchanged).
+    Unlock { name: String },
     /// Lists reviewers.
     List,
 }

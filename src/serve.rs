@@ -162,7 +162,10 @@ async fn serve(g: &Global, args: &ServeArgs, token: Option<String>) -> Result<()
     let http = {
         let mut stop = stop_rx.clone();
         tokio::spawn(async move {
-            let r = axum::serve(listener, app)
+            let r = axum::serve(
+                listener,
+                app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+            )
                 .with_graceful_shutdown(async move {
                     let _ = stop.wait_for(|s| *s).await;
                 })

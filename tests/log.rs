@@ -381,6 +381,7 @@ impl Store for Capped {
         fn remove_reviewer(&mut self, name: &str) -> Result<bool, LogError>;
         fn record_login_failure(&mut self, name: &str, locked_until: Option<DateTime<Utc>>) -> Result<(), LogError>;
         fn clear_login_failures(&mut self, name: &str) -> Result<(), LogError>;
+        fn swap_login_failures(&mut self, name: &str, old: (u32, Option<DateTime<Utc>>), new: (u32, Option<DateTime<Utc>>)) -> Result<bool, LogError>;
         fn put_session(&mut self, s: &Session) -> Result<(), LogError>;
         fn session(&mut self, token_hash: &str) -> Result<Option<Session>, LogError>;
         fn remove_session(&mut self, token_hash: &str) -> Result<(), LogError>;
