@@ -901,6 +901,92 @@ mod tests {
         ("pi is 3.14159265358979323", "pi is 3.14159265358979323"),
     ];
 
+    /// The security probe's 30 ways of writing an email or phone number (2026-12): the 12 that
+    /// used to get through in clear (separators, missing leading 0, spaced digits, zero-width
+    /// characters, Arabic-Indic and full-width digits, a glued "ext", a full-width @, spelt out,
+    /// a one-name domain, a foreign number) and the 18 ordinary ones.
+    const DISGUISED: &[(&str, &str)] = &[
+        ("ring 07700/900123 today", "ring [phone] today"),
+        ("my number is 7700 900123", "my number is [phone]"),
+        ("0 7 7 0 0 9 0 0 1 2 3", "[phone]"),
+        ("call 07700\u{200b}900123 now", "call [phone] now"),
+        ("رقم ٠٧٧٠٠٩٠٠١٢٣ شكرا", "رقم [phone] شكرا"),
+        ("tel ０７７００ ９００１２３", "tel [phone]"),
+        ("call 07700 900123ext", "call [phone]ext"),
+        ("dana.khan＠example.org", "[email]"),
+        ("dana.khan@exa\u{200b}mple.org", "[email]"),
+        ("write to dana.khan at example dot org", "write to [email]"),
+        ("dana.khan@localhost", "[email]"),
+        ("US office +1 415 555 0100", "US office [phone]"),
+        ("DANA.KHAN@EXAMPLE.ORG", "[email]"),
+        ("<dana.khan@example.org>", "<[email]>"),
+        ("mailto:dana.khan@example.org", "mailto:[email]"),
+        ("dana.khan+hr@example.org", "[email]"),
+        ("dana.khan@example.org", "[email]"),
+        ("tel:+447700900123", "tel:[phone]"),
+        ("+447700900123", "[phone]"),
+        ("+44 7700 900123", "[phone]"),
+        ("07700 900123", "[phone]"),
+        ("07700-900-123", "[phone]"),
+        ("(07700) 900123", "[phone]"),
+        ("07700.900.123", "[phone]"),
+        ("NI JH123456C", "NI [ni number]"),
+        ("ni jh 12 34 56 c", "ni [ni number]"),
+        ("at NE1 4ST", "at [postcode]"),
+        ("at ne14st", "at [postcode]"),
+        ("card 4111 1111 1111 1111", "card [card]"),
+        (
+            "form https://example.org/f?name=dana",
+            "form [url]",
+        ),
+    ];
+
+    #[test]
+    fn disguised_details_are_found() {
+        assert_eq!(DISGUISED.len(), 30);
+        let failures: Vec<String> = DISGUISED
+            .iter()
+            .filter(|(input, expected)| redact(input) != *expected)
+            .map(|(input, expected)| {
+                format!("{input:?}\n   got {:?}\n  want {expected:?}", redact(input))
+            })
+            .collect();
+        assert!(failures.is_empty(), "{}", failures.join("\n"));
+        // Still kept: HMRC's example NI number, and ordinary text in other scripts.
+        for kept in [
+            "QQ 12 34 56 C",
+            "Straße, ça va? 员工 🙂",
+            "meeting at 9:30 at the office",
+            "look at it",
+        ] {
+            assert_eq!(redact(kept), kept);
+        }
+        // What is not part of a detail is left exactly as it was, disguise included.
+        assert_eq!(
+            redact("ａｂｃ\u{200b} ０７７００ ９００１２３ ｘｙｚ"),
+            "ａｂｃ\u{200b} [phone] ｘｙｚ"
+        );
+        for (input, _) in DISGUISED {
+            let once = redact(input);
+            assert_eq!(redact(&once), once, "{input:?}");
+        }
+    }
+
+    #[test]
+    fn folding_keeps_the_original_offsets() {
+        let text = "a\u{200b}٠٧＠ｘ—y";
+        let f = super::fold(text).unwrap();
+        assert_eq!(f.text, "a07@x-y");
+        assert_eq!(f.starts.len(), f.text.len());
+        for (i, c) in f.text.char_indices() {
+            let orig = &text[f.starts[i]..f.ends[i]];
+            assert!(!orig.is_empty(), "{c}");
+        }
+        assert_eq!(&text[f.starts[1]..f.ends[1]], "٠");
+        assert_eq!(&text[f.starts[3]..f.ends[3]], "＠");
+        assert!(super::fold("plain ascii 07700 900123").is_none());
+    }
+
     #[test]
     fn table() {
         assert!(CASES.len() >= 45);

@@ -374,11 +374,25 @@ impl Log {
         }
     }
 
+    /// [`Log::flush`] for threads outside the async runtime, with the same time limit.
     pub fn flush_blocking(&self) {
-        let (done, rx) = oneshot::channel();
-        if self.send(Msg::Flush(done)).is_ok() {
-            let _ = rx.blocking_recv();
+        let (done, mut rx) = oneshot::channel();
+        if self.send(Msg::Flush(done)).is_err() {
+            return;
         }
+        let until = Instant::now() + self.flush_wait;
+        while Instant::now() < until {
+            match rx.try_recv() {
+                Err(oneshot::error::TryRecvError::Empty) => {
+                    std::thread::sleep(Duration::from_millis(5))
+                }
+                _ => return,
+            }
+        }
+        tracing::warn!(
+            queued = self.health.depth.load(Ordering::Relaxed),
+            "question log: not all committed yet (is the disk failing?)"
+        );
     }
 
     /// Commits everything queued and stops the writer. On a failing disk it keeps retrying for

@@ -698,6 +698,86 @@ mod tests {
         assert_eq!(slowdown(100), Duration::from_secs(2));
     }
 
+    fn at(secs: i64) -> DateTime<Utc> {
+        DateTime::from_timestamp(1_800_000_000 + secs, 0).unwrap()
+    }
+
+    #[test]
+    fn the_wait_grows_from_the_fifth_failure_and_is_capped() {
+        let secs = |f| ACCOUNT.wait(f).num_seconds();
+        assert_eq!((secs(0), secs(1), secs(4)), (0, 0, 0));
+        assert_eq!((secs(5), secs(6), secs(7)), (30, 60, 120));
+        assert_eq!(secs(10), 15 * 60);
+        assert_eq!(secs(u32::MAX), 15 * 60);
+        assert_eq!(ADDRESS.wait(10).num_seconds(), 0);
+        assert_eq!(ADDRESS.wait(11).num_seconds(), 30);
+    }
+
+    #[test]
+    fn a_burst_gets_five_guesses_then_waits() {
+        // Forty attempts at the same moment: each is counted before the next is looked at.
+        let mut state: Failures = (0, None);
+        let mut let_through = 0;
+        for _ in 0..40 {
+            match ACCOUNT.reserve(state, at(0)) {
+                Ok(next) => {
+                    state = next;
+                    let_through += 1;
+                }
+                Err(wait) => assert_eq!(wait.num_seconds(), 30),
+            }
+        }
+        assert_eq!(let_through, LOCK_AFTER);
+        assert_eq!(state, (5, Some(at(30))));
+        // After the wait, one more try doubles it.
+        let state = ACCOUNT.reserve(state, at(30)).unwrap();
+        assert_eq!(state, (6, Some(at(90))));
+        assert!(ACCOUNT.reserve(state, at(89)).is_err());
+    }
+
+    #[test]
+    fn the_count_decays_so_a_slow_attacker_cannot_keep_an_account_paused() {
+        // Five quick failures, then one try every 15 minutes (the old lock's length).
+        let mut state: Failures = (0, None);
+        for _ in 0..5 {
+            state = ACCOUNT.reserve(state, at(0)).unwrap();
+        }
+        for round in 1..=20 {
+            let t = at(round * 15 * 60);
+            state = ACCOUNT.reserve(state, t).expect("never refused at this pace");
+            // The account is free again at once: the reviewer is never shut out.
+            assert_eq!(state.1, Some(t), "round {round}: {state:?}");
+        }
+        assert_eq!(state.0, 1);
+        // Quiet for long enough, everything is forgiven.
+        let s = (7, Some(at(0)));
+        assert_eq!(ACCOUNT.reserve(s, at(3600)).unwrap().0, 1);
+        assert!(ACCOUNT.forgotten((3, Some(at(0))), at(15 * 60)));
+        assert!(!ACCOUNT.forgotten((3, Some(at(0))), at(14 * 60)));
+    }
+
+    #[test]
+    fn client_addresses_come_from_the_peer_or_a_local_proxy() {
+        let mut h = HeaderMap::new();
+        h.append("x-forwarded-for", HeaderValue::from_static("6.6.6.6, 203.0.113.9"));
+        let mut local = Extensions::new();
+        local.insert(ConnectInfo(SocketAddr::from(([127, 0, 0, 1], 5000))));
+        let mut remote = Extensions::new();
+        remote.insert(ConnectInfo(SocketAddr::from(([198, 51, 100, 7], 5000))));
+        // Behind a local proxy, the address the proxy added (the last); a remote peer's own
+        // address, whatever it claims.
+        assert_eq!(client_addr(&h, &local), "203.0.113.9".parse().ok());
+        assert_eq!(client_addr(&h, &remote), "198.51.100.7".parse().ok());
+        assert_eq!(
+            client_addr(&HeaderMap::new(), &local),
+            "127.0.0.1".parse().ok()
+        );
+        // IPv6 clients count by their /64.
+        let mut v6 = Extensions::new();
+        v6.insert(ConnectInfo("[2001:db8:1:2:3:4:5:6]:443".parse::<SocketAddr>().unwrap()));
+        assert_eq!(client_addr(&HeaderMap::new(), &v6), "2001:db8:1:2::".parse().ok());
+    }
+
     #[test]
     fn cookies_are_found() {
         let mut h = HeaderMap::new();

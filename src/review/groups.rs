@@ -299,8 +299,28 @@ type Grouped = Arc<(Vec<Question>, Vec<Group>)>;
 /// review, a purge) or a content reload makes the next request cluster again.
 static CACHE: tokio::sync::Mutex<Option<(CacheKey, Grouped)>> = tokio::sync::Mutex::const_new(None);
 
-/// How many times questions were clustered (for tests).
-pub static CLUSTERINGS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+/// How many times the questions of each log (by address) were clustered.
+static CLUSTERINGS: std::sync::Mutex<Vec<(usize, u64)>> = std::sync::Mutex::new(Vec::new());
+
+/// How many times the groups page has clustered this log's questions (for tests).
+pub fn clusterings(log: &Arc<crate::log::Log>) -> u64 {
+    let id = Arc::as_ptr(log) as usize;
+    let all = CLUSTERINGS.lock().unwrap_or_else(|p| p.into_inner());
+    all.iter().find(|(k, _)| *k == id).map_or(0, |(_, n)| *n)
+}
+
+fn count_clustering(id: usize) {
+    let mut all = CLUSTERINGS.lock().unwrap_or_else(|p| p.into_inner());
+    match all.iter_mut().find(|(k, _)| *k == id) {
+        Some((_, n)) => *n += 1,
+        None => {
+            if all.len() >= 64 {
+                all.remove(0);
+            }
+            all.push((id, 1));
+        }
+    }
+}
 
 async fn grouped(state: &AppState, days: i64) -> Result<Grouped, AppError> {
     use std::sync::atomic::Ordering;
@@ -323,11 +343,11 @@ async fn grouped(state: &AppState, days: i64) -> Result<Grouped, AppError> {
         let canon = Canon::new(&assistant.content().synonyms);
         let texts: Vec<&str> = questions.iter().map(|q| q.text.as_str()).collect();
         let groups = cluster(&texts, &canon, THRESHOLD);
-        CLUSTERINGS.fetch_add(1, Ordering::Relaxed);
         Arc::new((questions, groups))
     })
     .await
     .map_err(|e| AppError::Internal(format!("the grouping task failed: {e}")))?;
+    count_clustering(key.0);
     *cache = Some((key, g.clone()));
     Ok(g)
 }
