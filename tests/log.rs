@@ -501,7 +501,16 @@ async fn on_a_full_disk_a_write_someone_waits_for_answers_within_seconds() {
     let dir = tempfile::tempdir().unwrap();
     let log = full_disk_log(dir.path(), Duration::from_millis(500));
     let u = log.user_key("telegram", 8);
-    log.record(question(&u, &"y".repeat(3000), "answer"));
+    let other = log.user_key("telegram", 9);
+    for i in 0..20 {
+        log.record(question(&other, &format!("{} {i}", "y".repeat(3000)), "answer"));
+    }
+    let health = log.health().clone();
+    let t0 = std::time::Instant::now();
+    while health.write_errors.load(Ordering::SeqCst) < 1 {
+        assert!(t0.elapsed() < Duration::from_secs(10), "no write error seen");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
     // /forget, and a review save, on a full disk: an error in a few seconds, not a hang.
     let t0 = std::time::Instant::now();
     let err = log.forget(&u).await.unwrap_err();

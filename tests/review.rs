@@ -897,8 +897,8 @@ async fn suggestions_become_a_yaml_snippet() {
     );
 }
 
-/// A question with DEL, C1 controls and a byte-order mark in it.
-const CONTROL_Q: &str = "fit note\u{7f} from a \u{85}\u{9b}physio\u{feff}?";
+/// A question with DEL, a C1 control, a byte-order mark and a C0 control in it.
+const CONTROL_Q: &str = "fit note\u{7f} from a \u{9b}physio\u{feff}\u{1}?";
 
 #[tokio::test]
 async fn the_groups_page_groups_similar_unanswered_questions() {
@@ -1356,6 +1356,15 @@ async fn a_review_save_on_a_full_disk_answers_within_seconds() {
         .with(|s| s.apply(&[WriteOp::Insert(Box::new(q))]))
         .unwrap();
     let s = a.login("gail").await;
+    // Questions keep arriving and cannot be written: the writer is retrying.
+    for i in 0..20 {
+        a.ask(&format!("{} {i}", "z".repeat(3000)), "no_answer", None);
+    }
+    let t = Instant::now();
+    while a.log.health().write_errors.load(std::sync::atomic::Ordering::SeqCst) < 1 {
+        assert!(t.elapsed() < Duration::from_secs(10), "no write error seen");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
     let t = Instant::now();
     let res = a
         .post(
