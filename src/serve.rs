@@ -166,10 +166,10 @@ async fn serve(g: &Global, args: &ServeArgs, token: Option<String>) -> Result<()
                 listener,
                 app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
             )
-                .with_graceful_shutdown(async move {
-                    let _ = stop.wait_for(|s| *s).await;
-                })
-                .await;
+            .with_graceful_shutdown(async move {
+                let _ = stop.wait_for(|s| *s).await;
+            })
+            .await;
             if let Err(e) = r {
                 tracing::error!(error = %e, "HTTP listener failed");
             }

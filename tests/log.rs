@@ -488,10 +488,17 @@ async fn on_a_full_disk_stopping_keeps_its_deadline_and_counts_what_is_lost() {
     let flushed = t0.elapsed();
     tokio::task::block_in_place(|| log.close());
     let took = t0.elapsed();
-    assert!(flushed <= Duration::from_millis(1500), "flush took {flushed:?}");
+    assert!(
+        flushed <= Duration::from_millis(1500),
+        "flush took {flushed:?}"
+    );
     // Half the deadline for the flush, the deadline for the close, and one slow attempt.
     assert!(took < Duration::from_secs(5), "stopping took {took:?}");
-    assert_eq!(health.lost.load(Ordering::SeqCst), 20, "every entry counted");
+    assert_eq!(
+        health.lost.load(Ordering::SeqCst),
+        20,
+        "every entry counted"
+    );
     assert_eq!(health.depth.load(Ordering::SeqCst), 0);
     assert_eq!(health.committed.load(Ordering::SeqCst), 0);
 }
@@ -503,12 +510,19 @@ async fn on_a_full_disk_a_write_someone_waits_for_answers_within_seconds() {
     let u = log.user_key("telegram", 8);
     let other = log.user_key("telegram", 9);
     for i in 0..20 {
-        log.record(question(&other, &format!("{} {i}", "y".repeat(3000)), "answer"));
+        log.record(question(
+            &other,
+            &format!("{} {i}", "y".repeat(3000)),
+            "answer",
+        ));
     }
     let health = log.health().clone();
     let t0 = std::time::Instant::now();
     while health.write_errors.load(Ordering::SeqCst) < 1 {
-        assert!(t0.elapsed() < Duration::from_secs(10), "no write error seen");
+        assert!(
+            t0.elapsed() < Duration::from_secs(10),
+            "no write error seen"
+        );
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     // /forget, and a review save, on a full disk: an error in a few seconds, not a hang.

@@ -395,7 +395,12 @@ async fn one_try_every_fifteen_minutes_does_not_keep_a_reviewer_out() {
     let res = a.try_login("dora", "wrong password again").await;
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
     assert!(!text(res).await.contains("paused"));
-    let r = a.log.reader().with(|s| s.reviewer("dora")).unwrap().unwrap();
+    let r = a
+        .log
+        .reader()
+        .with(|s| s.reviewer("dora"))
+        .unwrap()
+        .unwrap();
     assert_eq!(r.failed_logins, 3, "5 failures, 3 forgiven, 1 more");
     let res = a.try_login("dora", PASSWORD).await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
@@ -464,7 +469,14 @@ async fn a_paused_unknown_name_costs_the_same_as_a_paused_reviewer() {
         }
     }
     let mut times = BTreeMap::new();
-    for name in ["erin", "no-such-erin", "erin", "no-such-erin", "erin", "no-such-erin"] {
+    for name in [
+        "erin",
+        "no-such-erin",
+        "erin",
+        "no-such-erin",
+        "erin",
+        "no-such-erin",
+    ] {
         let t = Instant::now();
         let res = a.try_login(name, "wrong password number").await;
         assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS, "{name}");
@@ -529,11 +541,19 @@ async fn the_login_form_needs_a_token_the_server_signed() {
     let res = a.post("/login", None, &body(&made_up)).await;
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
     let res = a
-        .post("/login", Some(&format!("wh_login={}", "b".repeat(64))), &body(&made_up))
+        .post(
+            "/login",
+            Some(&format!("wh_login={}", "b".repeat(64))),
+            &body(&made_up),
+        )
         .await;
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
     let res = a
-        .post("/login", Some(&format!("wh_login={made_up}")), &body(&made_up))
+        .post(
+            "/login",
+            Some(&format!("wh_login={made_up}")),
+            &body(&made_up),
+        )
         .await;
     assert_eq!(res.status(), StatusCode::FORBIDDEN, "a made-up pair");
     assert!(set_cookie(&res, "wh_session").is_none());
@@ -542,7 +562,11 @@ async fn the_login_form_needs_a_token_the_server_signed() {
     let signed = set_cookie(&form, "wh_login").unwrap();
     assert_eq!(hidden_csrf(&text(form).await), signed);
     let res = a
-        .post("/login", Some(&format!("wh_login={made_up}")), &body(&signed))
+        .post(
+            "/login",
+            Some(&format!("wh_login={made_up}")),
+            &body(&signed),
+        )
         .await;
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
     // A signed token with one character changed: refused.
@@ -550,19 +574,30 @@ async fn the_login_form_needs_a_token_the_server_signed() {
     forged[0] = if forged[0] == b'1' { b'2' } else { b'1' };
     let forged = String::from_utf8(forged).unwrap();
     let res = a
-        .post("/login", Some(&format!("wh_login={forged}")), &body(&forged))
+        .post(
+            "/login",
+            Some(&format!("wh_login={forged}")),
+            &body(&forged),
+        )
         .await;
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
     // A second load of the form (another tab, a favicon request sent here) keeps the
     // browser's signed token, so the first form still works; a made-up one is replaced.
     let again = a.get("/login", Some(&format!("wh_login={signed}"))).await;
-    assert_eq!(set_cookie(&again, "wh_login").as_deref(), Some(signed.as_str()));
+    assert_eq!(
+        set_cookie(&again, "wh_login").as_deref(),
+        Some(signed.as_str())
+    );
     assert_eq!(hidden_csrf(&text(again).await), signed);
     let again = a.get("/login", Some(&format!("wh_login={made_up}"))).await;
     assert_ne!(set_cookie(&again, "wh_login").unwrap(), made_up);
     // The signed token and its cookie: logged in.
     let res = a
-        .post("/login", Some(&format!("wh_login={signed}")), &body(&signed))
+        .post(
+            "/login",
+            Some(&format!("wh_login={signed}")),
+            &body(&signed),
+        )
         .await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
 }
@@ -733,7 +768,10 @@ async fn the_queue_is_paginated() {
         let res = a.get(&format!("/queue?page={page}"), Some(&s.cookie)).await;
         assert_eq!(res.status(), StatusCode::OK, "page {page}");
         let html = text(res).await;
-        assert!(!html.contains("sqlite3") && !html.contains("/tmp"), "{html}");
+        assert!(
+            !html.contains("sqlite3") && !html.contains("/tmp"),
+            "{html}"
+        );
     }
 }
 
@@ -835,10 +873,12 @@ async fn suggestions_become_a_yaml_snippet() {
     let s = a.login("hana").await;
     let empty = text(a.get("/suggestions", Some(&s.cookie)).await).await;
     assert!(empty.contains("No suggestions yet"));
-    for (id, entry) in ids
-        .iter()
-        .zip(["company-sick-pay", "company-sick-pay", "fit-notes", "fit-notes"])
-    {
+    for (id, entry) in ids.iter().zip([
+        "company-sick-pay",
+        "company-sick-pay",
+        "fit-notes",
+        "fit-notes",
+    ]) {
         let res = a
             .post(
                 &format!("/questions/{id}"),
@@ -1301,7 +1341,11 @@ fn the_reviewers_commands_add_list_and_remove() {
     assert_eq!(r.stdout, format!("alice\tadded {today}\n"));
     let r = reviewers(data, &["unlock", "nobody"], "");
     assert_ne!(r.code, 0);
-    assert!(r.stderr.contains("no reviewer called `nobody`"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("no reviewer called `nobody`"),
+        "{}",
+        r.stderr
+    );
 
     let r = reviewers(data, &["remove", "alice"], "");
     assert_eq!(r.code, 0, "{}", r.stderr);
@@ -1325,7 +1369,9 @@ async fn a_review_save_on_a_full_disk_answers_within_seconds() {
         let mut writer = SqliteStore::open(&db).unwrap();
         let reader = SqliteStore::open(&db).unwrap();
         // The writer's connection cannot grow the file: the disk is full.
-        writer.limit_pages(Some(writer.page_count().unwrap())).unwrap();
+        writer
+            .limit_pages(Some(writer.page_count().unwrap()))
+            .unwrap();
         Log::with_stores(
             Box::new(writer),
             Box::new(reader),
@@ -1361,7 +1407,13 @@ async fn a_review_save_on_a_full_disk_answers_within_seconds() {
         a.ask(&format!("{} {i}", "z".repeat(3000)), "no_answer", None);
     }
     let t = Instant::now();
-    while a.log.health().write_errors.load(std::sync::atomic::Ordering::SeqCst) < 1 {
+    while a
+        .log
+        .health()
+        .write_errors
+        .load(std::sync::atomic::Ordering::SeqCst)
+        < 1
+    {
         assert!(t.elapsed() < Duration::from_secs(10), "no write error seen");
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
@@ -1378,7 +1430,10 @@ async fn a_review_save_on_a_full_disk_answers_within_seconds() {
     assert!(took < Duration::from_secs(8), "{took:?}");
     let html = text(res).await;
     assert!(html.contains("cannot be written just now"), "{html}");
-    assert!(!html.contains("sqlite3") && !html.contains("/tmp"), "{html}");
+    assert!(
+        !html.contains("sqlite3") && !html.contains("/tmp"),
+        "{html}"
+    );
 }
 
 /// The probe's F1: 50 connections posting to /login for 20 s. Run with
@@ -1398,7 +1453,10 @@ async fn login_flood_keeps_memory_flat() {
     assert_eq!(r.code, 0, "{}", r.stderr);
     let index = tempfile::tempdir().unwrap();
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_workhealth"))
-        .args(["--content", common::repo().join("content").to_str().unwrap()])
+        .args([
+            "--content",
+            common::repo().join("content").to_str().unwrap(),
+        ])
         .args(["--index", index.path().join("idx").to_str().unwrap()])
         .args(["--data", data.path().to_str().unwrap()])
         .args(["serve", "--no-telegram", "--listen", "127.0.0.1:0"])
@@ -1411,7 +1469,10 @@ async fn login_flood_keeps_memory_flat() {
     let stderr = child.stderr.take().unwrap();
     let base = tokio::task::spawn_blocking(move || {
         use std::io::BufRead;
-        for line in std::io::BufReader::new(stderr).lines().map_while(Result::ok) {
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
             if let Some(a) = line.strip_prefix("workhealth: listening on ") {
                 return a.to_string();
             }
@@ -1455,7 +1516,10 @@ async fn login_flood_keeps_memory_flat() {
                         .post(format!("{base}/login"))
                         .header(header::COOKIE, format!("wh_login={token}"))
                         .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-                        .header("x-forwarded-for", format!("10.{}.{}.{}", w, n / 250, n % 250))
+                        .header(
+                            "x-forwarded-for",
+                            format!("10.{}.{}.{}", w, n / 250, n % 250),
+                        )
                         .body(format!("csrf={token}&name=flood-{w}-{n}&password=guess"))
                         .send()
                         .await;

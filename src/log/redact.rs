@@ -183,7 +183,10 @@ fn fold(text: &str) -> Option<Folded> {
             continue;
         } else if let Some(d) = digit_of(c) {
             push(&mut f, d, i, end);
-        } else if matches!(c, '\u{2010}'..='\u{2015}' | '\u{2212}' | '\u{fe58}' | '\u{fe63}' | '\u{ff0d}') {
+        } else if matches!(
+            c,
+            '\u{2010}'..='\u{2015}' | '\u{2212}' | '\u{fe58}' | '\u{fe63}' | '\u{ff0d}'
+        ) {
             push(&mut f, '-', i, end);
         } else if matches!(c, '\u{2044}' | '\u{2215}') {
             push(&mut f, '/', i, end);
@@ -213,9 +216,9 @@ fn invisible(c: char) -> bool {
 /// Mongolian, full-width, mathematical).
 const ZEROS: &[u32] = &[
     0x660, 0x6f0, 0x7c0, 0x966, 0x9e6, 0xa66, 0xae6, 0xb66, 0xbe6, 0xc66, 0xce6, 0xd66, 0xde6,
-    0xe50, 0xed0, 0xf20, 0x1040, 0x1090, 0x17e0, 0x1810, 0x1946, 0x19d0, 0x1a80, 0x1a90,
-    0x1b50, 0x1bb0, 0x1c40, 0x1c50, 0xa620, 0xa8d0, 0xa900, 0xa9d0, 0xa9f0, 0xaa50, 0xabf0,
-    0xff10, 0x104a0, 0x1d7ce, 0x1d7d8, 0x1d7e2, 0x1d7ec, 0x1d7f6, 0x1e950, 0x1fbf0,
+    0xe50, 0xed0, 0xf20, 0x1040, 0x1090, 0x17e0, 0x1810, 0x1946, 0x19d0, 0x1a80, 0x1a90, 0x1b50,
+    0x1bb0, 0x1c40, 0x1c50, 0xa620, 0xa8d0, 0xa900, 0xa9d0, 0xa9f0, 0xaa50, 0xabf0, 0xff10,
+    0x104a0, 0x1d7ce, 0x1d7d8, 0x1d7e2, 0x1d7ec, 0x1d7f6, 0x1e950, 0x1fbf0,
 ];
 
 /// The ASCII digit for a decimal digit of another script.
@@ -935,10 +938,7 @@ mod tests {
         ("at NE1 4ST", "at [postcode]"),
         ("at ne14st", "at [postcode]"),
         ("card 4111 1111 1111 1111", "card [card]"),
-        (
-            "form https://example.org/f?name=dana",
-            "form [url]",
-        ),
+        ("form https://example.org/f?name=dana", "form [url]"),
     ];
 
     #[test]

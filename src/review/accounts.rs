@@ -109,11 +109,7 @@ pub fn verify_password(password: &str, hash: &str) -> bool {
             .is_ok()
     });
     // Constant time: look at every byte.
-    ok && out
-        .iter()
-        .zip(expected)
-        .fold(0u8, |d, (a, b)| d | (a ^ b))
-        == 0
+    ok && out.iter().zip(expected).fold(0u8, |d, (a, b)| d | (a ^ b)) == 0
 }
 
 /// Reads the new password: the first line of stdin when it is piped, else prompted twice.
@@ -232,7 +228,10 @@ mod tests {
             argon2::Version::V0x13,
             argon2::Params::new(64, 3, 1, None).unwrap(),
         );
-        let h2 = small.hash_password(b"another password").unwrap().to_string();
+        let h2 = small
+            .hash_password(b"another password")
+            .unwrap()
+            .to_string();
         assert!(verify_password("another password", &h2));
         assert!(!verify_password("another passwore", &h2));
         let parsed = argon2::password_hash::phc::PasswordHash::new(&h2).unwrap();

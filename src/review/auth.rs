@@ -44,7 +44,7 @@ use crate::serve::AppState;
 pub const SESSION_COOKIE: &str = "wh_session";
 pub const LOGIN_COOKIE: &str = "wh_login";
 pub const SESSION_HOURS: i64 = 8;
-/// Failed logins in a row that lock an account.
+/// The failure, in a row, from which an account must wait before its next try.
 pub const LOCK_AFTER: u32 = 5;
 const SLOWDOWN_STEP: Duration = Duration::from_millis(250);
 const SLOWDOWN_MAX: Duration = Duration::from_secs(2);
@@ -202,8 +202,9 @@ fn unix_now() -> i64 {
 pub async fn login_form(State(state): State<AppState>, headers: HeaderMap) -> Response {
     let key = login_key(&state);
     let now = unix_now();
-    let kept = cookie(&headers, LOGIN_COOKIE)
-        .filter(|t| csrf::login_token_age(&key, t, now).is_some_and(|a| a < csrf::LOGIN_TOKEN_SECS / 2));
+    let kept = cookie(&headers, LOGIN_COOKIE).filter(|t| {
+        csrf::login_token_age(&key, t, now).is_some_and(|a| a < csrf::LOGIN_TOKEN_SECS / 2)
+    });
     let token = match kept {
         Some(t) => t.to_string(),
         None => match csrf::login_token(&key, now) {
@@ -279,7 +280,11 @@ impl BackOff {
     /// Counts an attempt at `now` before its password is checked: the new state, or how long
     /// to wait when the key is still backing off (nothing is counted then). Failures decay: one
     /// is forgiven for each `forgive_secs` since the last.
-    pub fn reserve(&self, state: Failures, now: DateTime<Utc>) -> Result<Failures, chrono::Duration> {
+    pub fn reserve(
+        &self,
+        state: Failures,
+        now: DateTime<Utc>,
+    ) -> Result<Failures, chrono::Duration> {
         let (failures, next) = state;
         if let Some(n) = next
             && n > now
@@ -387,9 +392,7 @@ fn slowdown(failures: u32) -> Duration {
 /// the last address in `X-Forwarded-For` (the one the proxy added). IPv6 addresses count by
 /// their /64, which one client usually has whole.
 fn client_addr(headers: &HeaderMap, ext: &Extensions) -> Option<IpAddr> {
-    let peer = ext
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip());
+    let peer = ext.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
     let forwarded = || {
         headers
             .get_all("x-forwarded-for")
@@ -407,7 +410,9 @@ fn client_addr(headers: &HeaderMap, ext: &Extensions) -> Option<IpAddr> {
     Some(match ip {
         IpAddr::V6(v6) => {
             let seg = v6.segments();
-            IpAddr::V6(std::net::Ipv6Addr::new(seg[0], seg[1], seg[2], seg[3], 0, 0, 0, 0))
+            IpAddr::V6(std::net::Ipv6Addr::new(
+                seg[0], seg[1], seg[2], seg[3], 0, 0, 0, 0,
+            ))
         }
         v4 => v4,
     })
@@ -435,25 +440,31 @@ fn reserve_account(
     now: DateTime<Utc>,
 ) -> Result<Reserved, crate::log::LogError> {
     if accounts::valid_name(name) {
-        for _ in 0..20 {
-            let Some(r) = log.reader().with(|s| s.reviewer(name))? else {
-                break;
-            };
-            let before = (r.failed_logins, r.locked_until);
-            let after = match ACCOUNT.reserve(before, now) {
-                Ok(a) => a,
-                Err(wait) => return Ok(Reserved::Refused(wait)),
-            };
-            if log
-                .reader()
-                .with(|s| s.swap_login_failures(name, before, after))?
-            {
-                return Ok(Reserved::Known {
-                    hash: r.password_hash,
-                    before,
-                    after,
-                });
+        // One closure holds the reader's lock (one count at a time in this process); the
+        // compare and set covers other processes sharing the store.
+        let known = log.reader().with(|s| {
+            for _ in 0..20 {
+                let Some(r) = s.reviewer(name)? else {
+                    return Ok(None);
+                };
+                let before = (r.failed_logins, r.locked_until);
+                let after = match ACCOUNT.reserve(before, now) {
+                    Ok(a) => a,
+                    Err(wait) => return Ok(Some(Reserved::Refused(wait))),
+                };
+                if s.swap_login_failures(name, before, after)? {
+                    return Ok(Some(Reserved::Known {
+                        hash: r.password_hash,
+                        before,
+                        after,
+                    }));
+                }
             }
+            // Others keep changing the count: this many at once is an attack anyway.
+            Ok(Some(Reserved::Refused(chrono::Duration::seconds(1))))
+        })?;
+        if let Some(k) = known {
+            return Ok(k);
         }
     }
     match UNKNOWN.reserve(&ACCOUNT, &name.to_string(), now) {
@@ -473,7 +484,13 @@ fn how_long(d: chrono::Duration) -> String {
 }
 
 /// A refusal, sent no sooner than [`REFUSAL_FLOOR`] after the request arrived.
-async fn refuse(started: Instant, token: &str, name: &str, wait: chrono::Duration, msg: String) -> Response {
+async fn refuse(
+    started: Instant,
+    token: &str,
+    name: &str,
+    wait: chrono::Duration,
+    msg: String,
+) -> Response {
     let floor = started + REFUSAL_FLOOR;
     tokio::time::sleep_until(floor.into()).await;
     let mut res = login_page(StatusCode::TOO_MANY_REQUESTS, token, name, Some(&msg));
@@ -520,7 +537,10 @@ pub async fn login(
             &form.csrf,
             &name,
             wait,
-            format!("Too many failed logins from here. Try again in {}.", how_long(wait)),
+            format!(
+                "Too many failed logins from here. Try again in {}.",
+                how_long(wait)
+            ),
         )
         .await;
     }
@@ -744,7 +764,9 @@ mod tests {
         }
         for round in 1..=20 {
             let t = at(round * 15 * 60);
-            state = ACCOUNT.reserve(state, t).expect("never refused at this pace");
+            state = ACCOUNT
+                .reserve(state, t)
+                .expect("never refused at this pace");
             // The account is free again at once: the reviewer is never shut out.
             assert_eq!(state.1, Some(t), "round {round}: {state:?}");
         }
@@ -759,7 +781,10 @@ mod tests {
     #[test]
     fn client_addresses_come_from_the_peer_or_a_local_proxy() {
         let mut h = HeaderMap::new();
-        h.append("x-forwarded-for", HeaderValue::from_static("6.6.6.6, 203.0.113.9"));
+        h.append(
+            "x-forwarded-for",
+            HeaderValue::from_static("6.6.6.6, 203.0.113.9"),
+        );
         let mut local = Extensions::new();
         local.insert(ConnectInfo(SocketAddr::from(([127, 0, 0, 1], 5000))));
         let mut remote = Extensions::new();
@@ -774,8 +799,13 @@ mod tests {
         );
         // IPv6 clients count by their /64.
         let mut v6 = Extensions::new();
-        v6.insert(ConnectInfo("[2001:db8:1:2:3:4:5:6]:443".parse::<SocketAddr>().unwrap()));
-        assert_eq!(client_addr(&HeaderMap::new(), &v6), "2001:db8:1:2::".parse().ok());
+        v6.insert(ConnectInfo(
+            "[2001:db8:1:2:3:4:5:6]:443".parse::<SocketAddr>().unwrap(),
+        ));
+        assert_eq!(
+            client_addr(&HeaderMap::new(), &v6),
+            "2001:db8:1:2::".parse().ok()
+        );
     }
 
     #[test]

@@ -53,7 +53,9 @@ pub fn login_token_age(key: &[u8; 32], token: &str, now: i64) -> Option<i64> {
     }
     let at = i64::from_str_radix(issued, 16).ok()?;
     let age = now - at;
-    (-60..=LOGIN_TOKEN_SECS).contains(&age).then_some(age.max(0))
+    (-60..=LOGIN_TOKEN_SECS)
+        .contains(&age)
+        .then_some(age.max(0))
 }
 
 /// Compares two tokens without stopping at the first difference. An empty token never
@@ -127,7 +129,11 @@ mod tests {
         assert_eq!(login_token_age(&key, &t, now + 600), Some(600));
         assert_eq!(login_token_age(&key, &t, now + LOGIN_TOKEN_SECS + 1), None);
         assert_eq!(login_token_age(&key, &t, now - 3600), None);
-        assert_ne!(t, login_token(&key, now).unwrap(), "a fresh nonce each time");
+        assert_ne!(
+            t,
+            login_token(&key, now).unwrap(),
+            "a fresh nonce each time"
+        );
         // Another server's key, a changed character, or a made-up token do not verify.
         assert_eq!(login_token_age(&[8u8; 32], &t, now), None);
         let mut forged = t.clone().into_bytes();

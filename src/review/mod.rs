@@ -195,7 +195,10 @@ impl IntoResponse for AppError {
         match self {
             // The detail (which may name files) goes to the server's log, never the page.
             AppError::Store(LogError::WriteTimeout(secs)) => {
-                tracing::error!(secs, "review app: the question log could not be written in time");
+                tracing::error!(
+                    secs,
+                    "review app: the question log could not be written in time"
+                );
                 short_page(
                     StatusCode::SERVICE_UNAVAILABLE,
                     "The question log cannot be written just now",

@@ -974,12 +974,16 @@ mod tests {
             let y = yaml_string(t);
             // Only printable characters (YAML's c-printable, less the line breaks) remain.
             assert!(
-                !y.chars().any(|c| c.is_control() || matches!(c, '\u{2028}' | '\u{2029}' | '\u{feff}' | '\u{fffe}' | '\u{ffff}')),
+                !y.chars().any(|c| c.is_control()
+                    || matches!(
+                        c,
+                        '\u{2028}' | '\u{2029}' | '\u{feff}' | '\u{fffe}' | '\u{ffff}'
+                    )),
                 "{y:?}"
             );
             let doc = format!("entry:\n  - {y}\n");
-            let parsed: BTreeMap<String, Vec<String>> = serde_saphyr::from_str(&doc)
-                .unwrap_or_else(|e| panic!("{doc:?}: {e}"));
+            let parsed: BTreeMap<String, Vec<String>> =
+                serde_saphyr::from_str(&doc).unwrap_or_else(|e| panic!("{doc:?}: {e}"));
             assert_eq!(parsed["entry"], vec![t.to_string()], "{doc:?}");
         }
         let groups = group_suggestions(&[Suggestion {
