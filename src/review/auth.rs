@@ -492,7 +492,7 @@ async fn refuse(
     msg: String,
 ) -> Response {
     let floor = started + REFUSAL_FLOOR;
-    tokio::time::sleep_until(floor.into()).await;
+    tokio::time::sleep_until(floor).await;
     let mut res = login_page(StatusCode::TOO_MANY_REQUESTS, token, name, Some(&msg));
     if let Ok(v) = HeaderValue::from_str(&wait.num_seconds().max(1).to_string()) {
         res.headers_mut().insert(header::RETRY_AFTER, v);
