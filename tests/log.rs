@@ -494,13 +494,18 @@ async fn on_a_full_disk_stopping_keeps_its_deadline_and_counts_what_is_lost() {
     );
     // Half the deadline for the flush, the deadline for the close, and one slow attempt.
     assert!(took < Duration::from_secs(5), "stopping took {took:?}");
-    assert_eq!(
-        health.lost.load(Ordering::SeqCst),
-        20,
-        "every entry counted"
-    );
+    // Every entry is either in the database or counted as lost (the first may have fitted).
+    let lost = health.lost.load(Ordering::SeqCst);
+    let committed = health.committed.load(Ordering::SeqCst);
+    assert!(lost >= 15, "{lost} lost");
+    assert_eq!(lost + committed, 20);
     assert_eq!(health.depth.load(Ordering::SeqCst), 0);
-    assert_eq!(health.committed.load(Ordering::SeqCst), 0);
+    let rows = SqliteStore::open(&dir.path().join(DB_FILE))
+        .unwrap()
+        .stats(None)
+        .unwrap()
+        .questions;
+    assert_eq!(rows, committed);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
