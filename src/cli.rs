@@ -173,6 +173,8 @@ pub enum ReviewersCommand {
     /// Removes a reviewer and ends their sessions.
     #[command(after_help = "Example:\n  workhealth reviewers remove alex")]
     Remove { name: String },
+    /// Ends a reviewer's login back-off after failed logins (the password is unchanged).
+    Unlock { name: String },
     /// Lists reviewers.
     #[command(after_help = "Example:\n  workhealth reviewers list")]
     List,

@@ -86,6 +86,7 @@ pub fn run(cli: Cli, sources: &crate::config::Sources) -> Result<ExitCode> {
             let r = match &cmd {
                 R::Add { name } => crate::review::accounts::add(&log, name),
                 R::Remove { name } => crate::review::accounts::remove(&log, name),
+                R::Unlock { name } => crate::review::accounts::unlock(&log, name),
                 R::List => crate::review::accounts::list(&log),
             };
             log.close();

@@ -228,11 +228,14 @@ async fn serve(
     let http = {
         let mut stop = stop_rx.clone();
         tokio::spawn(async move {
-            let r = axum::serve(listener, app)
-                .with_graceful_shutdown(async move {
-                    let _ = stop.wait_for(|s| *s).await;
-                })
-                .await;
+            let r = axum::serve(
+                listener,
+                app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+            )
+            .with_graceful_shutdown(async move {
+                let _ = stop.wait_for(|s| *s).await;
+            })
+            .await;
             if let Err(e) = r {
                 tracing::error!(error = %e, "HTTP listener failed");
             }

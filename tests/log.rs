@@ -456,6 +456,7 @@ impl Store for Capped {
         fn remove_reviewer(&mut self, name: &str) -> Result<bool, LogError>;
         fn record_login_failure(&mut self, name: &str, locked_until: Option<DateTime<Utc>>) -> Result<(), LogError>;
         fn clear_login_failures(&mut self, name: &str) -> Result<(), LogError>;
+        fn swap_login_failures(&mut self, name: &str, old: (u32, Option<DateTime<Utc>>), new: (u32, Option<DateTime<Utc>>)) -> Result<bool, LogError>;
         fn put_session(&mut self, s: &Session) -> Result<(), LogError>;
         fn session(&mut self, token_hash: &str) -> Result<Option<Session>, LogError>;
         fn remove_session(&mut self, token_hash: &str) -> Result<(), LogError>;
@@ -520,6 +521,135 @@ fn a_full_disk_is_reported_retried_and_nothing_is_lost() {
     assert_eq!(health.lost.load(Ordering::SeqCst), 0);
     assert_eq!(health.depth.load(Ordering::SeqCst), 0);
     assert!(!health.failing.load(Ordering::SeqCst));
+}
+
+/// A log whose writer finds the disk full for good.
+fn full_disk_log(dir: &Path, close_deadline: Duration) -> Log {
+    let path = dir.join(DB_FILE);
+    let mut inner = SqliteStore::open(&path).unwrap();
+    let pages = inner.page_count().unwrap();
+    inner.limit_pages(Some(pages)).unwrap();
+    let writer = Capped {
+        inner,
+        lift: Arc::new(AtomicBool::new(false)),
+        lifted: false,
+    };
+    Log::with_stores(
+        Box::new(writer),
+        Box::new(SqliteStore::open(&path).unwrap()),
+        Pseudonymiser::from_secret([1; 32]),
+        LogOptions {
+            retry_min: Duration::from_millis(5),
+            retry_max: Duration::from_secs(5),
+            close_deadline,
+            ..Default::default()
+        },
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_a_full_disk_stopping_keeps_its_deadline_and_counts_what_is_lost() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = full_disk_log(dir.path(), Duration::from_secs(2));
+    let u = log.user_key("telegram", 4);
+    let long = "x".repeat(3000);
+    for i in 0..20 {
+        log.record(question(&u, &format!("{long} {i}"), "no_answer"));
+    }
+    let health = log.health().clone();
+    // What `serve` does on SIGTERM: flush, then close. Neither may wait for the disk.
+    let t0 = std::time::Instant::now();
+    log.flush().await;
+    let flushed = t0.elapsed();
+    tokio::task::block_in_place(|| log.close());
+    let took = t0.elapsed();
+    assert!(
+        flushed <= Duration::from_millis(1500),
+        "flush took {flushed:?}"
+    );
+    // Half the deadline for the flush, the deadline for the close, and one slow attempt.
+    assert!(took < Duration::from_secs(5), "stopping took {took:?}");
+    // Every entry is either in the database or counted as lost (the first may have fitted).
+    let lost = health.lost.load(Ordering::SeqCst);
+    let committed = health.committed.load(Ordering::SeqCst);
+    assert!(lost >= 15, "{lost} lost");
+    assert_eq!(lost + committed, 20);
+    assert_eq!(health.depth.load(Ordering::SeqCst), 0);
+    let rows = SqliteStore::open(&dir.path().join(DB_FILE))
+        .unwrap()
+        .stats(None)
+        .unwrap()
+        .questions;
+    assert_eq!(rows, committed);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_a_full_disk_a_write_someone_waits_for_answers_within_seconds() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = full_disk_log(dir.path(), Duration::from_millis(500));
+    let u = log.user_key("telegram", 8);
+    let other = log.user_key("telegram", 9);
+    for i in 0..20 {
+        log.record(question(
+            &other,
+            &format!("{} {i}", "y".repeat(3000)),
+            "answer",
+        ));
+    }
+    let health = log.health().clone();
+    let t0 = std::time::Instant::now();
+    while health.write_errors.load(Ordering::SeqCst) < 1 {
+        assert!(
+            t0.elapsed() < Duration::from_secs(10),
+            "no write error seen"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    // /forget, and a review save, on a full disk: an error in a few seconds, not a hang.
+    let t0 = std::time::Instant::now();
+    let err = log.forget(&u).await.unwrap_err();
+    let took = t0.elapsed();
+    assert!(matches!(err, LogError::WriteTimeout(_)), "{err}");
+    assert!(took < Duration::from_secs(7), "{took:?}");
+    assert!(err.to_string().contains("stays queued"), "{err}");
+    let t0 = std::time::Instant::now();
+    let err = log
+        .write(WriteOp::Review {
+            id: 1,
+            update: Default::default(),
+            by: "x".into(),
+            at: Utc::now(),
+        })
+        .await
+        .unwrap_err();
+    assert!(matches!(err, LogError::WriteTimeout(_)), "{err}");
+    assert!(t0.elapsed() < Duration::from_secs(7));
+    tokio::task::block_in_place(|| log.close());
+}
+
+#[cfg(unix)]
+#[test]
+fn the_database_files_are_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("new").join("data");
+    let log = Log::open(&data, LogOptions::default()).unwrap();
+    let u = log.user_key("telegram", 1);
+    log.record(question(&u, "anything", "answer"));
+    log.flush_blocking();
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&data), 0o700, "the data folder");
+    for f in [
+        DB_FILE.to_string(),
+        format!("{DB_FILE}-wal"),
+        format!("{DB_FILE}-shm"),
+        "pseudonym.key".to_string(),
+    ] {
+        let p = data.join(&f);
+        assert!(p.exists(), "{f}");
+        assert_eq!(mode(&p), 0o600, "{f}");
+    }
+    log.close();
 }
 
 fn purge_deletes_only_old_rows(db: &Db) {

@@ -37,13 +37,18 @@ struct App {
 }
 
 fn app() -> App {
+    app_on(|data| Log::open(data, LogOptions::default()).unwrap())
+}
+
+/// An app over the log `make_log` opens in the data folder.
+fn app_on(make_log: impl FnOnce(&Path) -> Log) -> App {
     let content = tempfile::tempdir().unwrap();
     common::copy_dir(&common::repo().join("content"), content.path());
     let data = tempfile::tempdir().unwrap();
     let index = tempfile::tempdir().unwrap();
     let loaded = workhealth::content::load_valid(content.path(), Utc::now().date_naive()).unwrap();
     let live = Arc::new(Live::new(Assistant::in_memory(Arc::new(loaded)).unwrap()));
-    let log = Arc::new(Log::open(data.path(), LogOptions::default()).unwrap());
+    let log = Arc::new(make_log(data.path()));
     let metrics = Arc::new(Metrics::default());
     let reloader = Arc::new(Reloader::new(
         content.path().to_path_buf(),
@@ -207,7 +212,7 @@ async fn text(res: Response<Body>) -> String {
 }
 
 fn hidden_csrf(html: &str) -> String {
-    let re = regex::Regex::new(r#"name="csrf" value="([0-9a-f]{64})""#).unwrap();
+    let re = regex::Regex::new(r#"name="csrf" value="([0-9a-f.]{64,})""#).unwrap();
     re.captures(html)
         .unwrap_or_else(|| panic!("no csrf field in {html}"))[1]
         .to_string()
@@ -321,8 +326,24 @@ async fn a_wrong_password_fails_and_the_right_one_starts_a_session() {
     assert!(text(home).await.contains("Log out alice"));
 }
 
+/// Moves a reviewer's stored back-off back in time, as if `secs` had passed.
+fn age_failures(a: &App, name: &str, secs: i64) {
+    let r = a.log.reader().with(|s| s.reviewer(name)).unwrap().unwrap();
+    let before = (r.failed_logins, r.locked_until);
+    let after = (
+        r.failed_logins,
+        r.locked_until.map(|t| t - chrono::Duration::seconds(secs)),
+    );
+    assert!(
+        a.log
+            .reader()
+            .with(|s| s.swap_login_failures(name, before, after))
+            .unwrap()
+    );
+}
+
 #[tokio::test]
-async fn five_failures_lock_the_account_even_for_the_right_password() {
+async fn five_failures_pause_the_account_even_for_the_right_password() {
     let a = app();
     a.reviewer("bob");
     let started = Instant::now();
@@ -330,7 +351,7 @@ async fn five_failures_lock_the_account_even_for_the_right_password() {
         let res = a.try_login("bob", "wrong password number").await;
         assert_eq!(res.status(), StatusCode::UNAUTHORIZED, "attempt {i}");
         let html = text(res).await;
-        assert_eq!(html.contains("locked"), i == 5, "attempt {i}: {html}");
+        assert_eq!(html.contains("paused"), i == 5, "attempt {i}: {html}");
     }
     // 250 + 500 + 750 + 1000 + 1250 ms of slowdown.
     assert!(
@@ -340,23 +361,91 @@ async fn five_failures_lock_the_account_even_for_the_right_password() {
     );
     let res = a.try_login("bob", PASSWORD).await;
     assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
-    assert!(set_cookie(&res, "wh_session").is_none());
-    assert!(text(res).await.contains("locked for a while"));
-    let r = a.log.reader().with(|s| s.reviewer("bob")).unwrap().unwrap();
-    assert_eq!(r.failed_logins, 5);
-    let until = r.locked_until.unwrap() - Utc::now();
-    assert!(until > chrono::Duration::minutes(14) && until <= chrono::Duration::minutes(15));
-
-    // When the lock has run out, the right password works and clears the count.
-    let past = Utc::now() - chrono::Duration::seconds(1);
-    a.log
-        .reader()
-        .with(|s| s.record_login_failure("bob", Some(past)))
+    let retry: i64 = res.headers()[header::RETRY_AFTER]
+        .to_str()
+        .unwrap()
+        .parse()
         .unwrap();
+    assert!((1..=30).contains(&retry), "{retry}");
+    assert!(set_cookie(&res, "wh_session").is_none());
+    assert!(text(res).await.contains("Try again in"));
+    let r = a.log.reader().with(|s| s.reviewer("bob")).unwrap().unwrap();
+    assert_eq!(r.failed_logins, 5, "the refused try was not counted");
+    let until = r.locked_until.unwrap() - Utc::now();
+    assert!(until > chrono::Duration::seconds(20) && until <= chrono::Duration::seconds(30));
+
+    // When the wait has run out, the right password works and clears the count.
+    age_failures(&a, "bob", 31);
     let res = a.try_login("bob", PASSWORD).await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     let r = a.log.reader().with(|s| s.reviewer("bob")).unwrap().unwrap();
     assert_eq!((r.failed_logins, r.locked_until), (0, None));
+}
+
+#[tokio::test]
+async fn one_try_every_fifteen_minutes_does_not_keep_a_reviewer_out() {
+    let a = app();
+    a.reviewer("dora");
+    for i in 0..5 {
+        let res = a.try_login("dora", "wrong password number").await;
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED, "attempt {i}");
+    }
+    // Fifteen minutes later (the old lock's length) an attacker tries once more: the count has
+    // decayed, so that try does not pause the account, and the reviewer gets in.
+    age_failures(&a, "dora", 15 * 60);
+    let res = a.try_login("dora", "wrong password again").await;
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    assert!(!text(res).await.contains("paused"));
+    let r = a
+        .log
+        .reader()
+        .with(|s| s.reviewer("dora"))
+        .unwrap()
+        .unwrap();
+    assert_eq!(r.failed_logins, 3, "5 failures, 3 forgiven, 1 more");
+    let res = a.try_login("dora", PASSWORD).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn parallel_guesses_cannot_slip_past_the_count() {
+    let a = Arc::new(app());
+    a.reviewer("bob");
+    // 39 wrong passwords and then the right one, all at once (the probe's F2).
+    let tasks: Vec<_> = (0..40)
+        .map(|i| {
+            let a = a.clone();
+            tokio::spawn(async move {
+                let pw = if i == 39 {
+                    PASSWORD.to_string()
+                } else {
+                    format!("wrong guess {i}")
+                };
+                a.try_login("bob", &pw).await.status()
+            })
+        })
+        .collect();
+    let mut statuses = Vec::new();
+    for t in tasks {
+        statuses.push(t.await.unwrap());
+    }
+    let checked = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::UNAUTHORIZED || **s == StatusCode::SEE_OTHER)
+        .count();
+    let refused = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::TOO_MANY_REQUESTS)
+        .count();
+    assert!(checked <= 5, "{checked} passwords checked: {statuses:?}");
+    assert_eq!(checked + refused, 40, "{statuses:?}");
+    // Unless the right one was among the first five, the account is now paused for it too.
+    if !statuses.contains(&StatusCode::SEE_OTHER) {
+        let res = a.try_login("bob", PASSWORD).await;
+        assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
+        let r = a.log.reader().with(|s| s.reviewer("bob")).unwrap().unwrap();
+        assert_eq!(r.failed_logins, 5);
+    }
 }
 
 #[tokio::test]
@@ -365,50 +454,153 @@ async fn unknown_names_lock_out_like_real_ones() {
     for i in 1..=5 {
         let res = a.try_login("ghost-reviewer", "some password here").await;
         assert_eq!(res.status(), StatusCode::UNAUTHORIZED, "attempt {i}");
+        assert_eq!(text(res).await.contains("paused"), i == 5);
     }
     let res = a.try_login("ghost-reviewer", "some password here").await;
     assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
 }
 
 #[tokio::test]
-async fn the_login_form_needs_its_double_submit_token() {
+async fn a_paused_unknown_name_costs_the_same_as_a_paused_reviewer() {
+    let a = app();
+    a.reviewer("erin");
+    for name in ["erin", "no-such-erin"] {
+        for _ in 0..5 {
+            a.try_login(name, "wrong password number").await;
+        }
+    }
+    let mut times = BTreeMap::new();
+    for name in [
+        "erin",
+        "no-such-erin",
+        "erin",
+        "no-such-erin",
+        "erin",
+        "no-such-erin",
+    ] {
+        let t = Instant::now();
+        let res = a.try_login(name, "wrong password number").await;
+        assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS, "{name}");
+        let body = text(res).await;
+        assert!(body.contains("paused"), "{body}");
+        times.entry(name).or_insert_with(Vec::new).push(t.elapsed());
+    }
+    let known = *times["erin"].iter().min().unwrap();
+    let unknown = *times["no-such-erin"].iter().min().unwrap();
+    // Both are held to the same floor (300 ms), far above what either lookup costs.
+    assert!(known >= Duration::from_millis(300), "{known:?}");
+    assert!(unknown >= Duration::from_millis(300), "{unknown:?}");
+    let gap = known.abs_diff(unknown);
+    assert!(gap < Duration::from_millis(60), "{known:?} vs {unknown:?}");
+}
+
+#[tokio::test]
+async fn failures_from_one_address_back_off_over_every_name() {
+    let a = app();
+    a.reviewer("frank");
+    let from = |addr: &str, name: &str, password: &str| {
+        let (addr, name, password) = (addr.to_string(), name.to_string(), password.to_string());
+        let a = &a;
+        async move {
+            let form = a.get("/login", None).await;
+            let token = set_cookie(&form, "wh_login").unwrap();
+            let req = Request::builder()
+                .method(Method::POST)
+                .uri("/login")
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .header(header::COOKIE, format!("wh_login={token}"))
+                .header("x-forwarded-for", addr)
+                .body(Body::from(format!(
+                    "csrf={token}&name={}&password={}",
+                    enc(&name),
+                    enc(&password)
+                )))
+                .unwrap();
+            a.send(req).await.status()
+        }
+    };
+    // Ten different names from one address: each a first failure, so none is paused...
+    for i in 0..11 {
+        let st = from("203.0.113.5", &format!("sprayed-{i}"), "guess one").await;
+        assert_eq!(st, StatusCode::UNAUTHORIZED, "name {i}");
+    }
+    // ...but the address is now backing off, even for a real name and the right password.
+    let st = from("203.0.113.5", "frank", PASSWORD).await;
+    assert_eq!(st, StatusCode::TOO_MANY_REQUESTS);
+    // Another address is not affected.
+    let st = from("198.51.100.20", "frank", PASSWORD).await;
+    assert_eq!(st, StatusCode::SEE_OTHER);
+}
+
+#[tokio::test]
+async fn the_login_form_needs_a_token_the_server_signed() {
     let a = app();
     a.reviewer("carol");
-    let body = format!(
-        "csrf={}&name=carol&password={}",
-        "a".repeat(64),
-        enc(PASSWORD)
-    );
-    let res = a.post("/login", None, &body).await;
+    let body = |t: &str| format!("csrf={t}&name=carol&password={}", enc(PASSWORD));
+    // No cookie, a mismatched cookie, and a made-up equal pair (the probe's F10): refused.
+    let made_up = "a".repeat(64);
+    let res = a.post("/login", None, &body(&made_up)).await;
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
     let res = a
         .post(
             "/login",
             Some(&format!("wh_login={}", "b".repeat(64))),
-            &body,
+            &body(&made_up),
         )
         .await;
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
-    assert!(set_cookie(&res, "wh_session").is_none());
     let res = a
         .post(
             "/login",
-            Some(&format!("wh_login={}", "a".repeat(64))),
-            &body,
+            Some(&format!("wh_login={made_up}")),
+            &body(&made_up),
         )
         .await;
-    assert_eq!(
-        res.status(),
-        StatusCode::SEE_OTHER,
-        "matching token and cookie"
-    );
-    // A second load of the form (another tab, a favicon request sent here) keeps the
-    // browser's token, so the first form still works.
-    let again = a
-        .get("/login", Some(&format!("wh_login={}", "e".repeat(64))))
+    assert_eq!(res.status(), StatusCode::FORBIDDEN, "a made-up pair");
+    assert!(set_cookie(&res, "wh_session").is_none());
+    // A signed token, but not the browser's cookie: refused.
+    let form = a.get("/login", None).await;
+    let signed = set_cookie(&form, "wh_login").unwrap();
+    assert_eq!(hidden_csrf(&text(form).await), signed);
+    let res = a
+        .post(
+            "/login",
+            Some(&format!("wh_login={made_up}")),
+            &body(&signed),
+        )
         .await;
-    assert!(set_cookie(&again, "wh_login").is_some());
-    assert_eq!(hidden_csrf(&text(again).await), "e".repeat(64));
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    // A signed token with one character changed: refused.
+    let mut forged = signed.clone().into_bytes();
+    forged[0] = if forged[0] == b'1' { b'2' } else { b'1' };
+    let forged = String::from_utf8(forged).unwrap();
+    let res = a
+        .post(
+            "/login",
+            Some(&format!("wh_login={forged}")),
+            &body(&forged),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    // A second load of the form (another tab, a favicon request sent here) keeps the
+    // browser's signed token, so the first form still works; a made-up one is replaced.
+    let again = a.get("/login", Some(&format!("wh_login={signed}"))).await;
+    assert_eq!(
+        set_cookie(&again, "wh_login").as_deref(),
+        Some(signed.as_str())
+    );
+    assert_eq!(hidden_csrf(&text(again).await), signed);
+    let again = a.get("/login", Some(&format!("wh_login={made_up}"))).await;
+    assert_ne!(set_cookie(&again, "wh_login").unwrap(), made_up);
+    // The signed token and its cookie: logged in.
+    let res = a
+        .post(
+            "/login",
+            Some(&format!("wh_login={signed}")),
+            &body(&signed),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
 }
 
 #[tokio::test]
@@ -572,6 +764,16 @@ async fn the_queue_is_paginated() {
     assert!(first.contains("href=\"/queue?page=2\""), "{first}");
     let last = text(a.get("/queue?page=3", Some(&s.cookie)).await).await;
     assert_eq!(question_links(&last), 20);
+    // Page numbers beyond any integer (the probe's F8) are a page, never a 500 with a path.
+    for page in ["9223372036854775807", "18446744073709551615", "1e99", "-1"] {
+        let res = a.get(&format!("/queue?page={page}"), Some(&s.cookie)).await;
+        assert_eq!(res.status(), StatusCode::OK, "page {page}");
+        let html = text(res).await;
+        assert!(
+            !html.contains("sqlite3") && !html.contains("/tmp"),
+            "{html}"
+        );
+    }
 }
 
 #[tokio::test]
@@ -666,15 +868,18 @@ async fn suggestions_become_a_yaml_snippet() {
         a.ask(SCRIPT_Q, "no_answer", None),
         a.ask("jury service and \"pay\": rules?", "no_answer", None),
         a.ask("sick note from a chiropractor?", "clarify", None),
+        a.ask(CONTROL_Q, "no_answer", None),
     ];
     a.log.flush().await;
     let s = a.login("hana").await;
     let empty = text(a.get("/suggestions", Some(&s.cookie)).await).await;
     assert!(empty.contains("No suggestions yet"));
-    for (id, entry) in ids
-        .iter()
-        .zip(["company-sick-pay", "company-sick-pay", "fit-notes"])
-    {
+    for (id, entry) in ids.iter().zip([
+        "company-sick-pay",
+        "company-sick-pay",
+        "fit-notes",
+        "fit-notes",
+    ]) {
         let res = a
             .post(
                 &format!("/questions/{id}"),
@@ -720,8 +925,21 @@ async fn suggestions_become_a_yaml_snippet() {
             "jury service and \"pay\": rules?".into()
         ]
     );
-    assert_eq!(parsed["fit-notes"], vec!["sick note from a chiropractor?"]);
+    assert_eq!(
+        parsed["fit-notes"],
+        vec!["sick note from a chiropractor?", CONTROL_Q]
+    );
+    // No character YAML forbids is written raw (the probe's F9: DEL and C1 controls).
+    assert!(
+        !yaml
+            .chars()
+            .any(|c| c != '\n' && (c.is_control() || c == '\u{feff}')),
+        "{yaml:?}"
+    );
 }
+
+/// A question with DEL, a C1 control, a byte-order mark and a C0 control in it.
+const CONTROL_Q: &str = "fit note\u{7f} from a \u{9b}physio\u{feff}\u{1}?";
 
 #[tokio::test]
 async fn the_groups_page_groups_similar_unanswered_questions() {
@@ -1096,6 +1314,40 @@ fn the_reviewers_commands_add_list_and_remove() {
         log.close();
     }
 
+    // `unlock` ends a login back-off; `list` shows it first.
+    {
+        let log = Log::open(data, LogOptions::default()).unwrap();
+        let until = Utc::now() + chrono::Duration::minutes(10);
+        assert!(
+            log.reader()
+                .with(|s| s.swap_login_failures("alice", (0, None), (7, Some(until))))
+                .unwrap()
+        );
+        log.close();
+    }
+    let r = reviewers(data, &["list"], "");
+    assert!(
+        r.stdout.contains("login paused until") && r.stdout.contains("after 7 failed logins"),
+        "{}",
+        r.stdout
+    );
+    let r = reviewers(data, &["unlock", "alice"], "");
+    assert_eq!(
+        (r.code, r.stdout.as_str()),
+        (0, "unlocked reviewer alice (failed logins cleared)\n"),
+        "{}",
+        r.stderr
+    );
+    let r = reviewers(data, &["list"], "");
+    assert_eq!(r.stdout, format!("alice\tadded {today}\n"));
+    let r = reviewers(data, &["unlock", "nobody"], "");
+    assert_ne!(r.code, 0);
+    assert!(
+        r.stderr.contains("no reviewer called `nobody`"),
+        "{}",
+        r.stderr
+    );
+
     let r = reviewers(data, &["remove", "alice"], "");
     assert_eq!(r.code, 0, "{}", r.stderr);
     let r = reviewers(data, &["remove", "alice"], "");
@@ -1149,4 +1401,193 @@ async fn the_overview_lists_entries_past_their_review_by_date() {
         section.contains(&esc(&content.entry("fit-notes").unwrap().title)),
         "{section}"
     );
+}
+
+#[tokio::test]
+async fn a_review_save_on_a_full_disk_answers_within_seconds() {
+    use workhealth::log::sqlite::SqliteStore;
+    use workhealth::log::store::WriteOp;
+    let a = app_on(|data| {
+        let db = data.join(workhealth::log::DB_FILE);
+        let mut writer = SqliteStore::open(&db).unwrap();
+        let reader = SqliteStore::open(&db).unwrap();
+        // The writer's connection cannot grow the file: the disk is full.
+        writer
+            .limit_pages(Some(writer.page_count().unwrap()))
+            .unwrap();
+        Log::with_stores(
+            Box::new(writer),
+            Box::new(reader),
+            workhealth::log::Pseudonymiser::from_secret([3; 32]),
+            LogOptions {
+                close_deadline: Duration::from_secs(1),
+                ..Default::default()
+            },
+        )
+    });
+    a.reviewer("gail");
+    // The question is there already (written before the disk filled).
+    let q = NewQuestion {
+        id: 77,
+        asked_at: Utc::now(),
+        user: a.log.user_key("telegram", 5),
+        region: None,
+        channel: "telegram".into(),
+        text: "is jury service paid?".into(),
+        outcome: "no_answer".into(),
+        results: vec![],
+        shown_id: None,
+        content_digest: "d".into(),
+        reply_text: None,
+    };
+    a.log
+        .reader()
+        .with(|s| s.apply(&[WriteOp::Insert(Box::new(q))]))
+        .unwrap();
+    let s = a.login("gail").await;
+    // Questions keep arriving and cannot be written: the writer is retrying.
+    for i in 0..20 {
+        a.ask(&format!("{} {i}", "z".repeat(3000)), "no_answer", None);
+    }
+    let t = Instant::now();
+    while a
+        .log
+        .health()
+        .write_errors
+        .load(std::sync::atomic::Ordering::SeqCst)
+        < 1
+    {
+        assert!(t.elapsed() < Duration::from_secs(10), "no write error seen");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let t = Instant::now();
+    let res = a
+        .post(
+            "/questions/77",
+            Some(&s.cookie),
+            &format!("csrf={}&reviewed=1&note={}", s.csrf, "x".repeat(3000)),
+        )
+        .await;
+    let took = t.elapsed();
+    assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(took < Duration::from_secs(8), "{took:?}");
+    let html = text(res).await;
+    assert!(html.contains("cannot be written just now"), "{html}");
+    assert!(
+        !html.contains("sqlite3") && !html.contains("/tmp"),
+        "{html}"
+    );
+}
+
+/// The probe's F1: 50 connections posting to /login for 20 s, with the bot answering a question
+/// every half second meanwhile. Run with
+/// `cargo test --release --test review -- --ignored --nocapture login_flood`. By default every
+/// request uses a new name and a new forwarded address, so neither back-off refuses it and each
+/// one that gets a slot runs argon2: the worst case for memory. `WORKHEALTH_FLOOD=same` sends
+/// the probe's own flood instead (one name, one address). Prints the serve process's peak
+/// resident memory (VmHWM) and the bot's reply times, and fails above 250 MB or if the bot
+/// stops answering.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore]
+async fn login_flood_keeps_memory_flat() {
+    let seconds: u64 = std::env::var("WORKHEALTH_FLOOD_SECS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(20);
+    let same = std::env::var("WORKHEALTH_FLOOD").is_ok_and(|v| v == "same");
+    let s = common::serve::Serve::start(&["--throttle", "off"]).await;
+    let pid = s.child.id();
+    let base = s.http.clone();
+    let status = |field: &str| -> u64 {
+        let s = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+        s.lines()
+            .find_map(|l| l.strip_prefix(field))
+            .and_then(|v| v.trim().trim_end_matches(" kB").trim().parse().ok())
+            .unwrap()
+    };
+    let idle = status("VmRSS:");
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let end = Instant::now() + Duration::from_secs(seconds);
+    let counts = Arc::new(std::sync::Mutex::new(BTreeMap::<u16, u64>::new()));
+    let workers: Vec<_> = (0..50u32)
+        .map(|w| {
+            let (client, base, counts) = (client.clone(), base.clone(), counts.clone());
+            tokio::spawn(async move {
+                let mut n = 0u32;
+                while Instant::now() < end {
+                    n += 1;
+                    let form = client.get(format!("{base}/login")).send().await.unwrap();
+                    let token = form
+                        .headers()
+                        .get_all(header::SET_COOKIE)
+                        .iter()
+                        .filter_map(|v| v.to_str().ok())
+                        .find_map(|c| c.strip_prefix("wh_login="))
+                        .and_then(|c| c.split(';').next())
+                        .unwrap()
+                        .to_string();
+                    let mut req = client
+                        .post(format!("{base}/login"))
+                        .header(header::COOKIE, format!("wh_login={token}"))
+                        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+                    let name = if same {
+                        "mallory".to_string()
+                    } else {
+                        req = req.header(
+                            "x-forwarded-for",
+                            format!("10.{}.{}.{}", w, n / 250, n % 250),
+                        );
+                        format!("flood-{w}-{n}")
+                    };
+                    let res = req
+                        .body(format!("csrf={token}&name={name}&password=guess"))
+                        .send()
+                        .await;
+                    let code = res.map(|r| r.status().as_u16()).unwrap_or(0);
+                    *counts.lock().unwrap().entry(code).or_default() += 1;
+                }
+            })
+        })
+        .collect();
+    // The bot, meanwhile: a question from a new chat every half second.
+    let mut peak_during = 0;
+    let mut replies = Vec::new();
+    let mut chat = 7_000_000;
+    while Instant::now() < end {
+        chat += 1;
+        let t = Instant::now();
+        s.fake.send_text(chat, "how do I pay statutory sick pay");
+        s.fake.wait_sent_to(chat, 1, Duration::from_secs(10)).await;
+        replies.push(t.elapsed());
+        peak_during = peak_during.max(status("VmRSS:"));
+        tokio::time::sleep(Duration::from_millis(500).saturating_sub(t.elapsed())).await;
+    }
+    for w in workers {
+        w.await.unwrap();
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let hwm = status("VmHWM:");
+    let after = status("VmRSS:");
+    replies.sort();
+    println!(
+        "login flood ({}): 50 connections, {seconds} s, responses {:?}; RSS idle {} MB, peak sampled {} MB, VmHWM {} MB, 2 s after {} MB; bot answered {} of {} questions, reply p50 {:?} max {:?}",
+        if same {
+            "one name, one address"
+        } else {
+            "a new name and address each"
+        },
+        counts.lock().unwrap(),
+        idle / 1024,
+        peak_during / 1024,
+        hwm / 1024,
+        after / 1024,
+        replies.len(),
+        replies.len(),
+        replies[replies.len() / 2],
+        replies[replies.len() - 1],
+    );
+    assert!(hwm < 250 * 1024, "peak RSS {} MB", hwm / 1024);
 }

@@ -59,6 +59,12 @@ pub enum LogError {
     },
     #[error("the log writer has stopped")]
     WriterGone,
+    /// A write someone waits for was not committed in time (a full, read-only or locked
+    /// disk); it stays queued and is applied once the store recovers.
+    #[error(
+        "the question log could not be written within {0} seconds (is the disk full or locked?); the change stays queued and is applied once the log can be written"
+    )]
+    WriteTimeout(u64),
     #[error("{0}")]
     Invalid(String),
 }

@@ -709,6 +709,29 @@ impl Store for Conn {
             .map_err(|e| pg(&url, e))
     }
 
+    fn swap_login_failures(
+        &mut self,
+        name: &str,
+        old: (u32, Option<DateTime<Utc>>),
+        new: (u32, Option<DateTime<Utc>>),
+    ) -> Result<bool, LogError> {
+        let url = self.url.clone();
+        self.client()?
+            .execute(
+                "UPDATE reviewers SET failed_logins = $4, locked_until = $5
+                 WHERE name = $1 AND failed_logins = $2 AND locked_until IS NOT DISTINCT FROM $3",
+                &[
+                    &name,
+                    &(old.0 as i32),
+                    &old.1.map(ts),
+                    &(new.0 as i32),
+                    &new.1.map(ts),
+                ],
+            )
+            .map(|n| n > 0)
+            .map_err(|e| pg(&url, e))
+    }
+
     fn clear_login_failures(&mut self, name: &str) -> Result<(), LogError> {
         let url = self.url.clone();
         self.client()?
@@ -848,6 +871,15 @@ impl Store for PgStore {
     fn clear_login_failures(&mut self, name: &str) -> Result<(), LogError> {
         let name = name.to_string();
         self.call(move |c| c.clear_login_failures(&name))
+    }
+    fn swap_login_failures(
+        &mut self,
+        name: &str,
+        old: (u32, Option<DateTime<Utc>>),
+        new: (u32, Option<DateTime<Utc>>),
+    ) -> Result<bool, LogError> {
+        let name = name.to_string();
+        self.call(move |c| c.swap_login_failures(&name, old, new))
     }
     fn put_session(&mut self, s: &Session) -> Result<(), LogError> {
         let s = s.clone();

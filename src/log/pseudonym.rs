@@ -124,6 +124,16 @@ impl Pseudonymiser {
             .map(|s| Self::key_under(s, channel, id))
     }
 
+    /// A secret for another purpose (the review app's login tokens), derived from this key
+    /// with HMAC-SHA256 so that it differs for every `purpose` and reveals nothing of the key.
+    /// Replicas sharing the key file share these too.
+    pub fn derived_secret(&self, purpose: &str) -> [u8; 32] {
+        let mut mac = Hmac::<Sha256>::new_from_slice(&self.secret).expect("any key length");
+        mac.update(b"workhealth derived secret:");
+        mac.update(purpose.as_bytes());
+        mac.finalize().into_bytes().into()
+    }
+
     fn key_under(secret: &[u8; 32], channel: &str, id: i64) -> UserKey {
         let mut mac = Hmac::<Sha256>::new_from_slice(secret).expect("any key length");
         mac.update(channel.as_bytes());
@@ -142,6 +152,8 @@ mod tests {
     fn keys_are_stable_distinct_and_hide_the_id() {
         let p = Pseudonymiser::from_secret([7; 32]);
         let a = p.key("telegram", 123456789);
+        assert_ne!(p.derived_secret("login"), p.derived_secret("other"));
+        assert_eq!(p.derived_secret("login"), p.derived_secret("login"));
         assert_eq!(a, p.key("telegram", 123456789));
         assert_ne!(a, p.key("telegram", 123456788));
         assert_ne!(a, p.key("terminal", 123456789));

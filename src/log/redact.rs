@@ -98,15 +98,22 @@ pub fn redact(text: &str) -> String {
     out
 }
 
-/// One pass over the text; `None` when it has nothing to redact.
+/// One pass over the text; `None` when it has nothing to redact. The patterns run on a folded
+/// copy ([`fold`]) and what they find is replaced in the original.
 fn redact_once(text: &str) -> Option<String> {
-    let mut spans: Vec<Span> = Vec::new();
-    // Order is precedence: an earlier kind claims its text first.
-    for kind in &KINDS {
-        scan(text, &mut spans, kind);
-    }
-    scan_dates_of_birth(text, &mut spans);
-
+    let mut spans = match fold(text) {
+        None => find(text),
+        Some(f) => {
+            let mut mapped: Vec<Span> = Vec::new();
+            for (s, e, p) in find(&f.text) {
+                let (s, e) = (f.starts[s], f.ends[e - 1]);
+                if !mapped.iter().any(|&(a, b, _)| s < b && a < e) {
+                    mapped.push((s, e, p));
+                }
+            }
+            mapped
+        }
+    };
     if spans.is_empty() {
         return None;
     }
@@ -122,6 +129,110 @@ fn redact_once(text: &str) -> Option<String> {
     Some(out)
 }
 
+/// Every stretch to replace in `text`.
+fn find(text: &str) -> Vec<Span> {
+    let mut spans: Vec<Span> = Vec::new();
+    // Order is precedence: an earlier kind claims its text first.
+    for kind in &KINDS {
+        scan(text, &mut spans, kind);
+    }
+    scan_dates_of_birth(text, &mut spans);
+    spans
+}
+
+// ---------------------------------------------------------------------------------------------
+// Folding: what the patterns see.
+
+/// The text as the patterns see it, with, for each of its bytes, the original bytes it came
+/// from.
+struct Folded {
+    text: String,
+    starts: Vec<usize>,
+    ends: Vec<usize>,
+}
+
+/// Folds disguise away so that a detail written unusually is still found: characters that
+/// show nothing (zero-width spaces and joiners, soft hyphens, direction marks, variation
+/// selectors) are dropped, digits of any script become ASCII digits (`٠٧٧٠٠` → `07700`),
+/// dashes and the fraction and division slashes become `-` and `/`, and everything else goes
+/// through Unicode NFKC, which turns full-width and other compatibility forms into plain ones
+/// (`０７７００`, `＠`, `ＮＥ１`, the non-breaking and other spaces). `None` when nothing
+/// changes (all ASCII, the usual case).
+fn fold(text: &str) -> Option<Folded> {
+    use unicode_normalization::UnicodeNormalization;
+    if text.is_ascii() {
+        return None;
+    }
+    let mut f = Folded {
+        text: String::with_capacity(text.len()),
+        starts: Vec::with_capacity(text.len()),
+        ends: Vec::with_capacity(text.len()),
+    };
+    let push = |f: &mut Folded, c: char, start: usize, end: usize| {
+        f.text.push(c);
+        for _ in 0..c.len_utf8() {
+            f.starts.push(start);
+            f.ends.push(end);
+        }
+    };
+    for (i, c) in text.char_indices() {
+        let end = i + c.len_utf8();
+        if c.is_ascii() {
+            push(&mut f, c, i, end);
+        } else if invisible(c) {
+            continue;
+        } else if let Some(d) = digit_of(c) {
+            push(&mut f, d, i, end);
+        } else if matches!(
+            c,
+            '\u{2010}'..='\u{2015}' | '\u{2212}' | '\u{fe58}' | '\u{fe63}' | '\u{ff0d}'
+        ) {
+            push(&mut f, '-', i, end);
+        } else if matches!(c, '\u{2044}' | '\u{2215}') {
+            push(&mut f, '/', i, end);
+        } else {
+            for n in std::iter::once(c).nfkc() {
+                if !invisible(n) {
+                    push(&mut f, digit_of(n).unwrap_or(n), i, end);
+                }
+            }
+        }
+    }
+    (f.text != text).then_some(f)
+}
+
+/// Characters that show nothing (Unicode's default-ignorable code points).
+fn invisible(c: char) -> bool {
+    matches!(c,
+        '\u{ad}' | '\u{34f}' | '\u{61c}' | '\u{115f}' | '\u{1160}' | '\u{17b4}' | '\u{17b5}'
+        | '\u{180b}'..='\u{180f}' | '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}'
+        | '\u{2060}'..='\u{206f}' | '\u{3164}' | '\u{fe00}'..='\u{fe0f}' | '\u{feff}'
+        | '\u{ffa0}' | '\u{1bca0}'..='\u{1bca3}' | '\u{1d173}'..='\u{1d17a}'
+        | '\u{e0000}'..='\u{e0fff}')
+}
+
+/// The zero of each run of ten decimal digits outside ASCII that people may type (Arabic-Indic,
+/// Persian, Devanagari and the other Indic scripts, Thai, Lao, Tibetan, Myanmar, Khmer,
+/// Mongolian, full-width, mathematical).
+const ZEROS: &[u32] = &[
+    0x660, 0x6f0, 0x7c0, 0x966, 0x9e6, 0xa66, 0xae6, 0xb66, 0xbe6, 0xc66, 0xce6, 0xd66, 0xde6,
+    0xe50, 0xed0, 0xf20, 0x1040, 0x1090, 0x17e0, 0x1810, 0x1946, 0x19d0, 0x1a80, 0x1a90, 0x1b50,
+    0x1bb0, 0x1c40, 0x1c50, 0xa620, 0xa8d0, 0xa900, 0xa9d0, 0xa9f0, 0xaa50, 0xabf0, 0xff10,
+    0x104a0, 0x1d7ce, 0x1d7d8, 0x1d7e2, 0x1d7ec, 0x1d7f6, 0x1e950, 0x1fbf0,
+];
+
+/// The ASCII digit for a decimal digit of another script.
+fn digit_of(c: char) -> Option<char> {
+    if c.is_ascii() || !c.is_numeric() {
+        return None;
+    }
+    let u = c as u32;
+    ZEROS
+        .iter()
+        .find(|&&z| (z..z + 10).contains(&u))
+        .and_then(|z| char::from_digit(u - z, 10))
+}
+
 // ---------------------------------------------------------------------------------------------
 // Patterns. Digits are written `[0-9]` (never `\d`, which takes any script's digits); a pattern
 // with `(?i)` may match the Kelvin sign or long s for k/s, which the checks reject.
@@ -135,11 +246,20 @@ static URL: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 /// An email address; the local part may run over leading punctuation, trimmed by the check.
+/// The domain may be a single name (`@localhost`, an office mail host).
 static EMAIL: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"[\p{L}\p{M}\p{N}._%+'\-]+@(?:[\p{L}\p{M}\p{N}](?:[\p{L}\p{M}\p{N}\-]*[\p{L}\p{M}\p{N}])?\.)+[\p{L}\p{M}]{2,}",
+        r"[\p{L}\p{M}\p{N}._%+'\-]+@(?:[\p{L}\p{M}\p{N}](?:[\p{L}\p{M}\p{N}\-]*[\p{L}\p{M}\p{N}])?\.)*[\p{L}\p{M}]{2,}",
     )
     .expect("email pattern")
+});
+
+/// An email address spelt out: `jane.doe at example dot com`, `jane (at) example (dot) com`.
+static SPELT_EMAIL: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?i)[\p{L}\p{N}._%+\-]+[ \t]*(?:\(at\)|\[at\]|(?-u:\b)at(?-u:\b))[ \t]*[\p{L}\p{N}\-]+(?:[ \t]*(?:\(dot\)|\[dot\]|(?-u:\b)dot(?-u:\b))[ \t]*[\p{L}\p{N}\-]+)+",
+    )
+    .expect("spelt email pattern")
 });
 
 /// The last label of an email's domain, as [`EMAIL`] has it.
@@ -158,11 +278,12 @@ static NI: LazyLock<Regex> = LazyLock::new(|| {
         .expect("NI pattern")
 });
 
-/// A UK number's start (international prefix, bracketed area code, or 0) and up to 13 more
-/// digits with single separators; the check counts digits and picks the cut.
+/// A phone number's start (UK international prefix, another country's `+`, bracketed area
+/// code, 0, or a mobile's 7 without its 0) and up to 13 more digits with single separators
+/// (space, dash, dot, slash); the check counts digits and picks the cut.
 static PHONE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?:(?:\+[ \u{a0}]?44|0044|\(\+44\))[ \u{a0}.\-]?(?:\(0\)[ \u{a0}.\-]?)?[1-9]|\(0[0-9]{2,5}\)[ \u{a0}.\-]?[0-9]|0[0-9])(?:[ \u{a0}.\-]?[0-9]){0,13}",
+        r"(?:(?:\+[ \u{a0}]?44|0044|\(\+44\))[ \u{a0}./\-]?(?:\(0\)[ \u{a0}./\-]?)?[1-9]|\+[ \u{a0}]?[1-9]|\(0[0-9]{2,5}\)[ \u{a0}./\-]?[0-9]|0[ \u{a0}./\-]?[0-9]|7[0-9])(?:[ \u{a0}./\-]?[0-9]){0,13}",
     )
     .expect("phone pattern")
 });
@@ -205,7 +326,7 @@ struct Kind {
 
 /// The kinds found by one pattern and a check, in order of precedence (dates of birth, which
 /// need a capture group, come last, in [`scan_dates_of_birth`]).
-static KINDS: [Kind; 6] = [
+static KINDS: [Kind; 7] = [
     Kind {
         placeholder: "[url]",
         pattern: &URL,
@@ -217,6 +338,12 @@ static KINDS: [Kind; 6] = [
         pattern: &EMAIL,
         check: check_email,
         retry: Retry::AfterMatch,
+    },
+    Kind {
+        placeholder: "[email]",
+        pattern: &SPELT_EMAIL,
+        check: check_spelt_email,
+        retry: Retry::NextChar,
     },
     Kind {
         placeholder: "[card]",
@@ -401,15 +528,42 @@ fn check_email(text: &str, spans: &[Span], start: usize, end: usize) -> Option<(
     // "jo@x.com.AB123456C": the pattern ran on to "x.com.AB"; fall back to a shorter domain
     // that ends cleanly, as the text would read once the rest is redacted.
     let at = start + trimmed.find('@')?;
+    if at == start {
+        return None;
+    }
     let mut cut = end;
     loop {
         let domain = &text[at + 1..cut];
-        let (head, tld) = domain.rsplit_once('.')?;
+        let Some((head, tld)) = domain.rsplit_once('.') else {
+            // A single name (`@localhost`): letters only.
+            return (TOP_LEVEL_DOMAIN.is_match(domain) && end_ok(text, spans, cut))
+                .then_some((start, cut));
+        };
         if !head.is_empty() && TOP_LEVEL_DOMAIN.is_match(tld) && end_ok(text, spans, cut) {
             return Some((start, cut));
         }
         cut = at + 1 + head.len();
     }
+}
+
+fn check_spelt_email(
+    text: &str,
+    spans: &[Span],
+    start: usize,
+    end: usize,
+) -> Option<(usize, usize)> {
+    let candidate = &text[start..end];
+    let trimmed = candidate.trim_start_matches(['.', '-', '+', '_', '%']);
+    let start = start + (candidate.len() - trimmed.len());
+    let before = char_before(text, spans, start);
+    if trimmed.is_empty() || before.is_some_and(|c| is_word(c) || c == '[') {
+        return None;
+    }
+    // The last label is the top-level domain: letters only.
+    let tld = candidate
+        .rsplit(|c: char| c.is_whitespace() || c == ')' || c == ']')
+        .next()?;
+    (TOP_LEVEL_DOMAIN.is_match(tld) && end_ok(text, spans, end)).then_some((start, end))
 }
 
 fn check_card(text: &str, spans: &[Span], start: usize, end: usize) -> Option<(usize, usize)> {
@@ -470,6 +624,7 @@ fn check_phone(text: &str, spans: &[Span], start: usize, end: usize) -> Option<(
     let candidate = &text[start..end];
     let international =
         candidate.starts_with('+') || candidate.starts_with("(+") || candidate.starts_with("0044");
+    let plus = candidate.starts_with('+');
     let mut digits = String::with_capacity(16);
     let mut best = None;
     for (i, c) in candidate.char_indices() {
@@ -478,15 +633,28 @@ fn check_phone(text: &str, spans: &[Span], start: usize, end: usize) -> Option<(
         }
         digits.push(c);
         let cut = start + i + 1;
+        let number = is_uk_number(&digits, international)
+            // Another country's number: `+`, a country code and 8 to 15 digits in all.
+            || (plus && !digits.starts_with("44") && (8..=15).contains(&digits.len()))
+            // A UK mobile without its leading 0.
+            || (digits.len() == 10 && digits.starts_with('7'));
         if !text[cut..].starts_with(|d: char| d.is_ascii_digit())
-            && is_uk_number(&digits, international)
-            && end_ok(text, spans, cut)
+            && number
+            && phone_end_ok(text, spans, cut)
             && !overlaps(spans, start, cut)
         {
             best = Some(cut);
         }
     }
     best.map(|cut| (start, cut))
+}
+
+/// A phone number may also be glued to the extension after it (`07700 900123ext 4`).
+fn phone_end_ok(text: &str, spans: &[Span], i: usize) -> bool {
+    end_ok(text, spans, i)
+        || text[i..]
+            .get(..3)
+            .is_some_and(|s| s.eq_ignore_ascii_case("ext"))
 }
 
 /// `digits` as written (with `44`/`0044` and any `(0)` when international) make a UK number.
@@ -735,6 +903,89 @@ mod tests {
         ("x07700900123 and AB123456CD", "x07700900123 and AB123456CD"),
         ("pi is 3.14159265358979323", "pi is 3.14159265358979323"),
     ];
+
+    /// The security probe's 30 ways of writing an email or phone number (2026-12): the 12 that
+    /// used to get through in clear (separators, missing leading 0, spaced digits, zero-width
+    /// characters, Arabic-Indic and full-width digits, a glued "ext", a full-width @, spelt out,
+    /// a one-name domain, a foreign number) and the 18 ordinary ones.
+    const DISGUISED: &[(&str, &str)] = &[
+        ("ring 07700/900123 today", "ring [phone] today"),
+        ("my number is 7700 900123", "my number is [phone]"),
+        ("0 7 7 0 0 9 0 0 1 2 3", "[phone]"),
+        ("call 07700\u{200b}900123 now", "call [phone] now"),
+        ("رقم ٠٧٧٠٠٩٠٠١٢٣ شكرا", "رقم [phone] شكرا"),
+        ("tel ０７７００ ９００１２３", "tel [phone]"),
+        ("call 07700 900123ext", "call [phone]ext"),
+        ("dana.khan＠example.org", "[email]"),
+        ("dana.khan@exa\u{200b}mple.org", "[email]"),
+        ("write to dana.khan at example dot org", "write to [email]"),
+        ("dana.khan@localhost", "[email]"),
+        ("US office +1 415 555 0100", "US office [phone]"),
+        ("DANA.KHAN@EXAMPLE.ORG", "[email]"),
+        ("<dana.khan@example.org>", "<[email]>"),
+        ("mailto:dana.khan@example.org", "mailto:[email]"),
+        ("dana.khan+hr@example.org", "[email]"),
+        ("dana.khan@example.org", "[email]"),
+        ("tel:+447700900123", "tel:[phone]"),
+        ("+447700900123", "[phone]"),
+        ("+44 7700 900123", "[phone]"),
+        ("07700 900123", "[phone]"),
+        ("07700-900-123", "[phone]"),
+        ("(07700) 900123", "[phone]"),
+        ("07700.900.123", "[phone]"),
+        ("NI JH123456C", "NI [ni number]"),
+        ("ni jh 12 34 56 c", "ni [ni number]"),
+        ("at NE1 4ST", "at [postcode]"),
+        ("at ne14st", "at [postcode]"),
+        ("card 4111 1111 1111 1111", "card [card]"),
+        ("form https://example.org/f?name=dana", "form [url]"),
+    ];
+
+    #[test]
+    fn disguised_details_are_found() {
+        assert_eq!(DISGUISED.len(), 30);
+        let failures: Vec<String> = DISGUISED
+            .iter()
+            .filter(|(input, expected)| redact(input) != *expected)
+            .map(|(input, expected)| {
+                format!("{input:?}\n   got {:?}\n  want {expected:?}", redact(input))
+            })
+            .collect();
+        assert!(failures.is_empty(), "{}", failures.join("\n"));
+        // Still kept: HMRC's example NI number, and ordinary text in other scripts.
+        for kept in [
+            "QQ 12 34 56 C",
+            "Straße, ça va? 员工 🙂",
+            "meeting at 9:30 at the office",
+            "look at it",
+        ] {
+            assert_eq!(redact(kept), kept);
+        }
+        // What is not part of a detail is left exactly as it was, disguise included.
+        assert_eq!(
+            redact("ａｂｃ\u{200b} ０７７００ ９００１２３ ｘｙｚ"),
+            "ａｂｃ\u{200b} [phone] ｘｙｚ"
+        );
+        for (input, _) in DISGUISED {
+            let once = redact(input);
+            assert_eq!(redact(&once), once, "{input:?}");
+        }
+    }
+
+    #[test]
+    fn folding_keeps_the_original_offsets() {
+        let text = "a\u{200b}٠٧＠ｘ—y";
+        let f = super::fold(text).unwrap();
+        assert_eq!(f.text, "a07@x-y");
+        assert_eq!(f.starts.len(), f.text.len());
+        for (i, c) in f.text.char_indices() {
+            let orig = &text[f.starts[i]..f.ends[i]];
+            assert!(!orig.is_empty(), "{c}");
+        }
+        assert_eq!(&text[f.starts[1]..f.ends[1]], "٠");
+        assert_eq!(&text[f.starts[3]..f.ends[3]], "＠");
+        assert!(super::fold("plain ascii 07700 900123").is_none());
+    }
 
     #[test]
     fn table() {

@@ -82,6 +82,24 @@ fn ts(t: DateTime<Utc>) -> String {
     super::store::stamp(t)
 }
 
+/// Creates the database file, if it is not there, readable by its owner only (0600, like the
+/// pseudonymisation key): it holds the questions and the reviewers' password and session
+/// hashes. SQLite gives its `-wal` and `-shm` files the database file's mode.
+fn create_private(path: &Path) -> Result<(), LogError> {
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    match opts.open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(LogError::io(path, e)),
+    }
+}
+
 fn parse_ts(s: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(s)
         .map(|t| t.with_timezone(&Utc))
@@ -91,6 +109,7 @@ fn parse_ts(s: &str) -> DateTime<Utc> {
 impl SqliteStore {
     /// Opens (creating if needed) the database and runs any pending migrations.
     pub fn open(path: &Path) -> Result<SqliteStore, LogError> {
+        create_private(path)?;
         let conn = Connection::open(path).map_err(|e| sql(path, e))?;
         let mut store = SqliteStore {
             conn,
@@ -650,6 +669,22 @@ impl Store for SqliteStore {
                 params![name, locked_until.map(ts)],
             )
             .map(|_| ())
+            .map_err(|e| self.err(e))
+    }
+
+    fn swap_login_failures(
+        &mut self,
+        name: &str,
+        old: (u32, Option<DateTime<Utc>>),
+        new: (u32, Option<DateTime<Utc>>),
+    ) -> Result<bool, LogError> {
+        self.conn
+            .execute(
+                "UPDATE reviewers SET failed_logins = ?4, locked_until = ?5
+                 WHERE name = ?1 AND failed_logins = ?2 AND locked_until IS ?3",
+                params![name, old.0, old.1.map(ts), new.0, new.1.map(ts)],
+            )
+            .map(|n| n > 0)
             .map_err(|e| self.err(e))
     }
 

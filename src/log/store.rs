@@ -277,6 +277,15 @@ pub trait Store: Send {
         locked_until: Option<DateTime<Utc>>,
     ) -> Result<(), LogError>;
     fn clear_login_failures(&mut self, name: &str) -> Result<(), LogError>;
+    /// Sets a reviewer's failure count and back-off end to `new`, but only if they are still
+    /// `old` (compare and set): parallel logins cannot all start from the same old count.
+    /// False when they had changed, or there is no such reviewer.
+    fn swap_login_failures(
+        &mut self,
+        name: &str,
+        old: (u32, Option<DateTime<Utc>>),
+        new: (u32, Option<DateTime<Utc>>),
+    ) -> Result<bool, LogError>;
     fn put_session(&mut self, s: &Session) -> Result<(), LogError>;
     fn session(&mut self, token_hash: &str) -> Result<Option<Session>, LogError>;
     fn remove_session(&mut self, token_hash: &str) -> Result<(), LogError>;

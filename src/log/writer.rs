@@ -59,6 +59,10 @@ pub struct WriterHealth {
 
 type Done = oneshot::Sender<Result<Applied, String>>;
 
+/// How long a caller waits for a write it asked for before it is told the log is not
+/// writable just now.
+pub const WRITE_WAIT: Duration = Duration::from_secs(5);
+
 /// How long a cached region is trusted before the store is asked again.
 pub const REGION_TTL: Duration = Duration::from_secs(30);
 const REGION_CACHE_MAX: usize = 100_000;
@@ -77,14 +81,39 @@ pub struct Log {
     /// another replica sharing the store is seen within that time.
     regions: Mutex<HashMap<UserKey, (Option<String>, Instant)>>,
     health: Arc<WriterHealth>,
-    closing: Arc<AtomicBool>,
+    closing: Arc<Closing>,
+    /// How long `flush` waits at most.
+    flush_wait: Duration,
     thread: Mutex<Option<JoinHandle<()>>>,
+}
+
+/// Set once [`Log::close`] is called, with the time, so every batch still queued shares one
+/// deadline.
+#[derive(Default)]
+struct Closing {
+    flag: AtomicBool,
+    at: std::sync::OnceLock<Instant>,
+}
+
+impl Closing {
+    fn start(&self) {
+        let _ = self.at.set(Instant::now());
+        self.flag.store(true, Ordering::Relaxed);
+    }
+
+    fn since(&self) -> Option<Instant> {
+        if self.flag.load(Ordering::Relaxed) {
+            self.at.get().copied()
+        } else {
+            None
+        }
+    }
 }
 
 impl Log {
     /// Opens the SQLite log in `data_dir` (created if needed), with its pseudonymisation key.
     pub fn open(data_dir: &Path, opts: LogOptions) -> Result<Log, LogError> {
-        std::fs::create_dir_all(data_dir).map_err(|e| LogError::io(data_dir, e))?;
+        create_data_dir(data_dir)?;
         let pseudonym = Pseudonymiser::load_or_create(data_dir)?;
         let db = data_dir.join(DB_FILE);
         let writer = SqliteStore::open(&db)?;
@@ -107,7 +136,7 @@ impl Log {
     ) -> Result<Log, LogError> {
         match database_url {
             Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
-                std::fs::create_dir_all(data_dir).map_err(|e| LogError::io(data_dir, e))?;
+                create_data_dir(data_dir)?;
                 let pseudonym = Pseudonymiser::load_or_create(data_dir)?;
                 let writer = super::postgres::PgStore::open(url)?;
                 let reader = super::postgres::PgStore::open(url)?;
@@ -135,7 +164,8 @@ impl Log {
     ) -> Log {
         let (tx, rx) = mpsc::sync_channel(opts.queue_capacity);
         let health = Arc::new(WriterHealth::default());
-        let closing = Arc::new(AtomicBool::new(false));
+        let closing = Arc::new(Closing::default());
+        let flush_wait = opts.close_deadline / 2;
         let w = Writer {
             store: writer,
             rx,
@@ -154,6 +184,7 @@ impl Log {
             regions: Mutex::new(HashMap::new()),
             health,
             closing,
+            flush_wait,
             thread: Mutex::new(Some(thread)),
         }
     }
@@ -165,6 +196,12 @@ impl Log {
     /// The user's key under the previous pseudonymisation key, after a rotation.
     pub fn previous_user_key(&self, channel: &str, id: i64) -> Option<UserKey> {
         self.pseudonym.previous_key(channel, id)
+    }
+
+    /// A secret derived from the pseudonymisation key for `purpose` (see
+    /// [`Pseudonymiser::derived_secret`]).
+    pub fn derived_secret(&self, purpose: &str) -> [u8; 32] {
+        self.pseudonym.derived_secret(purpose)
     }
 
     pub fn reader(&self) -> &Reader {
@@ -218,7 +255,11 @@ impl Log {
     }
 
     async fn op_wait(&self, op: WriteOp) -> Result<Applied, LogError> {
-        outcome(self.op_queued(op)?.await)
+        let rx = self.op_queued(op)?;
+        match tokio::time::timeout(WRITE_WAIT, rx).await {
+            Ok(r) => outcome(r),
+            Err(_) => Err(LogError::WriteTimeout(WRITE_WAIT.as_secs())),
+        }
     }
 
     fn op_blocking(&self, op: WriteOp) -> Result<Applied, LogError> {
@@ -343,30 +384,64 @@ impl Log {
         Ok(self.op_wait(purge_op(days)).await?.rows)
     }
 
-    /// Waits until everything queued before this call is committed (or given up on).
+    /// Waits until everything queued before this call is committed (or given up on), or for
+    /// half the close deadline at most (a failing disk); [`Log::close`] does the rest.
     pub async fn flush(&self) {
         let (done, rx) = oneshot::channel();
-        if self.send(Msg::Flush(done)).is_ok() {
-            let _ = rx.await;
+        if self.send(Msg::Flush(done)).is_ok()
+            && tokio::time::timeout(self.flush_wait, rx).await.is_err()
+        {
+            tracing::warn!(
+                queued = self.health.depth.load(Ordering::Relaxed),
+                "question log: not all committed yet (is the disk failing?)"
+            );
         }
     }
 
+    /// [`Log::flush`] for threads outside the async runtime, with the same time limit.
     pub fn flush_blocking(&self) {
-        let (done, rx) = oneshot::channel();
-        if self.send(Msg::Flush(done)).is_ok() {
-            let _ = rx.blocking_recv();
+        let (done, mut rx) = oneshot::channel();
+        if self.send(Msg::Flush(done)).is_err() {
+            return;
         }
+        let until = Instant::now() + self.flush_wait;
+        while Instant::now() < until {
+            match rx.try_recv() {
+                Err(oneshot::error::TryRecvError::Empty) => {
+                    std::thread::sleep(Duration::from_millis(5))
+                }
+                _ => return,
+            }
+        }
+        tracing::warn!(
+            queued = self.health.depth.load(Ordering::Relaxed),
+            "question log: not all committed yet (is the disk failing?)"
+        );
     }
 
-    /// Commits everything queued and stops the writer. Later writes are reported as lost.
+    /// Commits everything queued and stops the writer. On a failing disk it keeps retrying for
+    /// `close_deadline`, then counts what it could not write as lost and logs it. Later
+    /// writes are reported as lost.
     pub fn close(&self) {
-        self.closing.store(true, Ordering::Relaxed);
+        self.closing.start();
         let tx = self.tx.lock().unwrap_or_else(|p| p.into_inner()).take();
         drop(tx);
         if let Some(t) = self.thread.lock().unwrap_or_else(|p| p.into_inner()).take() {
             let _ = t.join();
         }
     }
+}
+
+/// Creates the data folder if needed, readable by its owner only (0700) when this creates it.
+fn create_data_dir(dir: &Path) -> Result<(), LogError> {
+    let mut b = std::fs::DirBuilder::new();
+    b.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        b.mode(0o700);
+    }
+    b.create(dir).map_err(|e| LogError::io(dir, e))
 }
 
 fn outcome(
@@ -394,7 +469,7 @@ struct Writer {
     store: Box<dyn Store>,
     rx: Receiver<Msg>,
     health: Arc<WriterHealth>,
-    closing: Arc<AtomicBool>,
+    closing: Arc<Closing>,
     opts: LogOptions,
 }
 
@@ -419,6 +494,29 @@ impl Writer {
             self.commit(&mut pending);
         }
         self.commit(&mut pending);
+        let lost = self.health.lost.load(Ordering::Relaxed);
+        if lost > 0 {
+            tracing::error!(
+                lost,
+                "question log: closed; entries that could not be written since start: {lost}"
+            );
+        }
+    }
+
+    /// Sleeps up to `delay`, waking early when close has begun and its deadline comes first.
+    fn pause(&self, delay: Duration) {
+        let until = Instant::now() + delay;
+        loop {
+            let now = Instant::now();
+            let mut end = until;
+            if let Some(at) = self.closing.since() {
+                end = end.min(at + self.opts.close_deadline);
+            }
+            if now >= end {
+                return;
+            }
+            std::thread::sleep((end - now).min(Duration::from_millis(50)));
+        }
     }
 
     fn commit(&mut self, pending: &mut Vec<(WriteOp, Option<Done>)>) {
@@ -429,7 +527,6 @@ impl Writer {
         let ops: Vec<WriteOp> = batch.iter().map(|(op, _)| op.clone()).collect();
         let mut delay = self.opts.retry_min;
         let mut attempts = 0u32;
-        let mut close_started: Option<Instant> = None;
         loop {
             match self.store.apply(&ops) {
                 Ok(applied) => {
@@ -452,19 +549,18 @@ impl Writer {
                         tracing::error!(error = %e, attempts, queued = ops.len(),
                             "question log: cannot write; retrying (the bot keeps answering)");
                     }
-                    if self.closing.load(Ordering::Relaxed) {
-                        let started = *close_started.get_or_insert_with(Instant::now);
-                        if started.elapsed() >= self.opts.close_deadline {
-                            let n = batch.len() as u64;
-                            self.health.lost.fetch_add(n, Ordering::Relaxed);
-                            tracing::error!(error = %e, lost = n,
-                                "question log: giving up at shutdown; these entries are lost");
-                            let msg = e.to_string();
-                            self.finish(batch, ops.iter().map(|_| Err(msg.clone())).collect());
-                            return;
-                        }
+                    if let Some(at) = self.closing.since()
+                        && at.elapsed() >= self.opts.close_deadline
+                    {
+                        let n = batch.len() as u64;
+                        self.health.lost.fetch_add(n, Ordering::Relaxed);
+                        tracing::error!(error = %e, lost = n,
+                            "question log: giving up at shutdown; these entries are lost");
+                        let msg = e.to_string();
+                        self.finish(batch, ops.iter().map(|_| Err(msg.clone())).collect());
+                        return;
                     }
-                    std::thread::sleep(delay);
+                    self.pause(delay);
                     delay = (delay * 2).min(self.opts.retry_max);
                 }
                 Err(e) => {

@@ -2,21 +2,34 @@
 //!
 //! - A session is 32 random bytes, hex, in the `wh_session` cookie (HttpOnly, SameSite=Strict,
 //!   8 hours); the store keeps only its SHA-256, with the expiry and the session's CSRF token.
-//! - The login form is protected by a double-submit token: `GET /login` sets a random
-//!   `wh_login` cookie and puts the same value in the form.
-//! - A failed login sleeps 250 ms per consecutive failure (at most 2 s); the fifth in a row
-//!   locks the account for 15 minutes, during which even the right password is refused.
-//!   Unknown names get the same treatment from an in-memory table, and a dummy argon2
-//!   verification, so neither timing nor the lockout reveals which names exist.
+//! - The login form carries a token the server signed ([`csrf::login_token`]), both as the
+//!   `wh_login` cookie and in the form; a pair the client made up is refused.
+//! - Every attempt is counted as a failure *before* its password is checked (compare and set
+//!   in the store for a reviewer, a locked table in memory for a name that is not one), so
+//!   parallel guesses cannot slip past the count. Failures back off per account name and per
+//!   client address ([`BackOff`]): a few are free, then each needs a wait that doubles (30 s up
+//!   to 15 minutes), and one failure is forgiven for every 5 quiet minutes, so the back-off
+//!   decays instead of locking for good. A success clears the account's count; `reviewers
+//!   unlock NAME` does too. A failed attempt also sleeps 250 ms per failure (at most 2 s).
+//! - Only a few argon2 checks run at once ([`login_slots`]); a login that cannot get a slot
+//!   within 5 s is told to come back. Their 19 MiB work buffers are reused
+//!   ([`accounts::verify_password`]), so a login flood cannot grow memory.
+//! - Unknown names are counted the same way and verified against a dummy hash, and every
+//!   refusal takes at least [`REFUSAL_FLOOR`], so neither timing nor the back-off reveals which
+//!   names exist.
 
 use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::{LazyLock, Mutex};
 use std::time::Duration;
 
+use tokio::sync::Semaphore;
+use tokio::time::Instant;
+
 use axum::Form;
 use axum::body::Body;
-use axum::extract::{Request, State};
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{Extensions, HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
@@ -31,9 +44,8 @@ use crate::serve::AppState;
 pub const SESSION_COOKIE: &str = "wh_session";
 pub const LOGIN_COOKIE: &str = "wh_login";
 pub const SESSION_HOURS: i64 = 8;
-/// Failed logins in a row that lock an account.
+/// The failure, in a row, from which an account must wait before its next try.
 pub const LOCK_AFTER: u32 = 5;
-pub const LOCK_MINUTES: i64 = 15;
 const SLOWDOWN_STEP: Duration = Duration::from_millis(250);
 const SLOWDOWN_MAX: Duration = Duration::from_secs(2);
 /// Largest form body a POST may carry.
@@ -174,13 +186,28 @@ fn set_cookie(res: &mut Response, value: String) {
     }
 }
 
-/// The login form. The browser's `wh_login` token is kept when it has one, so a second load
-/// (another tab, or the browser's own favicon request redirected here) does not invalidate a
-/// form already open.
-pub async fn login_form(headers: HeaderMap) -> Response {
-    let token = match cookie(&headers, LOGIN_COOKIE).filter(|t| is_token(t)) {
+/// The secret login tokens are signed with (derived from the pseudonymisation key, so
+/// replicas sharing that key accept each other's forms).
+fn login_key(state: &AppState) -> [u8; 32] {
+    state.log.derived_secret("review app login form")
+}
+
+fn unix_now() -> i64 {
+    Utc::now().timestamp()
+}
+
+/// The login form. A signed `wh_login` token the browser already has is kept while it has
+/// more than half its life left, so a second load (another tab, or the browser's own favicon
+/// request redirected here) does not invalidate a form already open.
+pub async fn login_form(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let key = login_key(&state);
+    let now = unix_now();
+    let kept = cookie(&headers, LOGIN_COOKIE).filter(|t| {
+        csrf::login_token_age(&key, t, now).is_some_and(|a| a < csrf::LOGIN_TOKEN_SECS / 2)
+    });
+    let token = match kept {
         Some(t) => t.to_string(),
-        None => match csrf::random_token() {
+        None => match csrf::login_token(&key, now) {
             Ok(t) => t,
             Err(e) => return AppError::Internal(e).into_response(),
         },
@@ -188,7 +215,10 @@ pub async fn login_form(headers: HeaderMap) -> Response {
     let mut res = login_page(StatusCode::OK, &token, "", None);
     set_cookie(
         &mut res,
-        format!("{LOGIN_COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/login; Max-Age=3600"),
+        format!(
+            "{LOGIN_COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/login; Max-Age={}",
+            csrf::LOGIN_TOKEN_SECS
+        ),
     );
     res
 }
@@ -203,13 +233,144 @@ pub struct LoginForm {
     csrf: String,
 }
 
-/// Consecutive failures, and the end of a lock.
-type Failures = (u32, Option<DateTime<Utc>>);
+/// Failures counted (decayed), and when the next attempt may be made.
+pub type Failures = (u32, Option<DateTime<Utc>>);
 
-/// Failed logins of names that are not accounts, so they lock out like real ones.
-static UNKNOWN: LazyLock<Mutex<HashMap<String, Failures>>> =
-    LazyLock::new(|| Mutex::new(HashMap::new()));
-const UNKNOWN_MAX: usize = 10_000;
+/// How failed logins slow down one key (an account, or a client address).
+#[derive(Debug, Clone, Copy)]
+pub struct BackOff {
+    /// Failures in a row that cost no wait.
+    pub free: u32,
+    /// The wait after the first failure beyond `free`; each further one doubles it.
+    pub base_secs: i64,
+    pub max_secs: i64,
+    /// One failure is forgiven for every this many seconds without one.
+    pub forgive_secs: i64,
+}
+
+/// Per account name (known or not).
+pub const ACCOUNT: BackOff = BackOff {
+    free: LOCK_AFTER - 1,
+    base_secs: 30,
+    max_secs: 15 * 60,
+    forgive_secs: 5 * 60,
+};
+/// Per client address, over every name it tries.
+pub const ADDRESS: BackOff = BackOff {
+    free: 10,
+    base_secs: 30,
+    max_secs: 15 * 60,
+    forgive_secs: 5 * 60,
+};
+
+impl BackOff {
+    /// The wait after `failures` in a row.
+    pub fn wait(&self, failures: u32) -> chrono::Duration {
+        if failures <= self.free {
+            return chrono::Duration::zero();
+        }
+        let doublings = (failures - self.free - 1).min(30);
+        chrono::Duration::seconds(
+            self.base_secs
+                .saturating_mul(1i64 << doublings)
+                .min(self.max_secs),
+        )
+    }
+
+    /// Counts an attempt at `now` before its password is checked: the new state, or how long
+    /// to wait when the key is still backing off (nothing is counted then). Failures decay: one
+    /// is forgiven for each `forgive_secs` since the last.
+    pub fn reserve(
+        &self,
+        state: Failures,
+        now: DateTime<Utc>,
+    ) -> Result<Failures, chrono::Duration> {
+        let (failures, next) = state;
+        if let Some(n) = next
+            && n > now
+        {
+            return Err(n - now);
+        }
+        let forgiven = match next {
+            Some(n) => {
+                let last = n - self.wait(failures);
+                ((now - last).num_seconds().max(0) / self.forgive_secs.max(1)).min(u32::MAX as i64)
+                    as u32
+            }
+            None => u32::MAX,
+        };
+        let failures = failures.saturating_sub(forgiven).saturating_add(1);
+        Ok((failures, Some(now + self.wait(failures))))
+    }
+
+    /// True when a state has fully decayed (nothing left to remember).
+    fn forgotten(&self, state: Failures, now: DateTime<Utc>) -> bool {
+        match state.1 {
+            None => true,
+            Some(n) => {
+                n <= now
+                    && (now - (n - self.wait(state.0))).num_seconds()
+                        >= self.forgive_secs * i64::from(state.0)
+            }
+        }
+    }
+}
+
+/// An in-memory back-off table (unknown names, client addresses). When full, decayed entries go
+/// first; a table still full after that is cleared.
+struct Table<K>(Mutex<HashMap<K, Failures>>);
+
+const TABLE_MAX: usize = 10_000;
+
+impl<K: std::hash::Hash + Eq + Clone> Table<K> {
+    /// Counts an attempt (see [`BackOff::reserve`]): the state before and after.
+    fn reserve(
+        &self,
+        p: &BackOff,
+        key: &K,
+        now: DateTime<Utc>,
+    ) -> Result<(Failures, Failures), chrono::Duration> {
+        let mut t = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if t.len() >= TABLE_MAX && !t.contains_key(key) {
+            t.retain(|_, s| !p.forgotten(*s, now));
+            if t.len() >= TABLE_MAX {
+                t.clear();
+            }
+        }
+        let before = t.get(key).copied().unwrap_or((0, None));
+        let after = p.reserve(before, now)?;
+        t.insert(key.clone(), after);
+        Ok((before, after))
+    }
+
+    /// Takes back one counted attempt (it succeeded, or was never checked).
+    fn release(&self, key: &K) {
+        let mut t = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(s) = t.get_mut(key) {
+            s.0 = s.0.saturating_sub(1);
+        }
+    }
+}
+
+/// Failed logins of names that are not accounts, so they back off like real ones.
+static UNKNOWN: LazyLock<Table<String>> = LazyLock::new(|| Table(Mutex::new(HashMap::new())));
+/// Failed logins per client address.
+static ADDRESSES: LazyLock<Table<IpAddr>> = LazyLock::new(|| Table(Mutex::new(HashMap::new())));
+
+/// Password checks allowed to run at once: each takes 19 MiB and a core for tens of
+/// milliseconds.
+pub fn login_slots() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(2)
+        .clamp(1, 4)
+}
+static SLOTS: LazyLock<Semaphore> = LazyLock::new(|| Semaphore::new(login_slots()));
+/// How long a login waits for a slot before it is told to come back later.
+const SLOT_WAIT: Duration = Duration::from_secs(5);
+/// Every refusal (back-off, busy) takes at least this long, whatever was looked up, so the
+/// time of a refusal says nothing about whether the name exists.
+const REFUSAL_FLOOR: Duration = Duration::from_millis(300);
 
 /// A hash to verify against when the name is unknown, so the reply takes as long.
 static DUMMY_HASH: LazyLock<String> =
@@ -227,22 +388,134 @@ fn slowdown(failures: u32) -> Duration {
     (SLOWDOWN_STEP * failures).min(SLOWDOWN_MAX)
 }
 
-enum Verdict {
-    Ok,
-    Wrong { failures: u32 },
-    Locked,
+/// The client's address: the peer's, or, when the peer is on this machine (a reverse proxy),
+/// the last address in `X-Forwarded-For` (the one the proxy added). IPv6 addresses count by
+/// their /64, which one client usually has whole.
+fn client_addr(headers: &HeaderMap, ext: &Extensions) -> Option<IpAddr> {
+    let peer = ext.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
+    let forwarded = || {
+        headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .next_back()
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.rsplit(',').next())
+            .and_then(|v| v.trim().parse::<IpAddr>().ok())
+    };
+    let ip = match peer {
+        Some(p) if !p.is_loopback() => Some(p),
+        Some(p) => forwarded().or(Some(p)),
+        None => forwarded(),
+    }?;
+    Some(match ip {
+        IpAddr::V6(v6) => {
+            let seg = v6.segments();
+            IpAddr::V6(std::net::Ipv6Addr::new(
+                seg[0], seg[1], seg[2], seg[3], 0, 0, 0, 0,
+            ))
+        }
+        v4 => v4,
+    })
+}
+
+/// An attempt counted against its account before the password is checked.
+enum Reserved {
+    /// The account is backing off: wait this long.
+    Refused(chrono::Duration),
+    Known {
+        hash: String,
+        before: Failures,
+        after: Failures,
+    },
+    Unknown {
+        after: Failures,
+    },
+}
+
+/// Counts the attempt against the account: atomically in the store for a reviewer (compare
+/// and set, retried), in memory for a name that is not one.
+fn reserve_account(
+    log: &crate::log::Log,
+    name: &str,
+    now: DateTime<Utc>,
+) -> Result<Reserved, crate::log::LogError> {
+    if accounts::valid_name(name) {
+        // One closure holds the reader's lock (one count at a time in this process); the
+        // compare and set covers other processes sharing the store.
+        let known = log.reader().with(|s| {
+            for _ in 0..20 {
+                let Some(r) = s.reviewer(name)? else {
+                    return Ok(None);
+                };
+                let before = (r.failed_logins, r.locked_until);
+                let after = match ACCOUNT.reserve(before, now) {
+                    Ok(a) => a,
+                    Err(wait) => return Ok(Some(Reserved::Refused(wait))),
+                };
+                if s.swap_login_failures(name, before, after)? {
+                    return Ok(Some(Reserved::Known {
+                        hash: r.password_hash,
+                        before,
+                        after,
+                    }));
+                }
+            }
+            // Others keep changing the count: this many at once is an attack anyway.
+            Ok(Some(Reserved::Refused(chrono::Duration::seconds(1))))
+        })?;
+        if let Some(k) = known {
+            return Ok(k);
+        }
+    }
+    match UNKNOWN.reserve(&ACCOUNT, &name.to_string(), now) {
+        Ok((_, after)) => Ok(Reserved::Unknown { after }),
+        Err(wait) => Ok(Reserved::Refused(wait)),
+    }
+}
+
+/// "2 minutes", "45 seconds".
+fn how_long(d: chrono::Duration) -> String {
+    let s = d.num_seconds().max(1);
+    if s >= 90 {
+        format!("{} minutes", (s + 59) / 60)
+    } else {
+        format!("{s} seconds")
+    }
+}
+
+/// A refusal, sent no sooner than [`REFUSAL_FLOOR`] after the request arrived.
+async fn refuse(
+    started: Instant,
+    token: &str,
+    name: &str,
+    wait: chrono::Duration,
+    msg: String,
+) -> Response {
+    let floor = started + REFUSAL_FLOOR;
+    tokio::time::sleep_until(floor).await;
+    let mut res = login_page(StatusCode::TOO_MANY_REQUESTS, token, name, Some(&msg));
+    if let Ok(v) = HeaderValue::from_str(&wait.num_seconds().max(1).to_string()) {
+        res.headers_mut().insert(header::RETRY_AFTER, v);
+    }
+    res
 }
 
 pub async fn login(
     State(state): State<AppState>,
     headers: HeaderMap,
+    ext: Extensions,
     form: Form<LoginForm>,
 ) -> Response {
+    let started = Instant::now();
     let form = form.0;
-    if !csrf::matches(
-        Some(&form.csrf),
-        cookie(&headers, LOGIN_COOKIE).unwrap_or(""),
-    ) {
+    let key = login_key(&state);
+    let signed = csrf::login_token_age(&key, &form.csrf, unix_now()).is_some();
+    if !signed
+        || !csrf::matches(
+            Some(&form.csrf),
+            cookie(&headers, LOGIN_COOKIE).unwrap_or(""),
+        )
+    {
         return short_page(
             StatusCode::FORBIDDEN,
             "Refused",
@@ -252,97 +525,146 @@ pub async fn login(
     let name: String = form.name.trim().chars().take(64).collect();
     let password = form.password;
     let now = Utc::now();
-    let verdict = {
-        let name = name.clone();
-        let log = state.log.clone();
-        tokio::task::spawn_blocking(move || -> Result<Verdict, crate::log::LogError> {
-            let known = if accounts::valid_name(&name) {
-                log.reader().with(|s| s.reviewer(&name))?
-            } else {
-                None
-            };
-            match known {
-                Some(r) => {
-                    if r.locked_until.is_some_and(|t| t > now) {
-                        return Ok(Verdict::Locked);
-                    }
-                    if accounts::verify_password(&password, &r.password_hash) {
-                        return Ok(Verdict::Ok);
-                    }
-                    let failures = r.failed_logins + 1;
-                    let lock = (failures >= LOCK_AFTER)
-                        .then(|| now + chrono::Duration::minutes(LOCK_MINUTES));
-                    log.reader().with(|s| s.record_login_failure(&name, lock))?;
-                    Ok(Verdict::Wrong { failures })
-                }
-                None => {
-                    let _ = accounts::verify_password(&password, &DUMMY_HASH);
-                    let mut table = UNKNOWN.lock().unwrap_or_else(|p| p.into_inner());
-                    if table.len() >= UNKNOWN_MAX {
-                        table.clear();
-                    }
-                    let entry = table.entry(name).or_insert((0, None));
-                    if entry.1.is_some_and(|t| t > now) {
-                        return Ok(Verdict::Locked);
-                    }
-                    entry.0 += 1;
-                    if entry.0 >= LOCK_AFTER {
-                        entry.1 = Some(now + chrono::Duration::minutes(LOCK_MINUTES));
-                    }
-                    Ok(Verdict::Wrong { failures: entry.0 })
-                }
-            }
-        })
-        .await
+
+    // 1. The client address backs off over every name it tries.
+    let addr = client_addr(&headers, &ext);
+    if let Some(a) = addr
+        && let Err(wait) = ADDRESSES.reserve(&ADDRESS, &a, now)
+    {
+        tracing::warn!(reviewer = %name, "review app: login refused: too many failures from this address");
+        return refuse(
+            started,
+            &form.csrf,
+            &name,
+            wait,
+            format!(
+                "Too many failed logins from here. Try again in {}.",
+                how_long(wait)
+            ),
+        )
+        .await;
+    }
+    let release_addr = || {
+        if let Some(a) = addr {
+            ADDRESSES.release(&a);
+        }
     };
-    let verdict = match verdict {
-        Ok(Ok(v)) => v,
-        Ok(Err(e)) => return AppError::Store(e).into_response(),
-        Err(e) => return AppError::Internal(format!("login task failed: {e}")).into_response(),
+
+    // 2. The account: counted as a failure before the password is checked.
+    let reserved = {
+        let (log, name) = (state.log.clone(), name.clone());
+        tokio::task::spawn_blocking(move || reserve_account(&log, &name, now)).await
     };
-    match verdict {
-        Verdict::Locked => {
-            tracing::warn!(reviewer = %name, "review app: login to a locked account refused");
-            login_page(
-                StatusCode::TOO_MANY_REQUESTS,
+    let reserved = match reserved {
+        Ok(Ok(r)) => r,
+        Ok(Err(e)) => {
+            release_addr();
+            return AppError::Store(e).into_response();
+        }
+        Err(e) => {
+            release_addr();
+            return AppError::Internal(format!("login task failed: {e}")).into_response();
+        }
+    };
+    let (hash, failures) = match &reserved {
+        Reserved::Refused(wait) => {
+            release_addr();
+            tracing::warn!(reviewer = %name, "review app: login refused: the account is backing off");
+            return refuse(
+                started,
                 &form.csrf,
                 &name,
-                Some(&format!(
-                    "Too many failed logins: this account is locked for a while (up to {LOCK_MINUTES} minutes). Try again later."
-                )),
-            )
-        }
-        Verdict::Wrong { failures } => {
-            tracing::warn!(reviewer = %name, failures, "review app: failed login");
-            tokio::time::sleep(slowdown(failures)).await;
-            let msg = if failures >= LOCK_AFTER {
+                *wait,
                 format!(
-                    "Wrong name or password. Too many failed logins: this account is now locked for {LOCK_MINUTES} minutes."
-                )
-            } else {
-                "Wrong name or password.".to_string()
-            };
-            login_page(StatusCode::UNAUTHORIZED, &form.csrf, &name, Some(&msg))
+                    "Too many failed logins: this account is paused. Try again in {}.",
+                    how_long(*wait)
+                ),
+            )
+            .await;
         }
-        Verdict::Ok => match start_session(&state, &name, now).await {
-            Ok(token) => {
-                tracing::info!(reviewer = %name, "review app: logged in");
-                let mut res = (StatusCode::SEE_OTHER, [(header::LOCATION, "/")]).into_response();
-                set_cookie(
-                    &mut res,
-                    format!(
-                        "{SESSION_COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/; Max-Age={}",
-                        SESSION_HOURS * 3600
-                    ),
-                );
-                set_cookie(
-                    &mut res,
-                    format!("{LOGIN_COOKIE}=; HttpOnly; SameSite=Strict; Path=/login; Max-Age=0"),
-                );
-                res
+        Reserved::Known { hash, after, .. } => (Some(hash.clone()), after.0),
+        Reserved::Unknown { after, .. } => (None, after.0),
+    };
+
+    // 3. A slot: only a few password checks run at once.
+    let permit = match tokio::time::timeout(SLOT_WAIT, SLOTS.acquire()).await {
+        Ok(Ok(p)) => p,
+        _ => {
+            release_addr();
+            unreserve(&state, &name, reserved, now).await;
+            tracing::warn!("review app: login refused: too many logins at once");
+            return refuse(
+                started,
+                &form.csrf,
+                &name,
+                chrono::Duration::seconds(5),
+                "Too many logins at once. Try again in a few seconds.".into(),
+            )
+            .await;
+        }
+    };
+    let ok = tokio::task::spawn_blocking(move || {
+        let _permit = permit;
+        match hash {
+            Some(h) => accounts::verify_password(&password, &h),
+            None => {
+                let _ = accounts::verify_password(&password, &DUMMY_HASH);
+                false
             }
-            Err(e) => e.into_response(),
-        },
+        }
+    })
+    .await
+    .unwrap_or(false);
+
+    if !ok {
+        tracing::warn!(reviewer = %name, failures, "review app: failed login");
+        tokio::time::sleep(slowdown(failures)).await;
+        let wait = ACCOUNT.wait(failures);
+        let msg = if wait > chrono::Duration::zero() {
+            format!(
+                "Wrong name or password. Too many failed logins: this account is paused for {}.",
+                how_long(wait)
+            )
+        } else {
+            "Wrong name or password.".to_string()
+        };
+        return login_page(StatusCode::UNAUTHORIZED, &form.csrf, &name, Some(&msg));
+    }
+    release_addr();
+    match start_session(&state, &name, now).await {
+        Ok(token) => {
+            tracing::info!(reviewer = %name, "review app: logged in");
+            let mut res = (StatusCode::SEE_OTHER, [(header::LOCATION, "/")]).into_response();
+            set_cookie(
+                &mut res,
+                format!(
+                    "{SESSION_COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/; Max-Age={}",
+                    SESSION_HOURS * 3600
+                ),
+            );
+            set_cookie(
+                &mut res,
+                format!("{LOGIN_COOKIE}=; HttpOnly; SameSite=Strict; Path=/login; Max-Age=0"),
+            );
+            res
+        }
+        Err(e) => e.into_response(),
+    }
+}
+
+/// Takes back an attempt counted against an account whose password was never checked.
+async fn unreserve(state: &AppState, name: &str, reserved: Reserved, _now: DateTime<Utc>) {
+    match reserved {
+        Reserved::Known { before, after, .. } => {
+            let (log, name) = (state.log.clone(), name.to_string());
+            let _ = tokio::task::spawn_blocking(move || {
+                log.reader()
+                    .with(|s| s.swap_login_failures(&name, after, before))
+            })
+            .await;
+        }
+        Reserved::Unknown { .. } => UNKNOWN.release(&name.to_string()),
+        Reserved::Refused(_) => {}
     }
 }
 
@@ -394,6 +716,96 @@ mod tests {
         assert_eq!(slowdown(4), Duration::from_secs(1));
         assert_eq!(slowdown(8), Duration::from_secs(2));
         assert_eq!(slowdown(100), Duration::from_secs(2));
+    }
+
+    fn at(secs: i64) -> DateTime<Utc> {
+        DateTime::from_timestamp(1_800_000_000 + secs, 0).unwrap()
+    }
+
+    #[test]
+    fn the_wait_grows_from_the_fifth_failure_and_is_capped() {
+        let secs = |f| ACCOUNT.wait(f).num_seconds();
+        assert_eq!((secs(0), secs(1), secs(4)), (0, 0, 0));
+        assert_eq!((secs(5), secs(6), secs(7)), (30, 60, 120));
+        assert_eq!(secs(10), 15 * 60);
+        assert_eq!(secs(u32::MAX), 15 * 60);
+        assert_eq!(ADDRESS.wait(10).num_seconds(), 0);
+        assert_eq!(ADDRESS.wait(11).num_seconds(), 30);
+    }
+
+    #[test]
+    fn a_burst_gets_five_guesses_then_waits() {
+        // Forty attempts at the same moment: each is counted before the next is looked at.
+        let mut state: Failures = (0, None);
+        let mut let_through = 0;
+        for _ in 0..40 {
+            match ACCOUNT.reserve(state, at(0)) {
+                Ok(next) => {
+                    state = next;
+                    let_through += 1;
+                }
+                Err(wait) => assert_eq!(wait.num_seconds(), 30),
+            }
+        }
+        assert_eq!(let_through, LOCK_AFTER);
+        assert_eq!(state, (5, Some(at(30))));
+        // After the wait, one more try doubles it.
+        let state = ACCOUNT.reserve(state, at(30)).unwrap();
+        assert_eq!(state, (6, Some(at(90))));
+        assert!(ACCOUNT.reserve(state, at(89)).is_err());
+    }
+
+    #[test]
+    fn the_count_decays_so_a_slow_attacker_cannot_keep_an_account_paused() {
+        // Five quick failures, then one try every 15 minutes (the old lock's length).
+        let mut state: Failures = (0, None);
+        for _ in 0..5 {
+            state = ACCOUNT.reserve(state, at(0)).unwrap();
+        }
+        for round in 1..=20 {
+            let t = at(round * 15 * 60);
+            state = ACCOUNT
+                .reserve(state, t)
+                .expect("never refused at this pace");
+            // The account is free again at once: the reviewer is never shut out.
+            assert_eq!(state.1, Some(t), "round {round}: {state:?}");
+        }
+        assert_eq!(state.0, 1);
+        // Quiet for long enough, everything is forgiven.
+        let s = (7, Some(at(0)));
+        assert_eq!(ACCOUNT.reserve(s, at(3600)).unwrap().0, 1);
+        assert!(ACCOUNT.forgotten((3, Some(at(0))), at(15 * 60)));
+        assert!(!ACCOUNT.forgotten((3, Some(at(0))), at(14 * 60)));
+    }
+
+    #[test]
+    fn client_addresses_come_from_the_peer_or_a_local_proxy() {
+        let mut h = HeaderMap::new();
+        h.append(
+            "x-forwarded-for",
+            HeaderValue::from_static("6.6.6.6, 203.0.113.9"),
+        );
+        let mut local = Extensions::new();
+        local.insert(ConnectInfo(SocketAddr::from(([127, 0, 0, 1], 5000))));
+        let mut remote = Extensions::new();
+        remote.insert(ConnectInfo(SocketAddr::from(([198, 51, 100, 7], 5000))));
+        // Behind a local proxy, the address the proxy added (the last); a remote peer's own
+        // address, whatever it claims.
+        assert_eq!(client_addr(&h, &local), "203.0.113.9".parse().ok());
+        assert_eq!(client_addr(&h, &remote), "198.51.100.7".parse().ok());
+        assert_eq!(
+            client_addr(&HeaderMap::new(), &local),
+            "127.0.0.1".parse().ok()
+        );
+        // IPv6 clients count by their /64.
+        let mut v6 = Extensions::new();
+        v6.insert(ConnectInfo(
+            "[2001:db8:1:2:3:4:5:6]:443".parse::<SocketAddr>().unwrap(),
+        ));
+        assert_eq!(
+            client_addr(&HeaderMap::new(), &v6),
+            "2001:db8:1:2::".parse().ok()
+        );
     }
 
     #[test]

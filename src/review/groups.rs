@@ -24,9 +24,12 @@
 //! ("jury duty" beside "jury service", 0.21–0.24) stays out. In a real period of hundreds of
 //! questions, common words weigh less still and the gap widens. Single-word synonyms from
 //! `synonyms.yaml` ("sack" = "dismiss") count as one term.
+//!
+//! The page's clustering is cached until the log changes (any committed write) or the content
+//! is reloaded, and only one clustering runs at a time, so reloading the page is cheap.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock};
 
 use axum::Extension;
 use axum::extract::{Query, State};
@@ -286,6 +289,69 @@ fn candidates(
     Ok(all)
 }
 
+/// What identifies one clustering: the log (by address), how many writes it had committed
+/// when the questions were read, the live content's digest, and the period.
+type CacheKey = (usize, u64, String, i64);
+type Grouped = Arc<(Vec<Question>, Vec<Group>)>;
+
+/// The last clustering. Held across the computation, so concurrent requests wait for one
+/// clustering instead of each running their own; any commit to the log (a new question, a
+/// review, a purge) or a content reload makes the next request cluster again.
+static CACHE: tokio::sync::Mutex<Option<(CacheKey, Grouped)>> = tokio::sync::Mutex::const_new(None);
+
+/// How many times the questions of each log (by address) were clustered.
+static CLUSTERINGS: std::sync::Mutex<Vec<(usize, u64)>> = std::sync::Mutex::new(Vec::new());
+
+/// How many times the groups page has clustered this log's questions (for tests).
+pub fn clusterings(log: &Arc<crate::log::Log>) -> u64 {
+    let id = Arc::as_ptr(log) as usize;
+    let all = CLUSTERINGS.lock().unwrap_or_else(|p| p.into_inner());
+    all.iter().find(|(k, _)| *k == id).map_or(0, |(_, n)| *n)
+}
+
+fn count_clustering(id: usize) {
+    let mut all = CLUSTERINGS.lock().unwrap_or_else(|p| p.into_inner());
+    match all.iter_mut().find(|(k, _)| *k == id) {
+        Some((_, n)) => *n += 1,
+        None => {
+            if all.len() >= 64 {
+                all.remove(0);
+            }
+            all.push((id, 1));
+        }
+    }
+}
+
+async fn grouped(state: &AppState, days: i64) -> Result<Grouped, AppError> {
+    use std::sync::atomic::Ordering;
+    let assistant = state.live.get();
+    let mut cache = CACHE.lock().await;
+    // Read the generation before the questions: the cached result is never older than its key.
+    let key: CacheKey = (
+        Arc::as_ptr(&state.log) as usize,
+        state.log.health().committed.load(Ordering::SeqCst),
+        assistant.content().digest.clone(),
+        days,
+    );
+    if let Some((k, g)) = cache.as_ref()
+        && *k == key
+    {
+        return Ok(g.clone());
+    }
+    let questions = with_store(state, move |s| candidates(s, days)).await?;
+    let g: Grouped = tokio::task::spawn_blocking(move || {
+        let canon = Canon::new(&assistant.content().synonyms);
+        let texts: Vec<&str> = questions.iter().map(|q| q.text.as_str()).collect();
+        let groups = cluster(&texts, &canon, THRESHOLD);
+        Arc::new((questions, groups))
+    })
+    .await
+    .map_err(|e| AppError::Internal(format!("the grouping task failed: {e}")))?;
+    count_clustering(key.0);
+    *cache = Some((key, g.clone()));
+    Ok(g)
+}
+
 pub(crate) async fn handler(
     State(state): State<AppState>,
     Extension(who): Extension<Authed>,
@@ -298,17 +364,10 @@ pub(crate) async fn handler(
         .ok()
         .filter(|d| (1..=3650).contains(d))
         .unwrap_or(DEFAULT_DAYS);
-    let questions = with_store(&state, move |s| candidates(s, days)).await?;
-    let assistant = state.live.get();
-    let (questions, groups) = tokio::task::spawn_blocking(move || {
-        let canon = Canon::new(&assistant.content().synonyms);
-        let texts: Vec<&str> = questions.iter().map(|q| q.text.as_str()).collect();
-        let groups = cluster(&texts, &canon, THRESHOLD);
-        (questions, groups)
-    })
-    .await
-    .map_err(|e| AppError::Internal(format!("the grouping task failed: {e}")))?;
+    let grouped = grouped(&state, days).await?;
+    let (questions, groups) = (&grouped.0, &grouped.1);
     let grouped: usize = groups.iter().map(|g| g.members.len()).sum();
+    let groups = groups.as_slice();
     let body = html! {
         h1 { "Groups of similar unanswered questions" }
         p.muted {
@@ -319,7 +378,7 @@ pub(crate) async fn handler(
         @if groups.is_empty() {
             p.empty { "No two questions are alike enough to group yet." }
         }
-        @for g in &groups {
+        @for g in groups {
             section.group {
                 h2 {
                     (g.members.len()) " questions: "

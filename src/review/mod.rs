@@ -193,12 +193,24 @@ impl From<LogError> for AppError {
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         match self {
+            // The detail (which may name files) goes to the server's log, never the page.
+            AppError::Store(LogError::WriteTimeout(secs)) => {
+                tracing::error!(
+                    secs,
+                    "review app: the question log could not be written in time"
+                );
+                short_page(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "The question log cannot be written just now",
+                    "The question log could not be written within a few seconds (the disk may be full). Your change is queued and will be saved once the log can be written: check back in a few minutes.",
+                )
+            }
             AppError::Store(e) => {
                 tracing::error!(error = %e, "review app: the question log failed");
                 short_page(
                     StatusCode::INTERNAL_SERVER_ERROR,
                     "The question log failed",
-                    &format!("The question log could not be read or written: {e}"),
+                    "The question log could not be read or written. Try again in a minute; the details are in the server's log.",
                 )
             }
             AppError::Internal(e) => {
@@ -206,7 +218,7 @@ impl IntoResponse for AppError {
                 short_page(
                     StatusCode::INTERNAL_SERVER_ERROR,
                     "Something went wrong",
-                    &e,
+                    "Something went wrong on the server. Try again in a minute; the details are in the server's log.",
                 )
             }
             AppError::NotFound => short_page(

@@ -21,6 +21,8 @@ use crate::serve::AppState;
 
 /// Rows on one page of the queue.
 pub const PAGE_SIZE: usize = 50;
+/// The highest page number asked for that is honoured (a larger one shows this page).
+pub const MAX_PAGE: usize = 1_000_000;
 /// Tags offered as checkboxes on a question's page.
 pub const QUICK_TAGS: [(&str, &str); 3] = [
     ("tag_content_gap", "content gap"),
@@ -336,8 +338,13 @@ impl QueueParams {
         })
     }
 
+    /// The page asked for, 1 to [`MAX_PAGE`] (anything else is page 1, or the last allowed).
     fn page(&self) -> usize {
-        self.page.trim().parse::<usize>().unwrap_or(1).max(1)
+        let p = self.page.trim();
+        if !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()) && p.parse::<usize>().is_err() {
+            return MAX_PAGE;
+        }
+        p.parse::<usize>().unwrap_or(1).clamp(1, MAX_PAGE)
     }
 
     /// The query string of these filters (without the page), for links.
@@ -369,7 +376,7 @@ pub async fn queue(
 ) -> Result<Response, AppError> {
     let filter = p.filter().map_err(AppError::BadRequest)?;
     let page_no = p.page();
-    let offset = (page_no - 1) * PAGE_SIZE;
+    let offset = (page_no - 1).saturating_mul(PAGE_SIZE);
     let (rows, total, tags) = {
         let filter = filter.clone();
         with_store(&state, move |s| {
@@ -756,6 +763,36 @@ pub(crate) fn group_suggestions(all: &[crate::log::store::Suggestion]) -> Vec<En
     out
 }
 
+/// A YAML double-quoted scalar for any text: `"` and `\` escaped, and every character outside
+/// YAML's printable set (C0 and C1 controls, DEL, U+FEFF, U+FFFE, U+FFFF), line and paragraph
+/// separators and the next-line character written as escapes, so the result is always valid
+/// YAML and reads back as the same text.
+pub(crate) fn yaml_string(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push('"');
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            '\u{85}' => out.push_str("\\N"),
+            '\u{2028}' => out.push_str("\\L"),
+            '\u{2029}' => out.push_str("\\P"),
+            c if (c as u32) < 0x20 || (0x7f..=0x9f).contains(&(c as u32)) => {
+                out.push_str(&format!("\\x{:02x}", c as u32));
+            }
+            '\u{feff}' | '\u{fffe}' | '\u{ffff}' => {
+                out.push_str(&format!("\\u{:04x}", c as u32));
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
 /// A YAML key: entry ids are already plain (`a-z0-9-`); anything else is quoted.
 fn yaml_key(id: &str) -> String {
     let plain = !id.is_empty()
@@ -766,12 +803,12 @@ fn yaml_key(id: &str) -> String {
     if plain {
         id.to_string()
     } else {
-        serde_json::to_string(id).unwrap_or_default()
+        yaml_string(id)
     }
 }
 
-/// The snippet editors paste: `entry-id:` then `  - "question"` lines (JSON strings, which
-/// are valid YAML double-quoted scalars).
+/// The snippet editors paste: `entry-id:` then `  - "question"` lines (YAML double-quoted
+/// scalars, valid whatever the question holds).
 pub(crate) fn suggestions_yaml(groups: &[EntrySuggestions]) -> String {
     let mut out = String::from(
         "# Proposed `questions:` lines from the workhealth review app: questions reviewers said\n\
@@ -782,7 +819,7 @@ pub(crate) fn suggestions_yaml(groups: &[EntrySuggestions]) -> String {
         out.push_str(":\n");
         for (text, _) in lines {
             out.push_str("  - ");
-            out.push_str(&serde_json::to_string(text).unwrap_or_default());
+            out.push_str(&yaml_string(text));
             out.push('\n');
         }
     }
@@ -833,7 +870,7 @@ pub async fn suggestions(
                 ul {
                     @for (text, ids) in lines {
                         li {
-                            code { "- " (serde_json::to_string(text).unwrap_or_default()) }
+                            code { "- " (yaml_string(text)) }
                             " "
                             @for id in ids {
                                 a.small href={ "/questions/" (id) } { "question" } " "
@@ -943,6 +980,64 @@ mod tests {
         let parsed: BTreeMap<String, Vec<String>> = serde_saphyr::from_str(&y).unwrap();
         assert_eq!(parsed["jury-service"][1], "jury: #1 - what now?");
         assert_eq!(yaml_key("a: b"), "\"a: b\"");
+    }
+
+    #[test]
+    fn yaml_strings_are_valid_for_any_text() {
+        let texts = [
+            "plain",
+            "quote \" and backslash \\ and : # - [ ] { }",
+            "DEL \u{7f} here",
+            "C1 \u{80}\u{85}\u{9f} controls",
+            "NUL \u{0} and bell \u{7} and escape \u{1b}",
+            "tab\tnewline\ncarriage\r",
+            "separators \u{2028} \u{2029} and BOM \u{feff} and \u{fffe}\u{ffff}",
+            "emoji 😀 and Welsh ŵ and RTL \u{202e}",
+        ];
+        for t in texts {
+            let y = yaml_string(t);
+            // Only printable characters (YAML's c-printable, less the line breaks) remain.
+            assert!(
+                !y.chars().any(|c| c.is_control()
+                    || matches!(
+                        c,
+                        '\u{2028}' | '\u{2029}' | '\u{feff}' | '\u{fffe}' | '\u{ffff}'
+                    )),
+                "{y:?}"
+            );
+            let doc = format!("entry:\n  - {y}\n");
+            let parsed: BTreeMap<String, Vec<String>> =
+                serde_saphyr::from_str(&doc).unwrap_or_else(|e| panic!("{doc:?}: {e}"));
+            assert_eq!(parsed["entry"], vec![t.to_string()], "{doc:?}");
+        }
+        let groups = group_suggestions(&[Suggestion {
+            entry: "fit-notes".into(),
+            question: "fit note \u{7f}\u{9b} question".into(),
+            question_id: 1,
+        }]);
+        let y = suggestions_yaml(&groups);
+        assert!(y.contains("\\x7f\\x9b"), "{y}");
+        let parsed: BTreeMap<String, Vec<String>> = serde_saphyr::from_str(&y).unwrap();
+        assert_eq!(parsed["fit-notes"][0], "fit note \u{7f}\u{9b} question");
+    }
+
+    #[test]
+    fn page_numbers_are_bounded() {
+        let page = |s: &str| {
+            QueueParams {
+                page: s.into(),
+                ..Default::default()
+            }
+            .page()
+        };
+        assert_eq!(page(""), 1);
+        assert_eq!(page("0"), 1);
+        assert_eq!(page("-3"), 1);
+        assert_eq!(page("x"), 1);
+        assert_eq!(page("7"), 7);
+        assert_eq!(page("9223372036854775807"), MAX_PAGE);
+        assert_eq!(page("18446744073709551615"), MAX_PAGE);
+        assert_eq!(page("99999999999999999999999"), MAX_PAGE);
     }
 
     #[test]
