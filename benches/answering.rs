@@ -112,6 +112,12 @@ fn synthetic(real: &Content, n: usize) -> Content {
     )
 }
 
+fn tempfile_dir(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("target")
+        .join(name)
+}
+
 fn main() {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("content");
     let real = Arc::new(content::load_valid(&root, chrono::Utc::now().date_naive()).unwrap());
@@ -131,8 +137,56 @@ fn main() {
 
     let a = Assistant::in_memory(real.clone()).unwrap();
     println!(
-        "reply, real content: {}",
+        "reply, real content, words alone (no model): {}",
         percentiles(time_replies(&a, &qs, 20))
+    );
+
+    // With the embedding model (fetched by `workhealth model fetch`).
+    let model = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("models/all-MiniLM-L6-v2");
+    let cache = tempfile_dir("bench-vectors");
+    let _ = std::fs::remove_dir_all(&cache);
+    let t = Instant::now();
+    let hybrid = workhealth::run::assistant_in_memory(real.clone(), &model, Some(&cache))
+        .expect("the embedding model: run `cargo run --release -- model fetch` first");
+    println!(
+        "index build with embeddings, real content, no vector cache: {:?} ({} texts embedded)",
+        t.elapsed(),
+        hybrid.semantic().map_or(0, |s| s.embedded)
+    );
+    let mut warm = Vec::new();
+    for _ in 0..5 {
+        let t = Instant::now();
+        std::hint::black_box(
+            workhealth::run::assistant_in_memory(real.clone(), &model, Some(&cache)).unwrap(),
+        );
+        warm.push(t.elapsed());
+    }
+    println!(
+        "index build with embeddings, real content, vector cache present (model load included): {}",
+        percentiles(warm)
+    );
+    let thirty: Vec<String> = qs
+        .iter()
+        .map(|q| {
+            // Every question padded to 30 words with more of the dev set's words.
+            let mut words: Vec<&str> = q.split_whitespace().collect();
+            let filler: Vec<&str> = qs.iter().flat_map(|x| x.split_whitespace()).collect();
+            let mut i = q.len();
+            while words.len() < 30 {
+                words.push(filler[i % filler.len()]);
+                i += 7;
+            }
+            words.truncate(30);
+            words.join(" ")
+        })
+        .collect();
+    println!(
+        "reply, real content, with the model, 30-word questions: {}",
+        percentiles(time_replies(&hybrid, &thirty, 5))
+    );
+    println!(
+        "reply, real content, with the model, dev questions as written: {}",
+        percentiles(time_replies(&hybrid, &qs, 5))
     );
 
     let big = Arc::new(synthetic(&real, 20_000));

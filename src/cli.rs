@@ -42,6 +42,10 @@ pub struct Global {
         value_name = "DIR"
     )]
     pub model: PathBuf,
+    /// Where embedded content vectors are cached (default: `vectors/` in --index). Several
+    /// indexes of the same content may share one folder.
+    #[arg(long, global = true, env = "WORKHEALTH_VECTORS", value_name = "DIR")]
+    pub vectors: Option<PathBuf>,
     /// The data folder: the question log database and the pseudonymisation key.
     #[arg(long, global = true, env = "WORKHEALTH_DATA", default_value = "data")]
     pub data: PathBuf,

@@ -20,6 +20,7 @@ const SETTINGS: &[(&str, bool, Secret)] = &[
     ("content", false, Secret::No),
     ("index", false, Secret::No),
     ("model", false, Secret::No),
+    ("vectors", false, Secret::No),
     ("data", false, Secret::No),
     ("log_format", false, Secret::No),
     ("listen", true, Secret::No),
@@ -251,6 +252,13 @@ pub fn show(cli: &Cli, serve: &crate::cli::ServeArgs, sources: &Sources) -> Stri
         ("content", g.content.display().to_string()),
         ("index", g.index.display().to_string()),
         ("model", g.model.display().to_string()),
+        (
+            "vectors",
+            g.vectors
+                .as_ref()
+                .map(|v| v.display().to_string())
+                .unwrap_or_default(),
+        ),
         ("data", g.data.display().to_string()),
         ("log_format", g.log_format.as_str().to_string()),
         ("listen", serve.listen.to_string()),

@@ -55,6 +55,8 @@ pub struct Reloader {
     pub index: std::path::PathBuf,
     pub live: Arc<Live>,
     pub metrics: Arc<crate::metrics::Metrics>,
+    /// `--vectors`: where the vector cache lives, if not beside the index.
+    pub vectors: Option<std::path::PathBuf>,
     /// One reload at a time.
     lock: Mutex<()>,
 }
@@ -71,8 +73,15 @@ impl Reloader {
             index,
             live,
             metrics,
+            vectors: None,
             lock: Mutex::new(()),
         }
+    }
+
+    /// Caches vectors in this folder instead of beside the index (`--vectors`).
+    pub fn with_vectors(mut self, vectors: Option<std::path::PathBuf>) -> Reloader {
+        self.vectors = vectors;
+        self
     }
 
     /// Returns the new content digest, or every error (one a line, `path:line:col: ...`).
@@ -117,7 +126,8 @@ impl Reloader {
         };
         // The model stays loaded across reloads; only texts that changed are embedded again.
         let semantic = self.live.get().semantic().map(|s| {
-            crate::search::semantic::Semantic::build(&content, s.embedder().clone(), Some(&self.index))
+            let cache = crate::search::semantic::cache_dir(&self.index, self.vectors.as_deref());
+            crate::search::semantic::Semantic::build(&content, s.embedder().clone(), Some(&cache))
         });
         let digest = content.digest.clone();
         self.live.swap(Assistant::new(content, index, semantic));

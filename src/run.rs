@@ -123,8 +123,9 @@ pub fn assistant_or_lexical(
         .and_then(|()| crate::embed::Embedder::load(&g.model));
     match embedder {
         Ok(e) => {
+            let cache = crate::search::semantic::cache_dir(&g.index, g.vectors.as_deref());
             let semantic =
-                crate::search::semantic::Semantic::build(&content, Arc::new(e), Some(&g.index));
+                crate::search::semantic::Semantic::build(&content, Arc::new(e), Some(&cache));
             if semantic.embedded > 0 {
                 tracing::info!(texts = semantic.embedded, "content embedded");
             }
@@ -132,6 +133,18 @@ pub fn assistant_or_lexical(
         }
         Err(e) => Ok((Assistant::new(content, index, None), Err(e))),
     }
+}
+
+/// An assistant over an index built in memory, with the model in `model` (tests, benchmarks).
+pub fn assistant_in_memory(
+    content: Arc<content::Content>,
+    model: &Path,
+    vectors: Option<&Path>,
+) -> Result<Assistant> {
+    let index = SearchIndex::build_in_ram(&content)?;
+    let embedder = crate::embed::Embedder::load(model)?;
+    let semantic = crate::search::semantic::Semantic::build(&content, Arc::new(embedder), vectors);
+    Ok(Assistant::new(content, index, Some(semantic)))
 }
 
 fn model_cmd(g: &Global, cmd: &crate::cli::ModelCommand) -> Result<ExitCode> {

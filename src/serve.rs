@@ -171,12 +171,15 @@ async fn serve(
     tracing::info!(purged, days = args.retention_days, "retention applied");
     spawn_daily_retention(log.clone(), args.retention_days);
 
-    let reloader = Arc::new(Reloader::new(
-        g.content.clone(),
-        g.index.clone(),
-        live.clone(),
-        metrics.clone(),
-    ));
+    let reloader = Arc::new(
+        Reloader::new(
+            g.content.clone(),
+            g.index.clone(),
+            live.clone(),
+            metrics.clone(),
+        )
+        .with_vectors(g.vectors.clone()),
+    );
     let _watcher = if args.watch == OnOff::On {
         watch_content(&g.content, &g.index, reloader.clone())
             .map_err(|e| tracing::warn!(error = %e, "cannot watch the content folder; reload with SIGHUP or the review app"))

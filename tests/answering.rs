@@ -20,7 +20,13 @@ fn assistant() -> &'static Assistant {
             chrono::Utc::now().date_naive(),
         )
         .unwrap();
-        Assistant::in_memory(Arc::new(content)).unwrap()
+        // The product answers with the embedding model; without it this panics with the fix.
+        workhealth::run::assistant_in_memory(
+            Arc::new(content),
+            &model_dir(),
+            Some(&repo().join("target/test-vectors")),
+        )
+        .expect("the embedding model: run `cargo run -- model fetch` (bash scripts/test.sh does)")
     })
 }
 
@@ -36,8 +42,10 @@ fn dev_set_meets_the_targets() {
     let m = eval::evaluate(assistant(), &cases);
     let report = eval::table(&m);
     assert!(m.cases >= 138, "{report}");
-    assert!(m.top1 >= 0.85, "top1 {}\n{report}", m.top1);
-    assert!(m.top3 >= 0.95, "top3 {}\n{report}", m.top3);
+    assert!(m.top1 >= 0.93, "top1 {}\n{report}", m.top1);
+    assert!(m.top3 >= 0.98, "top3 {}\n{report}", m.top3);
+    assert!(m.helped >= 0.95, "helped {}\n{report}", m.helped);
+    assert!(m.wrong_answer <= 0.02, "wrong_answer {}\n{report}", m.wrong_answer);
     assert!(
         m.declined_correctly >= 0.85,
         "declined_correctly {}\n{report}",
@@ -58,27 +66,95 @@ fn editors_tests_do_not_regress() {
     let mut cases = Vec::new();
     for entry in std::fs::read_dir(repo().join("content/tests")).unwrap() {
         let path = entry.unwrap().path();
-        if path.file_name().unwrap() != "dev.yaml" {
+        // The dev set, the real questions and the crisis set have tests of their own.
+        let name = path.file_name().unwrap().to_string_lossy().to_string();
+        if path.is_file() && !["dev.yaml", "real-dev.yaml", "crisis.yaml"].contains(&name.as_str()) {
             cases.extend(eval::read_cases(&path).unwrap());
         }
     }
     assert!(cases.len() >= 240, "{} cases", cases.len());
     let m = eval::evaluate(assistant(), &cases);
     let report = eval::table(&m);
-    assert!(m.top1 >= 0.68, "top1 {}\n{report}", m.top1);
-    assert!(m.top3 >= 0.88, "top3 {}\n{report}", m.top3);
+    assert!(m.top1 >= 0.78, "top1 {}\n{report}", m.top1);
+    assert!(m.top3 >= 0.95, "top3 {}\n{report}", m.top3);
+    assert!(m.helped >= 0.88, "helped {}\n{report}", m.helped);
+    assert!(m.wrong_answer <= 0.04, "wrong_answer {}\n{report}", m.wrong_answer);
     assert!(
-        m.declined_wrongly <= 0.12,
+        m.declined_wrongly <= 0.03,
         "declined_wrongly {}\n{report}",
         m.declined_wrongly
     );
 }
 
+/// Real questions employers posted in public (content/tests/real-dev.yaml): a floor at what the
+/// engine measured when it was calibrated (issue 13's targets are higher: top1 0.75, helped
+/// 0.85); a regression fails.
+#[test]
+fn real_questions_hold_their_floor() {
+    let cases = eval::read_cases(&repo().join("content/tests/real-dev.yaml")).unwrap();
+    assert!(cases.len() >= 100);
+    let m = eval::evaluate(assistant(), &cases);
+    let report = eval::table(&m);
+    assert!(m.top1 >= 0.48, "top1 {}\n{report}", m.top1);
+    assert!(m.helped >= 0.65, "helped {}\n{report}", m.helped);
+    assert!(m.wrong_answer <= 0.05, "wrong_answer {}\n{report}", m.wrong_answer);
+    assert!(m.declined_wrongly <= 0.05, "declined_wrongly {}\n{report}", m.declined_wrongly);
+}
+
+/// The crisis set (content/tests/crisis.yaml: 126 crisis messages and 124 near-misses written
+/// fresh, apart from crisis.yaml's examples). Issue 12's target is recall 1.0 with false alarms
+/// at most 5%; this is a floor at what the three layers measured, so a regression fails.
+#[test]
+fn crisis_set_recall_and_false_alarms() {
+    let cases = eval::read_cases(&repo().join("content/tests/crisis.yaml")).unwrap();
+    let m = eval::evaluate(assistant(), &cases);
+    let report = eval::table(&m);
+    assert!(m.crisis >= 100, "{report}");
+    assert!(m.crisis_recall >= 0.94, "crisis_recall {}\n{report}", m.crisis_recall);
+    assert!(m.false_alarm <= 0.17, "false_alarm {}\n{report}", m.false_alarm);
+}
+
+/// A question answered right stays answered right when wrapped in a greeting, background,
+/// contact details and a sign-off (issue 13: at least 97%).
+#[test]
+fn wrapping_does_not_lose_the_answer() {
+    let cases = eval::read_cases(&repo().join("content/tests/dev.yaml")).unwrap();
+    let wraps = [
+        ("Hi, hope you can help. ", " Reach me on 07700 900123. Thanks in advance!\nKind regards,\nDave"),
+        ("Hello there, I run a small café in Gateshead. ", " Any advice would be appreciated, cheers"),
+        ("Morning all, first time posting. ", " You can email me at sam@example.co.uk. Many thanks"),
+    ];
+    let (mut kept, mut total) = (0, 0);
+    let mut lost = Vec::new();
+    for c in &cases {
+        let eval::Expect::Ids(ids) = &c.expect else { continue };
+        if c.crisis {
+            continue;
+        }
+        let plain = ask(&c.q);
+        let right = plain.outcome == Outcome::Answer && ids.contains(&plain.results[0].id);
+        if !right {
+            continue;
+        }
+        for (before, after) in wraps {
+            let wrapped = ask(&format!("{before}{}{after}", c.q));
+            total += 1;
+            if wrapped.outcome == Outcome::Answer && ids.contains(&wrapped.results[0].id) {
+                kept += 1;
+            } else {
+                lost.push(format!("{before}{}{after}", c.q));
+            }
+        }
+    }
+    let share = kept as f64 / total as f64;
+    assert!(total >= 150, "{total}");
+    assert!(share >= 0.97, "kept {kept} of {total}: {lost:#?}");
+}
+
 #[test]
 fn every_expected_id_in_the_tests_exists() {
     let c = assistant().content();
-    for entry in std::fs::read_dir(repo().join("content/tests")).unwrap() {
-        let path = entry.unwrap().path();
+    for path in test_files(&repo().join("content/tests")) {
         for case in eval::read_cases(&path).unwrap() {
             if let eval::Expect::Ids(ids) = case.expect {
                 for id in ids {
@@ -399,8 +475,22 @@ fn the_index_is_built_atomically_and_rebuilt_when_content_changes() {
     let dirs: Vec<_> = std::fs::read_dir(&index)
         .unwrap()
         .flatten()
-        .filter(|e| e.path().is_dir())
+        .filter(|e| e.path().is_dir() && e.file_name() != "vectors")
         .collect();
     assert_eq!(dirs.len(), 1);
     assert_eq!(dirs[0].file_name().to_string_lossy(), new_current.trim());
+}
+
+/// Every test file under a folder, its subfolders included.
+fn test_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            out.extend(test_files(&path));
+        } else if path.extension().is_some_and(|x| x == "yaml") {
+            out.push(path);
+        }
+    }
+    out
 }

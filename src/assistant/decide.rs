@@ -15,8 +15,10 @@ use super::reply::Outcome;
 pub struct Thresholds {
     /// Below this best score, nothing matched well enough.
     pub min_score: f32,
-    /// Below this coverage, the best hit does not cover what was asked.
+    /// Below this coverage, the best hit does not cover what was asked — unless its meaning is
+    /// at least `min_semantic` close (fused scores only; infinite for BM25 alone).
     pub min_coverage: f32,
+    pub min_semantic: f32,
     /// A runner-up scoring at least this share of the best makes the reply a clarify.
     pub clarify_ratio: f32,
     /// A best hit that contains (nearly) every word asked about needs only `min_score_full`:
@@ -31,6 +33,7 @@ impl Thresholds {
         Thresholds {
             min_score: 11.0,
             min_coverage: 0.25,
+            min_semantic: f32::INFINITY,
             clarify_ratio: 0.95,
             full_coverage: 0.95,
             min_score_full: 6.0,
@@ -42,8 +45,9 @@ impl Default for Thresholds {
     /// The thresholds for fused scores (see [`Weights`]); chosen by cross-validation.
     fn default() -> Self {
         Thresholds {
-            min_score: 0.38,
-            min_coverage: 0.0,
+            min_score: 0.40,
+            min_coverage: 0.25,
+            min_semantic: 0.55,
             clarify_ratio: 0.92,
             full_coverage: 2.0,
             min_score_full: 0.0,
@@ -95,7 +99,8 @@ pub fn decide(hits: &[Hit], t: &Thresholds) -> (Outcome, usize) {
         return (Outcome::NoAnswer, 0);
     };
     let full = best.coverage >= t.full_coverage && best.score >= t.min_score_full;
-    if (best.score < t.min_score && !full) || best.coverage < t.min_coverage {
+    let off_topic = best.coverage < t.min_coverage && best.sem_best < t.min_semantic;
+    if (best.score < t.min_score && !full) || off_topic {
         return (Outcome::NoAnswer, 0);
     }
     let close = hits

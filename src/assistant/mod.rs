@@ -127,7 +127,13 @@ impl Assistant {
         let mut hits = ranking.hits;
         hits.truncate(RANKED_DEPTH);
         if let Some(signal) = signal {
-            let mut reply = self.crisis_reply(question, region, hits);
+            // Meaning alone is the least certain layer: the crisis message still comes first,
+            // and a question with a clear answer keeps it under the message, so a false alarm
+            // costs the manager seconds, not the answer.
+            let answer = (signal.layer == CrisisLayer::Meaning
+                && decide::decide(&hits, &self.thresholds).0 == Outcome::Answer)
+                .then(|| hits[0].id.clone());
+            let mut reply = self.crisis_reply(question, region, hits, answer);
             reply.crisis = Some(signal);
             reply.crisis_similarity = near;
             return reply;
@@ -406,9 +412,17 @@ impl Assistant {
         hits
     }
 
-    fn crisis_reply(&self, question: &str, region: Option<String>, mut hits: Vec<Hit>) -> Reply {
+    /// The crisis reply: the crisis message first, then `answer` if given, else the crisis entry.
+    fn crisis_reply(
+        &self,
+        question: &str,
+        region: Option<String>,
+        mut hits: Vec<Hit>,
+        answer: Option<String>,
+    ) -> Reply {
         let crisis = &self.content.crisis;
-        if let Some(entry) = &crisis.entry {
+        let shown = answer.clone().or_else(|| crisis.entry.clone());
+        if let Some(entry) = crisis.entry.as_ref().filter(|_| answer.is_none()) {
             hits.retain(|h| &h.id != entry);
             let score = hits.first().map(|h| h.score).unwrap_or(0.0);
             hits.insert(
@@ -427,8 +441,8 @@ impl Assistant {
         let results = self.results(&hits);
         let mut reply = self.empty(question, region, Outcome::Crisis, results);
         reply.crisis_message = Some(crisis.message.clone());
-        if let Some(entry) = &crisis.entry {
-            self.fill_item(&mut reply, entry);
+        if let Some(id) = &shown {
+            self.fill_item(&mut reply, id);
         }
         let region = reply.region.clone();
         let mut cards: Vec<ProgrammeCard> = crisis

@@ -78,7 +78,8 @@ fn item_texts(content: &Content) -> Vec<(String, Kind, Vec<(Part, String)>)> {
 }
 
 impl Semantic {
-    /// Embeds the content, reusing and refreshing the vector cache under `cache_root` if given.
+    /// Embeds the content, reusing and refreshing the vector cache in `cache_dir` if given
+    /// (by default `<index>/vectors`, see [`cache_dir`]).
     pub fn build(
         content: &Content,
         embedder: Arc<Embedder>,
@@ -182,6 +183,13 @@ impl Semantic {
     }
 }
 
+/// The vector cache's folder: `--vectors` if given, else `vectors/` beside the index builds.
+pub fn cache_dir(index: &Path, vectors: Option<&Path>) -> PathBuf {
+    vectors
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| index.join(super::build::VECTORS))
+}
+
 /// Vectors by the SHA-256 of their text, for one model.
 pub struct VectorCache {
     embedder: Arc<Embedder>,
@@ -198,10 +206,7 @@ fn key(text: &str) -> [u8; 32] {
 
 impl VectorCache {
     pub fn new(embedder: Arc<Embedder>, root: Option<&Path>) -> VectorCache {
-        let path = root.map(|r| {
-            r.join(super::build::VECTORS)
-                .join(format!("{}.bin", files::fingerprint()))
-        });
+        let path = root.map(|r| r.join(format!("{}.bin", files::fingerprint())));
         let known = path.as_deref().map(read_cache).unwrap_or_default();
         VectorCache {
             embedder,

@@ -14,7 +14,20 @@ pub fn repo() -> PathBuf {
 }
 
 pub fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_workhealth"))
+    let mut c = Command::new(env!("CARGO_BIN_EXE_workhealth"));
+    model_env(&mut c);
+    c
+}
+
+/// The embedding model every test run of the binary uses (fetched by `bash scripts/test.sh`,
+/// or `workhealth model fetch`), and one vector cache shared by the tests' many indexes.
+pub fn model_env(c: &mut Command) {
+    c.env("WORKHEALTH_MODEL", model_dir())
+        .env("WORKHEALTH_VECTORS", repo().join("target/test-vectors"));
+}
+
+pub fn model_dir() -> PathBuf {
+    repo().join("models/all-MiniLM-L6-v2")
 }
 
 pub fn copy_dir(from: &Path, to: &Path) {

@@ -67,7 +67,7 @@ impl Serve {
         } else {
             (fake.calls("getUpdates"), "getUpdates")
         };
-        let mut child = Command::new(env!("CARGO_BIN_EXE_workhealth"))
+        let mut child = super::bin()
             .args(["--content", l.content.to_str().unwrap()])
             .args(["--index", index.path().join("idx").to_str().unwrap()])
             .args(["--data", data.to_str().unwrap()])
