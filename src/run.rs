@@ -309,7 +309,15 @@ fn eval_cmd(g: &Global, args: &EvalArgs) -> Result<ExitCode> {
                 let hits: Vec<serde_json::Value> = hits
                     .iter()
                     .map(|h| {
-                        serde_json::json!([h.id, h.kind.as_str(), h.lexical, h.coverage, h.sem_best, h.sem_whole, h.score])
+                        serde_json::json!([
+                            h.id,
+                            h.kind.as_str(),
+                            h.lexical,
+                            h.coverage,
+                            h.sem_best,
+                            h.sem_whole,
+                            h.score
+                        ])
                     })
                     .collect();
                 let (rule, sims) = a.crisis_signals(&c.q, false);
@@ -323,7 +331,10 @@ fn eval_cmd(g: &Global, args: &EvalArgs) -> Result<ExitCode> {
         }
         // The crisis examples and calm contrasts themselves, each left out of its own list.
         let crisis = &a.content().crisis;
-        for (list, texts) in [("examples", &crisis.examples), ("not_crisis", &crisis.not_crisis)] {
+        for (list, texts) in [
+            ("examples", &crisis.examples),
+            ("not_crisis", &crisis.not_crisis),
+        ] {
             for t in texts.iter() {
                 let (rule, sims) = a.crisis_signals(t, true);
                 let line = serde_json::json!({

@@ -190,10 +190,7 @@ async fn serve(
     spawn_sighup_reload(reloader.clone());
 
     let ready = Arc::new(Readiness::new(token.is_some()));
-    *ready
-        .model_error
-        .lock()
-        .unwrap_or_else(|p| p.into_inner()) = model_error;
+    *ready.model_error.lock().unwrap_or_else(|p| p.into_inner()) = model_error;
     let state = AppState {
         live: live.clone(),
         log: log.clone(),
@@ -410,7 +407,10 @@ async fn readyz(State(st): State<AppState>) -> impl IntoResponse {
         } else {
             String::new()
         };
-        (StatusCode::OK, format!("ready\ncontent {digest}\n{poll}{degraded}"))
+        (
+            StatusCode::OK,
+            format!("ready\ncontent {digest}\n{poll}{degraded}"),
+        )
     } else {
         (
             StatusCode::SERVICE_UNAVAILABLE,

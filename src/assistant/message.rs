@@ -59,7 +59,11 @@ pub fn read(text: &str) -> Message {
     for re in WRAPPING.iter() {
         core = re.replace_all(&core, " ").into_owned();
     }
-    let words = |s: &str| s.split_whitespace().filter(|w| w.chars().any(char::is_alphanumeric)).count();
+    let words = |s: &str| {
+        s.split_whitespace()
+            .filter(|w| w.chars().any(char::is_alphanumeric))
+            .count()
+    };
     let core = if words(&core) == 0 {
         text.trim().to_string()
     } else {

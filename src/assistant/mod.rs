@@ -153,7 +153,9 @@ impl Assistant {
                 let top = &hits[0];
                 self.fill_item(&mut reply, &top.id);
                 if let Some(w) = other_worry {
-                    reply.choices.retain(|c| !matches!(c, Choice::Show { id, .. } if *id == w));
+                    reply
+                        .choices
+                        .retain(|c| !matches!(c, Choice::Show { id, .. } if *id == w));
                     reply.choices.insert(
                         0,
                         Choice::Show {
@@ -277,7 +279,11 @@ impl Assistant {
     /// The meaning layer of the crisis check: the message (whole and sentence by sentence)
     /// against the crisis examples and the calm contrasts. Returns the signal, if it fires,
     /// and the closest example's similarity (for reviewers: near-misses).
-    pub fn crisis_meaning(&self, vectors: &[Vector], skip_self: bool) -> (Option<CrisisSignal>, Option<f32>) {
+    pub fn crisis_meaning(
+        &self,
+        vectors: &[Vector],
+        skip_self: bool,
+    ) -> (Option<CrisisSignal>, Option<f32>) {
         let Some(sem) = &self.semantic else {
             return (None, None);
         };
@@ -319,7 +325,12 @@ impl Assistant {
         (rule, sims)
     }
 
-    fn rank_message(&self, message: message::Message, vectors: Vec<Vector>, region: Option<&str>) -> Ranking {
+    fn rank_message(
+        &self,
+        message: message::Message,
+        vectors: Vec<Vector>,
+        region: Option<&str>,
+    ) -> Ranking {
         let found = match self.engine.search(&message.core, LEXICAL_DEPTH) {
             Ok(f) => f,
             Err(e) => {

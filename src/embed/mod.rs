@@ -58,7 +58,11 @@ impl Embedder {
         // SAFETY: the file is memory-mapped read-only; it is ours (checked against its digest)
         // and not modified while the process runs.
         let vb = unsafe {
-            VarBuilder::from_mmaped_safetensors(&[dir.join("model.safetensors")], DType::F32, &device)
+            VarBuilder::from_mmaped_safetensors(
+                &[dir.join("model.safetensors")],
+                DType::F32,
+                &device,
+            )
         }
         .map_err(|e| fail(format!("model.safetensors: {e}")))?;
         let model = BertModel::load(vb, &config).map_err(|e| fail(e.to_string()))?;
@@ -71,7 +75,9 @@ impl Embedder {
 
     /// One text's vector.
     pub fn embed(&self, text: &str) -> Vector {
-        self.embed_many(&[text]).pop().unwrap_or_else(|| vec![0.0; DIM])
+        self.embed_many(&[text])
+            .pop()
+            .unwrap_or_else(|| vec![0.0; DIM])
     }
 
     /// Many texts' vectors, in order. Texts are grouped by length so padding stays small.

@@ -61,16 +61,25 @@ pub struct CrisisSim {
     pub calm: f32,
 }
 
+/// An item's id and kind, with the texts embedded for it.
+type ItemTexts = (String, Kind, Vec<(Part, String)>);
+
 /// Texts of every item, in content order.
-fn item_texts(content: &Content) -> Vec<(String, Kind, Vec<(Part, String)>)> {
+fn item_texts(content: &Content) -> Vec<ItemTexts> {
     let mut out = Vec::new();
     for e in &content.entries {
-        let mut t = vec![(Part::Title, e.title.clone()), (Part::Summary, e.summary.clone())];
+        let mut t = vec![
+            (Part::Title, e.title.clone()),
+            (Part::Summary, e.summary.clone()),
+        ];
         t.extend(e.questions.iter().map(|q| (Part::Question, q.clone())));
         out.push((e.id.clone(), Kind::Guidance, t));
     }
     for p in &content.programmes {
-        let mut t = vec![(Part::Title, p.name.clone()), (Part::Summary, p.summary.clone())];
+        let mut t = vec![
+            (Part::Title, p.name.clone()),
+            (Part::Summary, p.summary.clone()),
+        ];
         t.extend(p.questions.iter().map(|q| (Part::Question, q.clone())));
         out.push((p.id.clone(), Kind::Programme, t));
     }
