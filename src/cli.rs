@@ -180,6 +180,7 @@ pub enum ReviewersCommand {
     #[command(after_help = "Example:\n  workhealth reviewers remove alex")]
     Remove { name: String },
     /// Ends a reviewer's login back-off after failed logins (the password is unchanged).
+    #[command(after_help = "Example:\n  workhealth reviewers unlock alex")]
     Unlock { name: String },
     /// Lists reviewers.
     #[command(after_help = "Example:\n  workhealth reviewers list")]

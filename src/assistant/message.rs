@@ -31,7 +31,7 @@ static WRAPPING: LazyLock<Vec<Regex>> = LazyLock::new(|| {
         r"(?i)\b(?:you can )?(?:reach|contact|call|ring|text|email|phone|message|get hold of) (?:me|us) (?:on|at|via|by)\b[^.!?\n]*",
         r"(?i)\b(?:my )?(?:number|mobile|phone|tel|email) (?:is|:)[^.!?\n]*",
         // greetings at the start of a line
-        r"(?im)^\s*(?:hi|hello|hiya|hey|hey there|hi there|hello there|hi all|hello all|hi everyone|morning|afternoon|evening|good (?:morning|afternoon|evening)|dear (?:sir|madam|sir or madam|all|team|workhealth))\b[\s,!.:-]*",
+        r"(?im)^\s*(?:(?:hi|hello|hey|hiya)(?: there| all| everyone| folks)?|morning|afternoon|evening|good (?:morning|afternoon|evening)|dear (?:sir or madam|sir|madam|all|team|workhealth))\b[\s,!.:-]*",
         // politeness and preamble
         r"(?i)\b(?:i )?(?:hope|hoping|wonder if|wondering if) (?:you|someone|somebody|anyone) (?:can|could|might be able to) help(?: me)?(?: out)?(?: with (?:this|something|a question))?(?: please)?[.!,]?",
         r"(?i)\bsorry (?:for|about) the (?:long|rambling) (?:post|message|question)\b[.!,]?",
