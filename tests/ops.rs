@@ -512,3 +512,34 @@ async fn readyz_says_when_polling_fails_and_when_it_recovers() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+/// Issue 13: without a usable embedding model `serve` still answers (from words alone) and
+/// says so on `/readyz`; the model folder here holds the right names with the wrong bytes, so
+/// nothing is fetched.
+#[tokio::test(flavor = "multi_thread")]
+async fn without_the_model_serve_answers_from_words_and_readyz_says_so() {
+    let model = tempfile::tempdir().unwrap();
+    for f in ["model.safetensors", "tokenizer.json", "config.json"] {
+        std::fs::write(model.path().join(f), "not the model").unwrap();
+    }
+    let mut s = Serve::start(&[
+        "--throttle",
+        "off",
+        "--model",
+        model.path().to_str().unwrap(),
+    ])
+    .await;
+    let (code, body) = get(format!("{}/readyz", s.http)).await;
+    assert_eq!(code, 200, "{body}");
+    assert!(body.contains("degraded: model:"), "{body}");
+    assert!(body.contains("SHA-256"), "{body}");
+    let sent = s.ask(720_000_077, "how much is statutory sick pay").await;
+    assert!(
+        sent.iter().any(|m| m
+            .plain
+            .as_deref()
+            .is_some_and(|t| t.contains("Statutory Sick Pay"))),
+        "{sent:?}"
+    );
+    s.stop().await;
+}
