@@ -169,9 +169,9 @@ pub struct CrisisThresholds {
 impl Default for CrisisThresholds {
     fn default() -> Self {
         CrisisThresholds {
-            sure: 0.56,
+            sure: 0.74,
             min: 0.40,
-            margin: 0.10,
+            margin: 0.05,
         }
     }
 }
