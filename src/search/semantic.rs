@@ -253,14 +253,16 @@ impl VectorCache {
                 self.used.push((*k, v.clone()));
             }
         }
-        if self.used.len() != self.known.len() {
-            self.dirty = true; // the file holds vectors no text uses any more
+        if self.used.len() != self.known.len() && self.known.len() > CACHE_MAX {
+            self.dirty = true; // over the cap: the file is trimmed
         }
         out
     }
 
-    /// Writes the vectors used by this build (and only those) if anything changed. A cache
-    /// that cannot be written is logged and costs only time at the next start.
+    /// Writes the cache if anything changed: the vectors this build used, and the others it
+    /// found there while the file stays under [`CACHE_MAX`] vectors (so indexes of different
+    /// content sharing one folder do not undo each other's work). A cache that cannot be
+    /// written is logged and costs only time at the next start.
     pub fn save(&mut self) {
         let Some(path) = self.path.clone() else {
             return;
@@ -268,12 +270,25 @@ impl VectorCache {
         if !self.dirty {
             return;
         }
-        if let Err(e) = write_cache(&path, &self.used) {
+        let mut rows = std::mem::take(&mut self.used);
+        let used: std::collections::HashSet<[u8; 32]> = rows.iter().map(|(k, _)| *k).collect();
+        for (k, v) in &self.known {
+            if rows.len() >= CACHE_MAX {
+                break;
+            }
+            if !used.contains(k) {
+                rows.push((*k, v.clone()));
+            }
+        }
+        if let Err(e) = write_cache(&path, &rows) {
             tracing::warn!(path = %path.display(), error = %e, "cannot write the vector cache");
         }
         self.dirty = false;
     }
 }
+
+/// At most this many vectors are kept in a cache file (about 15 MB).
+pub const CACHE_MAX: usize = 10_000;
 
 fn read_cache(path: &Path) -> HashMap<[u8; 32], Vector> {
     let mut out = HashMap::new();
