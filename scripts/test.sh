@@ -60,8 +60,14 @@ if [ -z "${WORKHEALTH_TEST_DATABASE_URL:-}" ]; then
 fi
 
 say "the embedding model"
-# `model fetch` arrives with the embedding model; the tests that answer questions need it.
+# The tests that answer questions need the embedding model (fetched once into models/).
 cargo run --locked -q -- model fetch
+# Embed the real and the fixture content once into the cache the tests share, so the many
+# `serve` processes the tests start find their vectors instead of all embedding at once.
+for c in content tests/fixtures/content-ok; do
+    cargo run --locked -q -- --content "$c" --index target/test-index-warm \
+        --vectors target/test-vectors ask "warming the vector cache" >/dev/null
+done
 
 status=0
 say "tests (those that need PostgreSQL or Chromium are listed as ignored here and run next)"

@@ -111,7 +111,7 @@ async fn a_question_is_answered_escaped_with_buttons_and_feedback_is_logged() {
     let mut s = Serve::start(&["--throttle", "off"]).await;
     let chat = 700_100_300;
     let reply = s
-        .ask(chat, "<b>how much</b> is statutory sick pay & who gets it?")
+        .ask(chat, "<b>is SSP paid</b> to part timers & how much is it?")
         .await;
     assert!(!reply.is_empty());
     for m in &reply {
@@ -169,7 +169,7 @@ async fn a_question_is_answered_escaped_with_buttons_and_feedback_is_logged() {
 async fn clarify_offers_choices_and_a_choice_shows_the_entry() {
     let s = Serve::start(&["--throttle", "off"]).await;
     let chat = 700_100_400;
-    let reply = s.ask(chat, "stress").await;
+    let reply = s.ask(chat, "how much is statutory sick pay").await;
     let text: String = reply.iter().map(plain).collect();
     assert!(text.contains("not sure which"), "{text}");
     let shows: Vec<String> = all_data(&reply)
@@ -180,7 +180,7 @@ async fn clarify_offers_choices_and_a_choice_shows_the_entry() {
     let m = reply.last().unwrap();
     let shown = s.press(chat, m.message_id, &shows[0]).await;
     let text: String = shown.iter().map(plain).collect();
-    assert!(text.contains("stress") || text.contains("Stress"), "{text}");
+    assert!(text.contains("Sick Pay") || text.contains("SSP"), "{text}");
     // A choice made from a clarify carries feedback buttons for the original question.
     assert!(all_data(&shown).iter().any(|d| d.starts_with("f:")));
     assert_clean(&s);
@@ -274,8 +274,12 @@ async fn forged_and_stale_buttons_get_a_polite_reply() {
 async fn in_groups_only_commands_mentions_and_replies_are_answered() {
     let s = Serve::start(&["--throttle", "off"]).await;
     let group = -100_200_300;
-    s.fake
-        .send_group_text(group, 11, "how much is statutory sick pay", false);
+    s.fake.send_group_text(
+        group,
+        11,
+        "is SSP paid to part timers and how much is it",
+        false,
+    );
     s.fake.send_sticker(group);
     tokio::time::sleep(Duration::from_millis(800)).await;
     assert_eq!(
@@ -283,7 +287,10 @@ async fn in_groups_only_commands_mentions_and_replies_are_answered() {
         0,
         "a group message without a mention is ignored"
     );
-    let mention = format!("@{} how much is statutory sick pay", s.fake.bot_username());
+    let mention = format!(
+        "@{} is SSP paid to part timers and how much is it",
+        s.fake.bot_username()
+    );
     s.fake.send_group_text(group, 11, &mention, false);
     let got = s.fake.wait_sent_to(group, 1, T).await;
     assert!(plain(&got[0]).contains("Sick Pay") || plain(&got[0]).contains("SSP"));
@@ -404,7 +411,8 @@ async fn no_chat_id_or_personal_detail_reaches_the_data_folder() {
     let mut s = Serve::start(&["--throttle", "off"]).await;
     let chat = 700_123_456;
     let other = 700_654_321;
-    s.ask(chat, "how much is statutory sick pay").await;
+    s.ask(chat, "is SSP paid to part timers and how much is it")
+        .await;
     s.ask(chat, "my email is sam.smith@example.org and phone 07700 900456, can I phone her when she's off sick").await;
     s.ask(other, "what is a fit note").await;
     let region = s.ask(chat, "/region").await;
@@ -452,7 +460,8 @@ async fn forget_asks_first_then_deletes() {
     let mut s = Serve::start(&["--throttle", "off"]).await;
     let chat = 700_222_333;
     let other = 700_222_444;
-    s.ask(chat, "how much is statutory sick pay").await;
+    s.ask(chat, "is SSP paid to part timers and how much is it")
+        .await;
     s.ask(chat, "what is a fit note").await;
     s.ask(other, "what is a fit note").await;
     let ask = s.ask(chat, "/forget").await;
@@ -502,8 +511,10 @@ async fn health_answers_and_a_missing_token_is_a_clear_error() {
 async fn sigterm_finishes_replies_in_flight_and_keeps_every_logged_question() {
     let mut s = Serve::start(&["--throttle", "off"]).await;
     for i in 0..20 {
-        s.fake
-            .send_text(710_000_000 + i, "how much is statutory sick pay");
+        s.fake.send_text(
+            710_000_000 + i,
+            "is SSP paid to part timers and how much is it",
+        );
     }
     // Stop while replies are going out.
     s.fake.wait_sent(1, T).await;
@@ -530,7 +541,8 @@ async fn after_a_key_rotation_forget_still_finds_the_old_rows() {
     };
     let chat = 700_333_444;
     let mut s = Serve::launch(launch(None)).await;
-    s.ask(chat, "how much is statutory sick pay").await;
+    s.ask(chat, "is SSP paid to part timers and how much is it")
+        .await;
     s.ask(chat, "what is a fit note").await;
     let fake = s.fake.clone();
     s.stop().await;
@@ -635,7 +647,9 @@ async fn a_poisoned_update_is_skipped_and_the_next_question_answered() {
         ),
     );
     let chat = 700_666_002;
-    let got = s.ask(chat, "how much is statutory sick pay").await;
+    let got = s
+        .ask(chat, "is SSP paid to part timers and how much is it")
+        .await;
     assert!(
         plain(&got[0]).contains("Statutory Sick Pay"),
         "{:?}",
@@ -689,7 +703,8 @@ async fn a_crisis_reply_jumps_a_reply_stuck_in_retries() {
     s.ask(chat, "/help").await;
     s.fake.fail_next("sendMessage", Fault::Status(502));
     let before = s.fake.calls("sendMessage");
-    s.fake.send_text(chat, "how much is statutory sick pay");
+    s.fake
+        .send_text(chat, "is SSP paid to part timers and how much is it");
     let t0 = std::time::Instant::now();
     while s.fake.calls("sendMessage") == before {
         assert!(t0.elapsed() < T, "the reply was never tried");
@@ -781,7 +796,7 @@ async fn kill_9_during_a_burst_loses_no_question_and_answers_none_twice() {
         let n = 40i64;
         let chats: Vec<(i64, i64)> = (0..n)
             .map(|i| {
-                let text = format!("question {i}: how much is statutory sick pay");
+                let text = format!("question {i}: is SSP paid to part timers and how much is it");
                 (base + i, fake.send_text(base + i, &text))
             })
             .collect();
@@ -825,7 +840,10 @@ async fn kill_9_during_a_burst_loses_no_question_and_answers_none_twice() {
         drop(s);
         let mut s = Serve::launch(launch(&fake)).await;
         // A control question, asked with no crash, says how many messages one reply is.
-        fake.send_text(base + 999, "question 999: how much is statutory sick pay");
+        fake.send_text(
+            base + 999,
+            "question 999: is SSP paid to part timers and how much is it",
+        );
         fake.wait_sent_to(base + 999, 1, T).await;
         quiet(&fake, base + 999, Duration::from_millis(1500)).await;
         let whole = fake.count_sent(|m| m.chat_id == base + 999);

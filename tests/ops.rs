@@ -147,7 +147,7 @@ async fn readyz_and_metrics_answer_without_personal_data() {
     let chat = 720_000_004;
     s.ask(
         chat,
-        "how much is statutory sick pay, my email is kim@example.com",
+        "is SSP paid to part timers and how much is it, my email is kim@example.com",
     )
     .await;
     s.ask(chat, "how do I register for VAT").await;
@@ -292,7 +292,11 @@ async fn two_replicas(data_a: &Path, data_b: &Path, database_url: Option<&str>) 
     // Updates spread across both replicas are all answered and all logged in one database.
     for i in 0..10i64 {
         let chat = 730_000_100 + i;
-        let u = message_update(100 + i, chat, "how much is statutory sick pay");
+        let u = message_update(
+            100 + i,
+            chat,
+            "is SSP paid to part timers and how much is it",
+        );
         fake.push_update(u.clone());
         let replica = if i % 2 == 0 { &a } else { &b };
         assert_eq!(
