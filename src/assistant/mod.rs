@@ -128,23 +128,39 @@ impl Assistant {
         hits.truncate(RANKED_DEPTH);
         if let Some(signal) = signal {
             // Meaning alone is the least certain layer: the crisis message still comes first,
-            // and a question with a clear answer keeps it under the message, so a false alarm
+            // but a question with an answer or choices keeps them under it, so a false alarm
             // costs the manager seconds, not the answer.
-            let answer = (signal.layer == CrisisLayer::Meaning
-                && decide::decide(&hits, &self.thresholds).0 == Outcome::Answer)
-                .then(|| hits[0].id.clone());
-            let mut reply = self.crisis_reply(question, region, hits, answer);
+            let keep = signal.layer == CrisisLayer::Meaning
+                && decide::decide(&hits, &self.thresholds).0 != Outcome::NoAnswer;
+            let mut reply = if keep {
+                let mut r = self.ordinary(question, region, hits, &ranking.worries);
+                self.put_crisis_first(&mut r);
+                r
+            } else {
+                self.crisis_reply(question, region, hits)
+            };
             reply.crisis = Some(signal);
             reply.crisis_similarity = near;
             return reply;
         }
+        let mut reply = self.ordinary(question, region, hits, &ranking.worries);
+        reply.crisis_similarity = near;
+        reply
+    }
+
+    /// The reply when the crisis check did not fire: answer, choices, or no answer.
+    fn ordinary(
+        &self,
+        question: &str,
+        region: Option<String>,
+        hits: Vec<Hit>,
+        worries: &[String],
+    ) -> Reply {
         let (outcome, close) = decide::decide(&hits, &self.thresholds);
         let results = self.results(&hits);
         let mut reply = self.empty(question, region, outcome, results);
-        reply.crisis_similarity = near;
         // A second worry in the message, besides the entry shown first.
-        let other_worry = ranking
-            .worries
+        let other_worry = worries
             .iter()
             .find(|w| hits.first().is_some_and(|h| &h.id != *w))
             .cloned();
@@ -423,17 +439,10 @@ impl Assistant {
         hits
     }
 
-    /// The crisis reply: the crisis message first, then `answer` if given, else the crisis entry.
-    fn crisis_reply(
-        &self,
-        question: &str,
-        region: Option<String>,
-        mut hits: Vec<Hit>,
-        answer: Option<String>,
-    ) -> Reply {
+    /// The crisis reply: the crisis message first, then the crisis entry.
+    fn crisis_reply(&self, question: &str, region: Option<String>, mut hits: Vec<Hit>) -> Reply {
         let crisis = &self.content.crisis;
-        let shown = answer.clone().or_else(|| crisis.entry.clone());
-        if let Some(entry) = crisis.entry.as_ref().filter(|_| answer.is_none()) {
+        if let Some(entry) = &crisis.entry {
             hits.retain(|h| &h.id != entry);
             let score = hits.first().map(|h| h.score).unwrap_or(0.0);
             hits.insert(
@@ -451,10 +460,19 @@ impl Assistant {
         }
         let results = self.results(&hits);
         let mut reply = self.empty(question, region, Outcome::Crisis, results);
-        reply.crisis_message = Some(crisis.message.clone());
-        if let Some(id) = &shown {
-            self.fill_item(&mut reply, id);
+        if let Some(entry) = &crisis.entry {
+            self.fill_item(&mut reply, entry);
         }
+        self.put_crisis_first(&mut reply);
+        reply
+    }
+
+    /// Makes a reply a crisis reply: the crisis message first, the crisis lines first among
+    /// the programmes, and "Talk to someone" first among the choices.
+    fn put_crisis_first(&self, reply: &mut Reply) {
+        let crisis = &self.content.crisis;
+        reply.outcome = Outcome::Crisis;
+        reply.crisis_message = Some(crisis.message.clone());
         let region = reply.region.clone();
         let mut cards: Vec<ProgrammeCard> = crisis
             .programmes
@@ -468,9 +486,10 @@ impl Assistant {
             }
         }
         reply.programmes = cards;
-        reply.choices.insert(0, Choice::TalkToSomeone);
-        reply.choices.retain(|c| !matches!(c, Choice::Topics));
         reply
+            .choices
+            .retain(|c| !matches!(c, Choice::Topics | Choice::TalkToSomeone));
+        reply.choices.insert(0, Choice::TalkToSomeone);
     }
 
     fn empty(
