@@ -104,8 +104,8 @@ fn real_questions_hold_their_floor() {
     assert!(cases.len() >= 100);
     let m = eval::evaluate(assistant(), &cases);
     let report = eval::table(&m);
-    assert!(m.top1 >= 0.48, "top1 {}\n{report}", m.top1);
-    assert!(m.helped >= 0.65, "helped {}\n{report}", m.helped);
+    assert!(m.top1 >= 0.60, "top1 {}\n{report}", m.top1);
+    assert!(m.helped >= 0.72, "helped {}\n{report}", m.helped);
     assert!(
         m.wrong_answer <= 0.05,
         "wrong_answer {}\n{report}",
