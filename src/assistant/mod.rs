@@ -118,11 +118,8 @@ impl Assistant {
         let message = message::read(question);
         let vectors = self.embed_message(&message);
         // The crisis check comes before any search: phrases, structure, then meaning.
-        let signal = self
-            .crisis
-            .check(question)
-            .or_else(|| self.crisis_meaning(&vectors, false).0);
-        let near = self.crisis_meaning(&vectors, false).1;
+        let (meaning, near) = self.crisis_meaning(&vectors, false);
+        let signal = self.crisis.check(question).or(meaning);
         let ranking = self.rank_message(message, vectors, region.as_deref());
         let mut hits = ranking.hits;
         hits.truncate(RANKED_DEPTH);
