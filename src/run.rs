@@ -406,14 +406,6 @@ pub fn read_case_files_each(path: &Path) -> Result<Vec<(std::path::PathBuf, Vec<
     }
 }
 
-/// Every case of a test file or folder.
-pub fn read_case_files(path: &Path) -> Result<Vec<eval::Case>> {
-    Ok(read_case_files_each(path)?
-        .into_iter()
-        .flat_map(|(_, c)| c)
-        .collect())
-}
-
 fn log_cmd(g: &Global, cmd: &LogCommand) -> Result<ExitCode> {
     use crate::log::{self as qlog, Filter, Log, LogOptions, report};
     let db = g.data.join(qlog::DB_FILE);

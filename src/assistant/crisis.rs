@@ -202,30 +202,36 @@ type Hits = [Option<(usize, usize)>; LISTS];
 /// The candidate patterns of each word met so far in one message (long messages repeat words).
 type Cache = HashMap<String, Vec<Id>>;
 
+/// The phrase list, the safe phrases and the structure layer's lists, in the order the
+/// matcher indexes them (`SAFE`, `PAST` and `HYPOTHETICAL` are positions in it).
+fn word_lists(crisis: &Crisis) -> [&Vec<String>; 15] {
+    let s: &CrisisStructure = &crisis.structure;
+    [
+        &crisis.phrases,
+        &crisis.safe_phrases,
+        &s.people,
+        &s.intents,
+        &s.done,
+        &s.means,
+        &s.places,
+        &s.acts,
+        &s.emergencies,
+        &s.weapons,
+        &s.violence,
+        &s.presence,
+        &s.now,
+        &s.past,
+        &s.hypothetical,
+    ]
+}
+
 impl CrisisMatcher {
     pub fn new(crisis: &Crisis) -> CrisisMatcher {
-        let s: &CrisisStructure = &crisis.structure;
-        let lists: Vec<Vec<Pattern>> = [
-            &crisis.phrases,
-            &crisis.safe_phrases,
-            &s.people,
-            &s.intents,
-            &s.done,
-            &s.means,
-            &s.places,
-            &s.acts,
-            &s.emergencies,
-            &s.weapons,
-            &s.violence,
-            &s.presence,
-            &s.now,
-            &s.past,
-            &s.hypothetical,
-        ]
-        .into_iter()
-        .enumerate()
-        .map(|(l, items)| compile_all(items, ![SAFE, PAST, HYPOTHETICAL].contains(&l)))
-        .collect();
+        let lists: Vec<Vec<Pattern>> = word_lists(crisis)
+            .into_iter()
+            .enumerate()
+            .map(|(l, items)| compile_all(items, ![SAFE, PAST, HYPOTHETICAL].contains(&l)))
+            .collect();
         let mut index = Index::default();
         for (l, list) in lists.iter().enumerate() {
             for (p, pattern) in list.iter().enumerate() {
@@ -600,24 +606,7 @@ mod tests {
         assert!(crisis.examples.len() >= 170, "{}", crisis.examples.len());
         assert!(crisis.not_crisis.len() >= 80, "{}", crisis.not_crisis.len());
         // Every list item compiles to something that can match.
-        let s = &crisis.structure;
-        for list in [
-            &crisis.phrases,
-            &crisis.safe_phrases,
-            &s.people,
-            &s.intents,
-            &s.done,
-            &s.means,
-            &s.places,
-            &s.acts,
-            &s.emergencies,
-            &s.weapons,
-            &s.violence,
-            &s.presence,
-            &s.now,
-            &s.past,
-            &s.hypothetical,
-        ] {
+        for list in word_lists(crisis) {
             assert!(!list.is_empty());
             for item in list {
                 assert!(compile(item, true).is_some(), "{item:?} matches nothing");

@@ -65,9 +65,6 @@ pub struct Ranking {
     pub hits: Vec<Hit>,
     /// The best item of each sentence that is about something of its own (two worries).
     pub worries: Vec<String>,
-    /// The message's vectors (its core, then its sentences), when the model is there.
-    pub vectors: Vec<Vector>,
-    pub message: message::Message,
 }
 
 impl Assistant {
@@ -404,12 +401,7 @@ impl Assistant {
             }
         }
         let hits = self.regional(hits, &message.core, region);
-        Ranking {
-            hits,
-            worries,
-            vectors,
-            message,
-        }
+        Ranking { hits, worries }
     }
 
     fn regional(&self, hits: Vec<Hit>, question: &str, region: Option<&str>) -> Vec<Hit> {

@@ -19,14 +19,6 @@ use crate::embed::{DIM, Embedder, Vector, dot, files, normalise};
 
 const MAGIC: &[u8; 8] = b"WHVEC01\n";
 
-/// Which part of an item a row was embedded from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Part {
-    Title,
-    Summary,
-    Question,
-}
-
 /// One item's semantic signals for one question.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct SemScore {
@@ -41,7 +33,8 @@ pub struct Semantic {
     embedder: Arc<Embedder>,
     /// Item ids and kinds, in content order.
     pub items: Vec<(String, Kind)>,
-    rows: Vec<(u32, Part)>,
+    /// The item each row of `matrix` belongs to.
+    rows: Vec<u32>,
     matrix: Vec<f32>,
     centroids: Vec<f32>,
     /// The crisis examples and the calm contrasts of `crisis.yaml`, embedded.
@@ -62,28 +55,19 @@ pub struct CrisisSim {
 }
 
 /// An item's id and kind, with the texts embedded for it.
-type ItemTexts = (String, Kind, Vec<(Part, String)>);
+type ItemTexts = (String, Kind, Vec<String>);
 
 /// Texts of every item, in content order.
 fn item_texts(content: &Content) -> Vec<ItemTexts> {
-    let mut out = Vec::new();
-    for e in &content.entries {
-        let mut t = vec![
-            (Part::Title, e.title.clone()),
-            (Part::Summary, e.summary.clone()),
-        ];
-        t.extend(e.questions.iter().map(|q| (Part::Question, q.clone())));
-        out.push((e.id.clone(), Kind::Guidance, t));
-    }
-    for p in &content.programmes {
-        let mut t = vec![
-            (Part::Title, p.name.clone()),
-            (Part::Summary, p.summary.clone()),
-        ];
-        t.extend(p.questions.iter().map(|q| (Part::Question, q.clone())));
-        out.push((p.id.clone(), Kind::Programme, t));
-    }
-    out
+    let entries = content.entries.iter().map(|e| {
+        let texts = [&e.title, &e.summary].into_iter().chain(&e.questions);
+        (e.id.clone(), Kind::Guidance, texts.cloned().collect())
+    });
+    let programmes = content.programmes.iter().map(|p| {
+        let texts = [&p.name, &p.summary].into_iter().chain(&p.questions);
+        (p.id.clone(), Kind::Programme, texts.cloned().collect())
+    });
+    entries.chain(programmes).collect()
 }
 
 impl Semantic {
@@ -98,7 +82,7 @@ impl Semantic {
         let mut cache = VectorCache::new(embedder.clone(), cache_root);
         let mut all: Vec<&str> = items
             .iter()
-            .flat_map(|(_, _, t)| t.iter().map(|(_, s)| s.as_str()))
+            .flat_map(|(_, _, t)| t.iter().map(String::as_str))
             .collect();
         let n_items = all.len();
         let crisis = &content.crisis;
@@ -114,10 +98,10 @@ impl Semantic {
         let mut k = 0;
         for (i, (_, _, texts)) in items.iter().enumerate() {
             let mut sum = vec![0.0f32; DIM];
-            for (part, _) in texts {
+            for _ in texts {
                 let v = &vectors[k];
                 k += 1;
-                rows.push((i as u32, *part));
+                rows.push(i as u32);
                 matrix.extend_from_slice(v);
                 sum.iter_mut().zip(v).for_each(|(s, x)| *s += x);
             }
@@ -176,7 +160,7 @@ impl Semantic {
                     };
                     self.items.len()
                 ];
-                for (r, &(item, _)) in self.rows.iter().enumerate() {
+                for (r, &item) in self.rows.iter().enumerate() {
                     let s = dot(q, &self.matrix[r * DIM..(r + 1) * DIM]);
                     let o = &mut out[item as usize];
                     if s > o.best {
