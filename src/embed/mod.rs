@@ -55,16 +55,10 @@ impl Embedder {
             }))
             .map_err(|e| fail(format!("tokenizer.json: {e}")))?;
         let device = Device::Cpu;
-        // SAFETY: the file is memory-mapped read-only; it is ours (checked against its digest)
-        // and not modified while the process runs.
-        let vb = unsafe {
-            VarBuilder::from_mmaped_safetensors(
-                &[dir.join("model.safetensors")],
-                DType::F32,
-                &device,
-            )
-        }
-        .map_err(|e| fail(format!("model.safetensors: {e}")))?;
+        let tensors = candle_core::safetensors::load(dir.join("model.safetensors"), &device)
+            .map_err(|e| fail(format!("model.safetensors: {e}")))?;
+        let vb =
+            VarBuilder::from_tensors(weights_laid_out_for_matmul(tensors), DType::F32, &device);
         let model = BertModel::load(vb, &config).map_err(|e| fail(e.to_string()))?;
         Ok(Embedder {
             model,
@@ -133,6 +127,32 @@ impl Embedder {
         let rows: Vec<Vec<f32>> = pooled.to_vec2()?;
         Ok(rows.into_iter().map(normalise).collect())
     }
+}
+
+/// Lays each linear layer's weight out as the matrix multiply reads it. candle's `Linear`
+/// multiplies by the weight's transpose; stored as the file has it (out × in, row-major), that
+/// transpose is strided, and the matrix multiply repacks the whole weight on every call — about
+/// half of the time of a short query. Keeping the same shape over transposed memory makes the
+/// transpose contiguous. Embedding tables are looked up by row and stay as they are.
+fn weights_laid_out_for_matmul(
+    tensors: std::collections::HashMap<String, Tensor>,
+) -> std::collections::HashMap<String, Tensor> {
+    tensors
+        .into_iter()
+        .map(|(name, t)| {
+            let linear =
+                name.ends_with(".weight") && !name.starts_with("embeddings.") && t.rank() == 2;
+            let t = if linear {
+                t.t()
+                    .and_then(|w| w.contiguous())
+                    .and_then(|w| w.t())
+                    .unwrap_or(t)
+            } else {
+                t
+            };
+            (name, t)
+        })
+        .collect()
 }
 
 /// Scales a vector to length 1 (a zero vector stays zero).
