@@ -324,7 +324,7 @@ fn eval_cmd(g: &Global, args: &EvalArgs) -> Result<ExitCode> {
                 let line = serde_json::json!({
                     "file": file.file_name().map(|f| f.to_string_lossy().to_string()),
                     "q": c.q, "expect": expect, "crisis": c.crisis, "hits": hits,
-                    "crisis_rule": rule, "crisis_sim": sims.map(|s| s.0), "calm_sim": sims.map(|s| s.1),
+                    "crisis_rule": rule, "crisis_sims": sims,
                 });
                 writeln!(out, "{line}")?;
             }
@@ -340,7 +340,7 @@ fn eval_cmd(g: &Global, args: &EvalArgs) -> Result<ExitCode> {
                 let line = serde_json::json!({
                     "file": format!("crisis.yaml#{list}"), "q": t, "expect": [],
                     "crisis": list == "examples", "hits": [],
-                    "crisis_rule": rule, "crisis_sim": sims.map(|s| s.0), "calm_sim": sims.map(|s| s.1),
+                    "crisis_rule": rule, "crisis_sims": sims,
                 });
                 writeln!(out, "{line}")?;
             }

@@ -102,7 +102,8 @@ const PRESENCE: usize = 11;
 const NOW: usize = 12;
 const PAST: usize = 13;
 const HYPOTHETICAL: usize = 14;
-const LISTS: usize = 15;
+const SAFETY: usize = 15;
+const LISTS: usize = 16;
 
 /// A pattern by list and position in it.
 type Id = (usize, usize);
@@ -203,8 +204,8 @@ type Hits = [Option<(usize, usize)>; LISTS];
 type Cache = HashMap<String, Vec<Id>>;
 
 /// The phrase list, the safe phrases and the structure layer's lists, in the order the
-/// matcher indexes them (`SAFE`, `PAST` and `HYPOTHETICAL` are positions in it).
-fn word_lists(crisis: &Crisis) -> [&Vec<String>; 15] {
+/// matcher indexes them (`SAFE`, `PAST`, `HYPOTHETICAL` and `SAFETY` are positions in it).
+fn word_lists(crisis: &Crisis) -> [&Vec<String>; LISTS] {
     let s: &CrisisStructure = &crisis.structure;
     [
         &crisis.phrases,
@@ -222,6 +223,7 @@ fn word_lists(crisis: &Crisis) -> [&Vec<String>; 15] {
         &s.now,
         &s.past,
         &s.hypothetical,
+        &s.safety,
     ]
 }
 
@@ -230,7 +232,7 @@ impl CrisisMatcher {
         let lists: Vec<Vec<Pattern>> = word_lists(crisis)
             .into_iter()
             .enumerate()
-            .map(|(l, items)| compile_all(items, ![SAFE, PAST, HYPOTHETICAL].contains(&l)))
+            .map(|(l, items)| compile_all(items, ![SAFE, PAST, HYPOTHETICAL, SAFETY].contains(&l)))
             .collect();
         let mut index = Index::default();
         for (l, list) in lists.iter().enumerate() {
@@ -263,7 +265,8 @@ impl CrisisMatcher {
         split(text, &['.', '!', '?', '\n', '\r', ';', ','])
     }
 
-    /// The first crisis phrase the whole (masked) text contains.
+    /// The first crisis phrase the whole (masked) text contains, unless the text is a policy,
+    /// training or "what if" question (a `hypothetical` word) with no `now` word.
     fn phrase(&self, cache: &mut Cache, text: &str) -> Option<String> {
         let norm = normalise_all(text);
         let words = self.masked(cache, norm.split_whitespace().collect());
@@ -272,7 +275,14 @@ impl CrisisMatcher {
             found = Some(id.1);
             true
         });
-        found.map(|p| self.lists[PHRASES][p].text.clone())
+        let found = found?;
+        let mut frame = [false; 2];
+        self.scan(cache, &words, &[HYPOTHETICAL, NOW], |id, _, _| {
+            frame[usize::from(id.0 == NOW)] = true;
+            false
+        });
+        let [hypothetical, now] = frame;
+        (now || !hypothetical).then(|| self.lists[PHRASES][found].text.clone())
     }
 
     /// The structure layer over each sentence and the next.
@@ -374,11 +384,16 @@ impl CrisisMatcher {
             return None;
         }
         let past = !now && hits[PAST].is_some();
+        let safety = !now && hits[SAFETY].is_some();
         let intent = first(INTENTS);
         let done = first(DONE).filter(|_| !past);
 
-        // 1. A person, an intent (or a deed done) and a means.
-        let means = first(MEANS).or_else(|| {
+        // 1. A person, an intent (or a deed done) and a means; not in a safety question
+        // ("lads working at height could fall").
+        let means = first(MEANS).filter(|_| !safety).or_else(|| {
+            if safety {
+                return None;
+            }
             let place = first(PLACES)?;
             let act = first(ACTS)?;
             Some(format!("{act} + {place}"))

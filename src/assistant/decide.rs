@@ -157,13 +157,18 @@ mod tests {
 }
 
 /// When the meaning layer of the crisis check fires: the message (or a sentence of it) is at
-/// least `sure` similar to a crisis example, or at least `min` similar and closer to the crisis
-/// examples than to the calm contrasts by `margin`. Set for recall: `docs/calibration.md`.
+/// least `sure` similar to a crisis example, or at least `min` similar and no more than
+/// `-margin` further from the crisis examples than from the calm side (the calm contrasts and
+/// every ordinary entry's texts). The margin is negative: a near tie counts as a crisis. Set for
+/// recall: `docs/calibration.md`.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct CrisisThresholds {
     pub sure: f32,
     pub min: f32,
     pub margin: f32,
+    /// The margin for a sentence of a longer message, scored on its own: stricter, since a
+    /// long message has many sentences and each is a chance of a false alarm.
+    pub sentence_margin: f32,
 }
 
 impl Default for CrisisThresholds {
@@ -171,13 +176,21 @@ impl Default for CrisisThresholds {
         CrisisThresholds {
             sure: 0.74,
             min: 0.40,
-            margin: 0.05,
+            margin: -0.02,
+            sentence_margin: 0.06,
         }
     }
 }
 
 impl CrisisThresholds {
-    pub fn fires(&self, crisis: f32, calm: f32) -> bool {
-        crisis >= self.sure || (crisis >= self.min && crisis - calm > self.margin)
+    /// Whether the layer fires for one vector: the whole message (`sentence` false) or one of
+    /// its sentences.
+    pub fn fires(&self, crisis: f32, calm: f32, sentence: bool) -> bool {
+        let margin = if sentence {
+            self.sentence_margin
+        } else {
+            self.margin
+        };
+        crisis >= self.sure || (crisis >= self.min && crisis - calm > margin)
     }
 }

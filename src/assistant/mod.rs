@@ -300,12 +300,12 @@ impl Assistant {
         let t = &self.crisis_thresholds;
         let mut closest: Option<f32> = None;
         let mut fired = None;
-        for v in vectors {
+        for (i, v) in vectors.iter().enumerate() {
             let Some(sim) = sem.crisis_similarity(v, skip_self) else {
                 continue;
             };
             closest = Some(closest.map_or(sim.crisis, |c: f32| c.max(sim.crisis)));
-            if fired.is_none() && t.fires(sim.crisis, sim.calm) {
+            if fired.is_none() && t.fires(sim.crisis, sim.calm, i > 0) {
                 fired = Some(CrisisSignal {
                     layer: CrisisLayer::Meaning,
                     matched: sem.crisis_example(sim.example).to_string(),
@@ -316,22 +316,23 @@ impl Assistant {
     }
 
     /// The crisis check's signals for a text, for calibration: whether the phrase or structure
-    /// layer fires, and the closest crisis example's and calm contrast's similarity (over the
-    /// whole message and its sentences; `skip_self` leaves an exact match out).
+    /// layer fires, and for the whole message and then each of its sentences, the closest
+    /// crisis example's and calm text's similarity (`skip_self` leaves an exact match out).
     pub fn crisis_signals(
         &self,
         text: &str,
         skip_self: bool,
-    ) -> (Option<CrisisLayer>, Option<(f32, f32)>) {
+    ) -> (Option<CrisisLayer>, Vec<(f32, f32)>) {
         let rule = self.crisis.check(text).map(|s| s.layer);
         let vectors = self.embed_message(&message::read(text));
-        let sims = self.semantic.as_ref().and_then(|sem| {
-            vectors
+        let sims = match &self.semantic {
+            Some(sem) => vectors
                 .iter()
                 .filter_map(|v| sem.crisis_similarity(v, skip_self))
-                .max_by(|a, b| a.crisis.total_cmp(&b.crisis))
                 .map(|s| (s.crisis, s.calm))
-        });
+                .collect(),
+            None => Vec::new(),
+        };
         (rule, sims)
     }
 

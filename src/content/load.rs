@@ -469,6 +469,7 @@ impl Loader {
             now: list(self, &s.now, "now"),
             past: list(self, &s.past, "past"),
             hypothetical: list(self, &s.hypothetical, "hypothetical"),
+            safety: list(self, &s.safety, "safety"),
         };
         // Examples and contrasts share one table, so that the same message in both is caught too.
         let mut seen = Some(HashMap::new());

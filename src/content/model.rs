@@ -148,6 +148,7 @@ pub struct CrisisStructure {
     pub now: Vec<String>,
     pub past: Vec<String>,
     pub hypothetical: Vec<String>,
+    pub safety: Vec<String>,
 }
 
 /// Everything under `content/`, validated.

@@ -141,6 +141,8 @@ pub struct RawCrisisStructure {
     pub past: Vec<S<String>>,
     #[serde(default)]
     pub hypothetical: Vec<S<String>>,
+    #[serde(default)]
+    pub safety: Vec<S<String>>,
 }
 
 /// A raw type whose fields `check` knows: its own (from its derived `Deserialize`, so a field

@@ -37,7 +37,8 @@ pub struct Semantic {
     rows: Vec<u32>,
     matrix: Vec<f32>,
     centroids: Vec<f32>,
-    /// The crisis examples and the calm contrasts of `crisis.yaml`, embedded.
+    /// The crisis examples of `crisis.yaml`, embedded, and the calm side: its calm contrasts
+    /// and the texts of every item but the crisis entry and its programmes.
     crisis: Vec<f32>,
     crisis_texts: Vec<String>,
     calm: Vec<f32>,
@@ -107,6 +108,17 @@ impl Semantic {
             }
             centroids.extend(normalise(sum));
         }
+        // The calm side of the crisis check: the calm contrasts, and every text of every item
+        // but the crisis entry and its programmes. An ordinary question is far closer to the
+        // entry that answers it than to any crisis example; without these, a long message
+        // about sick pay and depression sits nearer a crisis example than a calm contrast.
+        let mut calm = calm_vectors.concat();
+        for (r, &item) in rows.iter().enumerate() {
+            let id = &items[item as usize].0;
+            if crisis.entry.as_ref() != Some(id) && !crisis.programmes.contains(id) {
+                calm.extend_from_slice(&matrix[r * DIM..(r + 1) * DIM]);
+            }
+        }
         Semantic {
             embedder,
             items: items.into_iter().map(|(id, kind, _)| (id, kind)).collect(),
@@ -115,7 +127,7 @@ impl Semantic {
             centroids,
             crisis: crisis_vectors.concat(),
             crisis_texts: crisis.examples.clone(),
-            calm: calm_vectors.concat(),
+            calm,
             embedded: cache.embedded,
         }
     }
