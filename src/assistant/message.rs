@@ -1,5 +1,6 @@
 //! What a message asks, apart from how it is wrapped: greetings, thanks, sign-offs, contact
-//! details and the log's redaction placeholders are taken out, and the rest is split into
+//! details, the log's redaction placeholders and a sentence that only introduces the writer's
+//! business ("I run a small café in Gateshead.") are taken out, and the rest is split into
 //! sentences so a long message can be scored as a whole and sentence by sentence.
 
 use std::sync::LazyLock;
@@ -50,6 +51,66 @@ static WRAPPING: LazyLock<Vec<Regex>> = LazyLock::new(|| {
     .collect()
 });
 
+/// The start of a sentence that introduces the writer: "I run…", "we're a small…", "I own…".
+static INTRO: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?i)^(?:so,? |well,? |ok,? )?(?:i|we)(?:'m|’m| am|'re|’re| are)?\s+(?:(?:just|only|currently|basically)\s+)?(?:run|own|manage|co-own|employ|have|am|are|a|an|the)\b",
+    )
+    .expect("intro pattern")
+});
+
+/// A business, a trade or a team: what an introduction is about.
+static BUSINESS: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?i)\b(?:business|firm|company|shop|caf[eé]|salon|garage|team|staff|employees|workers|people|lads|site|nursery|pub|restaurant|takeaway|agency|practice|farm|office|factory|bakery|builders?|employer|charity|hotel|bar|gym|workshop|store|chippy|care home|joinery|plumbing|cleaning|haulage|sole trader|partnership)\b",
+    )
+    .expect("business pattern")
+});
+
+/// Anything that makes a sentence more than an introduction: a health or work worry, someone
+/// in particular, or a question.
+static WORRY: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?i)\b(?:sick|ill|illness|off|stress\w*|anxi\w*|depress\w*|absen\w*|injur\w*|pregnan\w*|disab\w*|condition\w*|leave|pay|paid|signed|note|pain\w*|hurt|died|death|recruit\w*|hir\w*|new|start\w*|told|says|said|question|help|advice|worried|worry|problem|issue|why|how|what|when|which|can|could|should|must|need\w*|one of|he|she|they|him|her|them|his|their)\b",
+    )
+    .expect("worry pattern")
+});
+
+/// Longest introduction taken out; a longer sentence probably says more.
+const MAX_INTRO_WORDS: usize = 14;
+
+/// Whether a sentence only introduces the writer's business ("We're a small building firm with
+/// 8 lads."): its place names and trade would otherwise pull the ranking towards entries about
+/// the region or the trade, away from what is asked.
+fn is_intro(sentence: &str) -> bool {
+    let t = sentence.trim();
+    !t.ends_with('?')
+        && t.split_whitespace().count() <= MAX_INTRO_WORDS
+        && INTRO.is_match(t)
+        && BUSINESS.is_match(t)
+        && !WORRY.is_match(t)
+}
+
+/// The text without its introductions (unchanged when nothing else would be left).
+fn without_intros(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut last = 0;
+    for m in SENTENCE_END.find_iter(text) {
+        let sentence = &text[last..m.end()];
+        if !is_intro(sentence.trim_end_matches(|c: char| ".!;\n ".contains(c))) {
+            out.push_str(sentence);
+        }
+        last = m.end();
+    }
+    if !is_intro(&text[last..]) {
+        out.push_str(&text[last..]);
+    }
+    if out.split_whitespace().next().is_none() {
+        return text.to_string();
+    }
+    out.trim().to_string()
+}
+
 static SENTENCE_END: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"[.!?;]+(?:\s+|$)|\n+").expect("sentence pattern"));
 
@@ -67,7 +128,7 @@ pub fn read(text: &str) -> Message {
     let core = if words(&core) == 0 {
         text.trim().to_string()
     } else {
-        tidy(&core)
+        without_intros(&tidy(&core))
     };
     let mut sentences: Vec<String> = split(&core)
         .into_iter()
@@ -122,6 +183,21 @@ mod tests {
         );
         let m = read("hello there [phone] my chef is off sick again, what do i pay him? cheers");
         assert_eq!(m.core, "my chef is off sick again, what do i pay him?");
+    }
+
+    #[test]
+    fn an_introduction_comes_off_but_not_a_worry() {
+        let m = read("Hello there, I run a small café in Gateshead. new lad has ADHD, any tips");
+        assert_eq!(m.core, "new lad has ADHD, any tips");
+        let m = read("We're a small building firm with 8 lads.\nOne of them is off with his back.");
+        assert_eq!(m.core, "One of them is off with his back.");
+        // An introduction that carries the worry stays.
+        let m = read("I run a café and one of my staff is off sick. What do I pay her?");
+        assert!(m.core.starts_with("I run a café and one of my staff is off sick."));
+        let m = read("We are a small firm with a new starter. Do I need a policy?");
+        assert!(m.core.starts_with("We are a small firm with a new starter."));
+        // A message that is only an introduction is kept whole.
+        assert_eq!(read("I run a small café").core, "I run a small café");
     }
 
     #[test]
