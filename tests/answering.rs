@@ -155,9 +155,9 @@ fn crisis_set_recall_and_false_alarms() {
 }
 
 /// A question answered right stays answered right when wrapped in a greeting, background,
-/// contact details and a sign-off. Issue 13's target is 97%; 222 of 249 (89%) held when this
-/// was written (the rest mostly became a choice that still offers the right entry), so this
-/// is a floor that fails on a regression.
+/// contact details and a sign-off: issue 13's target, 97%. 256 of 258 held when the sentence
+/// that only introduces the business ("I run a small café in Gateshead.") started being taken
+/// out (232 before).
 #[test]
 fn wrapping_does_not_lose_the_answer() {
     let cases = eval::read_cases(&repo().join("content/tests/dev.yaml")).unwrap();
@@ -201,7 +201,7 @@ fn wrapping_does_not_lose_the_answer() {
     }
     let share = kept as f64 / total as f64;
     assert!(total >= 150, "{total}");
-    assert!(share >= 0.88, "kept {kept} of {total}: {lost:#?}");
+    assert!(share >= 0.97, "kept {kept} of {total}: {lost:#?}");
 }
 
 #[test]

@@ -193,9 +193,15 @@ mod tests {
         assert_eq!(m.core, "One of them is off with his back.");
         // An introduction that carries the worry stays.
         let m = read("I run a café and one of my staff is off sick. What do I pay her?");
-        assert!(m.core.starts_with("I run a café and one of my staff is off sick."));
+        assert!(
+            m.core
+                .starts_with("I run a café and one of my staff is off sick.")
+        );
         let m = read("We are a small firm with a new starter. Do I need a policy?");
-        assert!(m.core.starts_with("We are a small firm with a new starter."));
+        assert!(
+            m.core
+                .starts_with("We are a small firm with a new starter.")
+        );
         // A message that is only an introduction is kept whole.
         assert_eq!(read("I run a small café").core, "I run a small café");
     }
