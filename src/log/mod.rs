@@ -3,12 +3,14 @@
 //! The only module that writes the log. Questions are redacted ([`redact`]) and keyed by a
 //! pseudonymous user key ([`pseudonym`]) before they reach storage; writes go through one
 //! writer thread ([`writer`]) so the answering path never waits on the disk. Storage is
-//! behind the [`store::Store`] trait; [`sqlite`] is the implementation.
+//! behind the [`store::Store`] trait, implemented once in SQL ([`sql`]) over two drivers,
+//! [`sqlite`] and [`postgres`].
 
 pub mod postgres;
 pub mod pseudonym;
 pub mod redact;
 pub mod report;
+pub mod sql;
 pub mod sqlite;
 pub mod store;
 pub mod writer;
