@@ -71,7 +71,7 @@ fn new_question(
         region: r.region.clone().or(Some("north-east".into())),
         channel: "telegram".into(),
         text: text.into(),
-        outcome: r.outcome.as_str().into(),
+        outcome: workhealth::log::Outcome::parse(r.outcome.as_str()).expect("a logged outcome"),
         results: r.results.iter().map(|x| (x.id.clone(), x.score)).collect(),
         shown_id: match r.outcome {
             Outcome::Answer | Outcome::Crisis => r.shown.as_ref().map(|s| s.id().to_string()),

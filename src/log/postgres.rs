@@ -215,7 +215,8 @@ fn row_values(url: &str, r: &postgres::Row) -> Result<Row, LogError> {
             r.try_get::<_, Option<bool>>(i)
                 .map(|v| v.map(|v| Value::Int(v.into())))
         } else {
-            r.try_get::<_, Option<String>>(i).map(|v| v.map(Value::Text))
+            r.try_get::<_, Option<String>>(i)
+                .map(|v| v.map(Value::Text))
         };
         out.push(v.map_err(|e| pg(url, e))?.unwrap_or(Value::Null));
     }

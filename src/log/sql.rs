@@ -15,7 +15,7 @@ use super::store::{
     Applied, Day, Filter, ReviewUpdate, Reviewer, Session, Stats, Store, Suggestion, UpdateState,
     WriteOp, stamp,
 };
-use super::{Feedback, LogError, Question, Review, UserKey};
+use super::{Feedback, LogError, Outcome, Question, Review, ReviewState, UserKey};
 
 /// The schema migrations, in order, for an id column type (`INTEGER` in SQLite, where
 /// `INTEGER PRIMARY KEY` is the row id; `BIGINT` in PostgreSQL). Never edit one that has
@@ -181,6 +181,19 @@ impl Row {
             .ok_or_else(|| self.mismatch(i, "text (not null)"))
     }
 
+    fn outcome(&self, i: usize) -> Result<Outcome, LogError> {
+        let s = self.text(i)?;
+        Outcome::parse(&s)
+            .ok_or_else(|| LogError::Invalid(format!("the log holds an unknown outcome `{s}`")))
+    }
+
+    fn review_state(&self, i: usize) -> Result<ReviewState, LogError> {
+        let s = self.text(i)?;
+        ReviewState::parse(&s).ok_or_else(|| {
+            LogError::Invalid(format!("the log holds an unknown review state `{s}`"))
+        })
+    }
+
     fn time(&self, i: usize) -> Result<DateTime<Utc>, LogError> {
         Ok(parse_ts(&self.text(i)?))
     }
@@ -289,12 +302,11 @@ fn where_clause(f: &Filter) -> (String, Vec<Value>) {
                 .into(),
         );
     }
-    if let Some(o) = &f.outcome {
-        if o == "unhelpful" {
-            parts.push("q.feedback = 'unhelpful'".into());
-        } else {
-            parts.push(format!("q.outcome = {}", arg(o.as_str().into(), &mut args)));
-        }
+    if let Some(o) = f.outcome {
+        parts.push(format!("q.outcome = {}", arg(o.as_str().into(), &mut args)));
+    }
+    if f.unhelpful {
+        parts.push("q.feedback = 'unhelpful'".into());
     }
     if let Some(r) = &f.region {
         parts.push(format!("q.region = {}", arg(r.as_str().into(), &mut args)));
@@ -341,7 +353,7 @@ fn question_from_row(r: &Row) -> Result<Question, LogError> {
         region: r.opt_text(2)?,
         channel: r.text(3)?,
         text: r.text(4)?,
-        outcome: r.text(5)?,
+        outcome: r.outcome(5)?,
         results: serde_json::from_str(&r.text(6)?).unwrap_or_default(),
         shown_id: r.opt_text(7)?,
         content_digest: r.text(8)?,
@@ -349,7 +361,7 @@ fn question_from_row(r: &Row) -> Result<Question, LogError> {
         feedback: r.opt_text(10)?.as_deref().and_then(Feedback::parse),
         feedback_at: r.opt_time(11)?,
         review: Review {
-            state: r.text(12)?,
+            state: r.review_state(12)?,
             tags: Vec::new(),
             note: r.opt_text(13)?,
             suggested_entry: r.opt_text(14)?,
@@ -477,10 +489,14 @@ fn review(
         return Ok(0);
     }
     if let Some(r) = u.reviewed {
-        let state = if r { "reviewed" } else { "new" };
+        let state = if r {
+            ReviewState::Reviewed
+        } else {
+            ReviewState::New
+        };
         d.execute(
             "UPDATE questions SET review_state = ?1 WHERE id = ?2",
-            &[state.into(), id.into()],
+            &[state.as_str().into(), id.into()],
         )?;
     }
     let trimmed = |s: &str| (!s.trim().is_empty()).then(|| s.trim().to_string());
@@ -542,14 +558,16 @@ impl<D: Driver> Store for SqlStore<D> {
             &since,
         )? {
             let n = r.count(1)?;
-            s.questions += n;
-            match r.text(0)?.as_str() {
-                "answer" => s.answered += n,
-                "clarify" => s.clarified += n,
-                "no_answer" => s.unanswered += n,
-                "crisis" => s.crisis += n,
-                _ => {}
+            match Outcome::parse(&r.text(0)?) {
+                Some(Outcome::Answer) => s.answered += n,
+                Some(Outcome::Clarify) => s.clarified += n,
+                Some(Outcome::NoAnswer) => s.unanswered += n,
+                Some(Outcome::Crisis) => s.crisis += n,
+                // Greetings, thanks and emoji are not questions.
+                Some(Outcome::SmallTalk) => continue,
+                None => {}
             }
+            s.questions += n;
         }
         let r = self.query_one(
             "SELECT count(*) FILTER (WHERE feedback = 'helpful'),
@@ -608,9 +626,11 @@ impl<D: Driver> Store for SqlStore<D> {
     fn days(&mut self, since: DateTime<Utc>) -> Result<Vec<Day>, LogError> {
         self.driver
             .query(
-                "SELECT substr(asked_at, 1, 10) AS d, count(*),
+                "SELECT substr(asked_at, 1, 10) AS d,
+                        count(*) FILTER (WHERE outcome <> 'smalltalk'),
                         count(*) FILTER (WHERE outcome = 'no_answer')
-                 FROM questions WHERE asked_at >= ?1 GROUP BY d ORDER BY d",
+                 FROM questions WHERE asked_at >= ?1 GROUP BY d
+                 HAVING count(*) FILTER (WHERE outcome <> 'smalltalk') > 0 ORDER BY d",
                 &[since.into()],
             )?
             .iter()

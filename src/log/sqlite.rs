@@ -163,7 +163,9 @@ impl Driver for Sqlite {
     fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Row>, LogError> {
         let mut st = self.conn.prepare_cached(sql).map_err(|e| self.err(e))?;
         let columns = st.column_count();
-        let mut rows = st.query(params_from_iter(params)).map_err(|e| self.err(e))?;
+        let mut rows = st
+            .query(params_from_iter(params))
+            .map_err(|e| self.err(e))?;
         let mut out = Vec::new();
         while let Some(r) = rows.next().map_err(|e| self.err(e))? {
             let mut row = Vec::with_capacity(columns);

@@ -4,7 +4,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 
-use super::{Feedback, LogError, NewQuestion, Question, UserKey};
+use super::{Feedback, LogError, NewQuestion, Outcome, Question, UserKey};
 
 /// One change, applied by the writer in a transaction with others.
 #[derive(Debug, Clone)]
@@ -77,7 +77,9 @@ pub struct ReviewUpdate {
 pub struct Filter {
     /// The review queue: unanswered, 👎 or clarified, and not yet reviewed.
     pub queue: bool,
-    pub outcome: Option<String>,
+    pub outcome: Option<Outcome>,
+    /// Only questions marked 👎.
+    pub unhelpful: bool,
     pub region: Option<String>,
     pub tag: Option<String>,
     pub since: Option<DateTime<Utc>>,

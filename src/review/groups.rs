@@ -40,9 +40,9 @@ use maud::html;
 use regex::Regex;
 use serde::Deserialize;
 
-use super::pages::{outcome_label, when};
+use super::pages::when;
 use super::{AppError, Authed, Nav, layout, page, with_store};
-use crate::log::{Filter, Question};
+use crate::log::{Filter, Outcome, Question};
 use crate::search::analyse::{analyser, normalise, tokens};
 use crate::serve::AppState;
 
@@ -272,12 +272,21 @@ fn candidates(
     let since = Some(Utc::now() - Duration::days(days));
     let mut all: Vec<Question> = Vec::new();
     let mut seen: HashSet<i64> = HashSet::new();
-    for outcome in ["no_answer", "clarify", "unhelpful"] {
-        let f = Filter {
-            outcome: Some(outcome.into()),
-            since,
-            ..Default::default()
-        };
+    let unanswered = Filter {
+        outcome: Some(Outcome::NoAnswer),
+        since,
+        ..Default::default()
+    };
+    let clarified = Filter {
+        outcome: Some(Outcome::Clarify),
+        ..unanswered.clone()
+    };
+    let unhelpful = Filter {
+        outcome: None,
+        unhelpful: true,
+        ..unanswered.clone()
+    };
+    for f in [unanswered, clarified, unhelpful] {
         for q in store.questions(&f, MAX_QUESTIONS, 0)? {
             if seen.insert(q.id) {
                 all.push(q);
@@ -392,9 +401,9 @@ pub(crate) async fn handler(
                         li {
                             a href={ "/questions/" (q.id) } { (q.text) }
                             " " small.muted {
-                                (when(&q.asked_at)) " · " (outcome_label(&q.outcome))
+                                (when(&q.asked_at)) " · " (q.outcome.label())
                                 @if q.feedback == Some(crate::log::Feedback::Unhelpful) { " · marked not helpful" }
-                                @if q.review.state == "reviewed" { " · reviewed" }
+                                @if q.review.state == crate::log::ReviewState::Reviewed { " · reviewed" }
                             }
                         }
                     }

@@ -16,7 +16,7 @@ use super::charts::{self, Point};
 use super::{AppError, Authed, Nav, layout, page, with_store};
 use crate::content::Content;
 use crate::log::store::{ReviewUpdate, WriteOp};
-use crate::log::{Filter, OUTCOMES, Question, report};
+use crate::log::{Filter, Outcome, Question, ReviewState, report};
 use crate::serve::AppState;
 
 /// Rows on one page of the queue.
@@ -49,17 +49,17 @@ pub(crate) fn title_of(content: &Content, id: &str) -> Option<String> {
         .or_else(|| content.programme(id).map(|p| p.name.clone()))
 }
 
-/// What reviewers call an outcome.
-pub(crate) fn outcome_label(o: &str) -> &str {
-    match o {
-        "answer" => "answered",
-        "clarify" => "clarified",
-        "no_answer" => "unanswered",
-        "crisis" => "crisis",
-        "unhelpful" => "marked not helpful",
-        other => other,
-    }
+/// The queue's outcome choices: each outcome, and 👎 (a filter on feedback, not an outcome),
+/// as query-string value and label.
+pub(crate) fn outcome_choices() -> impl Iterator<Item = (&'static str, &'static str)> {
+    Outcome::ALL
+        .into_iter()
+        .map(|o| (o.as_str(), o.label()))
+        .chain([(UNHELPFUL, "marked not helpful")])
 }
+
+/// The outcome filter's value for questions marked 👎.
+const UNHELPFUL: &str = "unhelpful";
 
 /// Percent-encodes a query-string component.
 pub(crate) fn enc(s: &str) -> String {
@@ -311,15 +311,17 @@ impl QueueParams {
             let s = s.trim();
             (!s.is_empty()).then(|| s.to_string())
         };
-        let outcome = some(&self.outcome);
-        if let Some(o) = &outcome
-            && !OUTCOMES.contains(&o.as_str())
-            && o != "unhelpful"
-        {
-            return Err(format!(
-                "outcome: `{o}` is not one of answer, clarify, no_answer, crisis, unhelpful"
-            ));
-        }
+        let (outcome, unhelpful) = match some(&self.outcome) {
+            None => (None, false),
+            Some(o) if o == UNHELPFUL => (None, true),
+            Some(o) => match Outcome::parse(&o) {
+                Some(o) => (Some(o), false),
+                None => {
+                    let known: Vec<&str> = outcome_choices().map(|(v, _)| v).collect();
+                    return Err(format!("outcome: `{o}` is not one of {}", known.join(", ")));
+                }
+            },
+        };
         let since =
             date_param(&self.from, "from")?.map(|d| d.and_time(chrono::NaiveTime::MIN).and_utc());
         let until = date_param(&self.to, "to")?.map(|d| {
@@ -330,6 +332,7 @@ impl QueueParams {
         Ok(Filter {
             queue: !self.all(),
             outcome,
+            unhelpful,
             region: some(&self.region),
             tag: some(&self.tag),
             since,
@@ -411,8 +414,8 @@ pub async fn queue(
             label { "Outcome"
                 select name="outcome" {
                     option value="" { "any" }
-                    @for o in OUTCOMES.iter().copied().chain(["unhelpful"]) {
-                        option value=(o) selected[p.outcome == o] { (outcome_label(o)) }
+                    @for (o, label) in outcome_choices() {
+                        option value=(o) selected[p.outcome == o] { (label) }
                     }
                 }
             }
@@ -454,10 +457,10 @@ pub async fn queue(
                             td.when { (q.asked_at.format("%Y-%m-%d %H:%M")) }
                             td { a href={ "/questions/" (q.id) } { (q.text) } }
                             td {
-                                (outcome_label(&q.outcome))
+                                (q.outcome.label())
                                 @if q.feedback == Some(crate::log::Feedback::Unhelpful) { br; small.bad { "not helpful" } }
                                 @if q.feedback == Some(crate::log::Feedback::Helpful) { br; small.muted { "helpful" } }
-                                @if q.review.state == "reviewed" { br; small.muted { "reviewed" } }
+                                @if q.review.state == ReviewState::Reviewed { br; small.muted { "reviewed" } }
                             }
                             td { (q.region.as_deref().unwrap_or("–")) }
                             td { @for t in &q.review.tags { span.tag { (t) } " " } }
@@ -527,7 +530,7 @@ fn question_page(who: &Authed, q: &Question, content: &Content, saved: bool) -> 
         dl.facts {
             dt { "asked" } dd { (when(&q.asked_at)) " · " (q.channel) }
             dt { "region" } dd { (q.region.as_deref().unwrap_or("not known")) }
-            dt { "outcome" } dd { (outcome_label(&q.outcome)) }
+            dt { "outcome" } dd { (q.outcome.label()) }
             dt { "shown" } dd {
                 @match &q.shown_id {
                     Some(id) => { (title_of(content, id).unwrap_or_default()) " " code { (id) } }
@@ -547,7 +550,7 @@ fn question_page(who: &Authed, q: &Question, content: &Content, saved: bool) -> 
                 @if q.content_digest == content.digest { " (the live version)" } @else { " (an older version)" }
             }
             dt { "review" } dd {
-                (q.review.state)
+                (q.review.state.as_str())
                 @if let (Some(by), Some(at)) = (&q.review.reviewed_by, &q.review.reviewed_at) {
                     " · last changed by " (by) " " (when(at))
                 }
@@ -596,7 +599,7 @@ fn question_page(who: &Authed, q: &Question, content: &Content, saved: bool) -> 
                 textarea name="note" rows="3" { (q.review.note.as_deref().unwrap_or("")) }
             }
             label.check {
-                input type="checkbox" name="reviewed" value="1" checked[q.review.state == "reviewed"];
+                input type="checkbox" name="reviewed" value="1" checked[q.review.state == ReviewState::Reviewed];
                 " Reviewed (takes it out of the queue)"
             }
             button type="submit" { "Save" }
