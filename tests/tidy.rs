@@ -7,11 +7,7 @@
 use std::path::{Path, PathBuf};
 
 /// Files outside `src/bot/` allowed to name `teloxide`, and why.
-const TELOXIDE_ALLOWED: &[(&str, &str)] = &[(
-    "src/serve.rs",
-    "the Telegram start-up (client, getMe, webhook set-up, dispatch loop, readiness check) \
-     has not yet moved into src/bot/ (issue 16, item 2)",
-)];
+const TELOXIDE_ALLOWED: &[(&str, &str)] = &[];
 
 /// Files outside `src/log/` allowed to hold SQL or name a database crate, and why.
 const DATABASE_ALLOWED: &[(&str, &str)] = &[];

@@ -8,6 +8,7 @@ pub mod callback;
 pub mod lanes;
 pub mod poll;
 pub mod send;
+pub mod start;
 pub mod texts;
 
 use std::sync::Arc;
