@@ -4,7 +4,7 @@
 //! - [`auth`]: login, logout, sessions, lockout, and the middleware that guards every route.
 //! - [`csrf`]: tokens and their constant-time check.
 //! - [`pages`]: overview, queue, a question, suggestions, the CSV export, reload.
-//! - [`groups`]: groups of similar unanswered questions.
+//! - [`groups`]: the page of groups of similar unanswered questions; [`cluster`] finds them.
 //! - [`charts`]: the overview's inline SVG charts.
 //!
 //! No page needs JavaScript; the Content-Security-Policy forbids scripts and inline styles, and
@@ -13,6 +13,7 @@
 pub mod accounts;
 mod auth;
 mod charts;
+pub mod cluster;
 mod csrf;
 pub mod groups;
 mod pages;
