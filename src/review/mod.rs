@@ -3,6 +3,8 @@
 //!
 //! - [`auth`]: login, logout, sessions, lockout, and the middleware that guards every route.
 //! - [`csrf`]: tokens and their constant-time check.
+//! - [`password`]: reviewer names and passwords: policy, argon2id hashing, verification.
+//! - [`accounts`]: the `reviewers` CLI.
 //! - [`pages`]: overview, queue, a question, suggestions, the CSV export, reload.
 //! - [`groups`]: the page of groups of similar unanswered questions; [`cluster`] finds them.
 //! - [`charts`]: the overview's inline SVG charts.
@@ -17,6 +19,7 @@ pub mod cluster;
 mod csrf;
 pub mod groups;
 mod pages;
+pub mod password;
 
 use axum::Router;
 use axum::extract::Request;

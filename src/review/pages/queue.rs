@@ -13,7 +13,7 @@ use crate::log::{Filter, Outcome, ReviewState};
 use crate::review::{AppError, Authed, Nav, layout, page, with_store};
 use crate::serve::AppState;
 
-use super::{UNHELPFUL, enc, outcome_choices, query_string};
+use super::{UNHELPFUL, outcome_choices, query_string};
 
 /// Rows on one page of the queue.
 pub(super) const PAGE_SIZE: usize = 50;
@@ -236,6 +236,7 @@ pub async fn queue(
 
 #[cfg(test)]
 mod tests {
+    use super::super::enc;
     use super::*;
 
     #[test]
