@@ -252,6 +252,7 @@ fn webhook_secret(args: &ServeArgs, token: &str) -> Result<String> {
     }
 }
 
+/// The whole HTTP app: operators' endpoints and the review app.
 pub fn router(state: AppState) -> Router {
     let app = Router::new()
         .route("/healthz", get(|| async { "ok\n" }))

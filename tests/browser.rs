@@ -113,7 +113,7 @@ fn prefill(data: &Path) -> i64 {
     let user = log.user_key("telegram", 1);
     log.record(new_question(&a, SCRIPT_Q, 0, &user));
     let mut gap = new_question(&a, GAP, 0, &user);
-    gap.outcome = "no_answer".into();
+    gap.outcome = workhealth::log::Outcome::NoAnswer;
     gap.shown_id = None;
     gap.asked_at = Utc::now();
     let id = log.record(gap);

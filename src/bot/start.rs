@@ -110,8 +110,6 @@ pub fn client(token: &str) -> Result<Bot> {
     Ok(bot)
 }
 
-/// The whole HTTP app: operators' endpoints and the review app.
-
 /// What the bot needs to start: the client from [`client`], and `serve`'s shared parts.
 pub struct Start<'a> {
     /// Waits for SIGTERM or Ctrl-C; once it returns, the bot stops taking updates and the
