@@ -6,10 +6,12 @@
 //! behind the [`store::Store`] trait, implemented once in SQL ([`sql`]) over two drivers,
 //! [`sqlite`] and [`postgres`].
 
+pub mod driver;
 pub mod postgres;
 pub mod pseudonym;
 pub mod redact;
 pub mod report;
+pub mod schema;
 pub mod sql;
 pub mod sqlite;
 pub mod store;

@@ -9,10 +9,11 @@ use postgres::types::{ToSql, Type};
 use postgres::{Client, NoTls};
 
 use super::LogError;
-use super::sql::{Driver, Row, SqlStore, Value};
+use super::driver::{Driver, Row, Value};
+use super::sql::SqlStore;
 
 /// Migrations, in order; `workhealth_schema.version` is how many have run.
-pub const MIGRATIONS: &[&str] = &super::sql::migrations!("BIGINT");
+pub const MIGRATIONS: &[&str] = &super::schema::migrations!("BIGINT");
 
 /// The question log in PostgreSQL.
 pub type PgStore = SqlStore<Postgres>;

@@ -1,5 +1,5 @@
 //! The SQLite driver: one file under `--data`, WAL mode, migrations counted in
-//! `user_version`. The schema, queries and row mapping are [`super::sql`]'s.
+//! `user_version`. The schema, queries and row mapping are [`super::sql`]'s, the schema [`super::schema`]'s.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -8,10 +8,11 @@ use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{Connection, params_from_iter};
 
 use super::LogError;
-use super::sql::{Driver, Row, SqlStore, Value};
+use super::driver::{Driver, Row, Value};
+use super::sql::SqlStore;
 
 /// Schema migrations, in order; the database's `user_version` is how many have run.
-pub const MIGRATIONS: &[&str] = &super::sql::migrations!("INTEGER");
+pub const MIGRATIONS: &[&str] = &super::schema::migrations!("INTEGER");
 
 /// The question log in SQLite.
 pub type SqliteStore = SqlStore<Sqlite>;
