@@ -12,6 +12,7 @@ pub mod eval;
 pub mod live;
 pub mod log;
 pub mod metrics;
+pub mod readiness;
 pub mod render;
 pub mod review;
 pub mod run;

@@ -7,7 +7,7 @@
 //! created, opened or contacted.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use anyhow::{Context as _, Result};
@@ -16,58 +16,18 @@ use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::get;
-use futures_util::StreamExt;
-use teloxide::prelude::*;
-use teloxide::types::AllowedUpdate;
-use teloxide::update_listeners::webhooks;
 use tokio::sync::watch;
 
-use crate::bot::BotState;
-use crate::bot::lanes::Lanes;
-use crate::bot::poll::{PollHealth, Poller};
-use crate::bot::send::{Tg, set_commands, with_retry};
 use crate::cli::{Global, OnOff, ServeArgs};
 use crate::live::{Live, Reloader};
 use crate::log::{Log, LogOptions};
 use crate::metrics::Metrics;
+pub use crate::readiness::Readiness;
 
 /// A usage problem `serve` reports in one line (exit code 2).
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
 pub struct ServeUsage(pub String);
-
-/// What `/readyz` knows about Telegram.
-#[derive(Debug)]
-pub struct Readiness {
-    /// False until the first successful check (always true with `--no-telegram`).
-    pub telegram_ok: AtomicBool,
-    pub telegram_error: std::sync::Mutex<Option<String>>,
-    /// Why the embedding model is not in use (answers are lexical only), if it is not.
-    pub model_error: std::sync::Mutex<Option<String>>,
-    /// True once long polling has started (not in webhook mode).
-    pub polling: AtomicBool,
-    pub poll: Arc<PollHealth>,
-}
-
-impl Readiness {
-    pub fn new(telegram_needed: bool) -> Readiness {
-        Readiness {
-            telegram_ok: AtomicBool::new(!telegram_needed),
-            telegram_error: std::sync::Mutex::new(None),
-            model_error: std::sync::Mutex::new(None),
-            polling: AtomicBool::new(false),
-            poll: Arc::new(PollHealth::default()),
-        }
-    }
-
-    fn set(&self, r: Result<(), String>) {
-        self.telegram_ok.store(r.is_ok(), Ordering::Relaxed);
-        *self
-            .telegram_error
-            .lock()
-            .unwrap_or_else(|p| p.into_inner()) = r.err();
-    }
-}
 
 /// What the HTTP side shares.
 #[derive(Clone)]
@@ -201,7 +161,7 @@ async fn serve(
 
     let (stop_tx, stop_rx) = watch::channel(false);
     let bot = match &token {
-        Some(t) => Some(make_bot(t)?),
+        Some(t) => Some(crate::bot::start::client(t)?),
         None => None,
     };
     // Webhook mode serves updates on the same listener as the review app.
@@ -210,14 +170,9 @@ async fn serve(
     if let (Some(token), Some(url)) = (&token, &args.webhook) {
         let url = webhook_url(url)?;
         let secret = webhook_secret(args, token)?;
-        let opts = webhooks::Options::new(args.listen, url.clone()).secret_token(secret.clone());
-        let (listener, _stop, hook) = webhooks::axum_no_setup(opts);
-        let (m, sec) = (metrics.clone(), secret.clone());
-        let hook = hook.layer(axum::middleware::from_fn(move |req, next| {
-            screen_update(m.clone(), sec.clone(), req, next)
-        }));
+        let (hook, updates) = crate::bot::start::webhook(args.listen, url, secret, metrics.clone());
         app = app.merge(hook);
-        webhook_listener = Some((listener, url, secret));
+        webhook_listener = Some(updates);
     }
 
     let listener = tokio::net::TcpListener::from_std(listener)
@@ -244,7 +199,8 @@ async fn serve(
 
     match bot {
         Some(bot) => {
-            let cx = BotRun {
+            let cx = crate::bot::start::Start {
+                signal: || Box::pin(wait_for_signal()),
                 bot,
                 args,
                 live,
@@ -294,54 +250,6 @@ fn webhook_secret(args: &ServeArgs, token: &str) -> Result<String> {
             Ok(hex::encode(&d[..24]))
         }
     }
-}
-
-/// Before teloxide's webhook handler (which logs an update it cannot parse in full, names and
-/// text included): an update with the right secret that cannot be read is answered 200 (so
-/// Telegram does not send it again), counted, and logged without its content.
-async fn screen_update(
-    metrics: Arc<Metrics>,
-    secret: String,
-    req: axum::extract::Request,
-    next: axum::middleware::Next,
-) -> axum::response::Response {
-    let ours = req
-        .headers()
-        .get("X-Telegram-Bot-Api-Secret-Token")
-        .is_some_and(|v| v.as_bytes() == secret.as_bytes());
-    if !ours {
-        return next.run(req).await;
-    }
-    let (parts, body) = req.into_parts();
-    // axum's default limit for a body read whole, as teloxide's handler has.
-    let Ok(bytes) = axum::body::to_bytes(body, 2 * 1024 * 1024).await else {
-        return StatusCode::PAYLOAD_TOO_LARGE.into_response();
-    };
-    let why = match std::str::from_utf8(&bytes).map(crate::bot::poll::read_update) {
-        Ok(crate::bot::poll::Item::Update(_)) => None,
-        Ok(crate::bot::poll::Item::Bad { why, .. }) => Some(why),
-        Err(_) => Some("not UTF-8"),
-    };
-    if let Some(why) = why {
-        metrics.updates.inc("unparseable");
-        tracing::warn!(
-            why,
-            "skipped a webhook update that could not be read (content not logged)"
-        );
-        return StatusCode::OK.into_response();
-    }
-    let req = axum::extract::Request::from_parts(parts, axum::body::Body::from(bytes));
-    next.run(req).await
-}
-
-fn make_bot(token: &str) -> Result<Bot> {
-    let mut bot = Bot::new(token);
-    if let Ok(url) = std::env::var("TELOXIDE_API_URL") {
-        let url = reqwest::Url::parse(url.trim_end_matches('/'))
-            .map_err(|e| ServeUsage(format!("TELOXIDE_API_URL: not a URL ({e})")))?;
-        bot = bot.set_api_url(url);
-    }
-    Ok(bot)
 }
 
 /// The whole HTTP app: operators' endpoints and the review app.
@@ -578,142 +486,4 @@ async fn wait_for_signal() {
     {
         let _ = tokio::signal::ctrl_c().await;
     }
-}
-
-struct BotRun<'a> {
-    bot: Bot,
-    args: &'a ServeArgs,
-    live: Arc<Live>,
-    log: Arc<Log>,
-    metrics: Arc<Metrics>,
-    ready: Arc<Readiness>,
-    stop_tx: watch::Sender<bool>,
-}
-
-impl BotRun<'_> {
-    async fn run<L>(self, webhook: Option<(L, reqwest::Url, String)>) -> Result<()>
-    where
-        L: teloxide::update_listeners::UpdateListener<Err = std::convert::Infallible> + Send,
-    {
-        let bot = self.bot.clone();
-        let tg = match self.args.throttle {
-            OnOff::On => Tg::Throttled(
-                bot.clone()
-                    .throttle(teloxide::adaptors::throttle::Limits::default()),
-            ),
-            OnOff::Off => {
-                tracing::warn!("Telegram rate limiting is off: for load tests on loopback only");
-                Tg::Plain(bot.clone())
-            }
-        };
-        let me = with_retry(&self.metrics, "getMe", || bot.get_me().send())
-            .await
-            .context("cannot reach Telegram (getMe); is TELOXIDE_TOKEN right?")?;
-        self.ready.set(Ok(()));
-        let username = me.username.clone().unwrap_or_default();
-        tracing::info!(bot = %username, "connected to Telegram");
-        if let Err(e) = set_commands(&tg, &self.metrics).await {
-            tracing::warn!(error = %e, "could not register the command menu (setMyCommands)");
-        }
-        spawn_telegram_check(bot.clone(), self.ready.clone());
-        let state = Arc::new(BotState {
-            live: self.live,
-            log: self.log,
-            tg,
-            urgent: bot.clone(),
-            metrics: self.metrics.clone(),
-            username,
-            bot_id: me.id,
-        });
-        let lanes = Lanes::new(state);
-        let stop_tx = self.stop_tx;
-        // On a signal: stop taking updates (and the HTTP side); replies in flight finish below.
-        let (bot_stop_tx, bot_stop_rx) = watch::channel(false);
-        let on_signal = |listener_stop: Option<teloxide::stop::StopToken>| async move {
-            wait_for_signal().await;
-            tracing::info!("stopping: finishing replies in flight");
-            let _ = stop_tx.send(true);
-            let _ = bot_stop_tx.send(true);
-            if let Some(t) = listener_stop {
-                t.stop();
-            }
-        };
-        match webhook {
-            Some((mut listener, url, secret)) => {
-                tokio::spawn(on_signal(Some(listener.stop_token())));
-                // Set here rather than by teloxide, and never deleted at stop: with several
-                // replicas behind a load balancer, one stopping must not cut off the others.
-                with_retry(&self.metrics, "setWebhook", || {
-                    bot.set_webhook(url.clone())
-                        .secret_token(secret.clone())
-                        .allowed_updates(vec![
-                            AllowedUpdate::Message,
-                            AllowedUpdate::EditedMessage,
-                            AllowedUpdate::CallbackQuery,
-                        ])
-                        .send()
-                })
-                .await
-                .context("cannot set the webhook (setWebhook)")?;
-                tracing::info!(%url, "webhook set");
-                let mut stop = bot_stop_rx;
-                let stream = listener.as_stream();
-                let mut stream = std::pin::pin!(stream);
-                loop {
-                    let next = tokio::select! {
-                        u = stream.next() => u,
-                        _ = stop.wait_for(|s| *s) => None,
-                    };
-                    match next {
-                        Some(Ok(update)) => lanes.dispatch(update),
-                        Some(Err(never)) => match never {},
-                        None => break,
-                    }
-                }
-                lanes.drain().await;
-            }
-            None => {
-                // Polling deletes any webhook first (switching back from webhook mode).
-                with_retry(&self.metrics, "deleteWebhook", || {
-                    bot.delete_webhook().send()
-                })
-                .await
-                .context("cannot delete the webhook (deleteWebhook)")?;
-                tokio::spawn(on_signal(None));
-                self.ready.polling.store(true, Ordering::Relaxed);
-                let poller = Poller {
-                    bot: bot.clone(),
-                    lanes: lanes.clone(),
-                    health: self.ready.poll.clone(),
-                    metrics: self.metrics.clone(),
-                };
-                let last = poller.run(bot_stop_rx).await;
-                lanes.drain().await;
-                // Everything handed over is handled: tell Telegram.
-                poller.confirm(last).await;
-            }
-        }
-        Ok(())
-    }
-}
-
-/// Checks every minute that Telegram answers, for `/readyz`.
-fn spawn_telegram_check(bot: Bot, ready: Arc<Readiness>) {
-    tokio::spawn(async move {
-        let mut every = tokio::time::interval(Duration::from_secs(60));
-        every.tick().await;
-        loop {
-            every.tick().await;
-            let r = bot
-                .get_me()
-                .send()
-                .await
-                .map(|_| ())
-                .map_err(|e| e.to_string());
-            if let Err(e) = &r {
-                tracing::warn!(error = %e, "Telegram check failed");
-            }
-            ready.set(r);
-        }
-    });
 }

@@ -71,7 +71,7 @@ fn new_question(
         region: r.region.clone().or(Some("north-east".into())),
         channel: "telegram".into(),
         text: text.into(),
-        outcome: r.outcome.as_str().into(),
+        outcome: workhealth::log::Outcome::parse(r.outcome.as_str()).expect("a logged outcome"),
         results: r.results.iter().map(|x| (x.id.clone(), x.score)).collect(),
         shown_id: match r.outcome {
             Outcome::Answer | Outcome::Crisis => r.shown.as_ref().map(|s| s.id().to_string()),
@@ -113,7 +113,7 @@ fn prefill(data: &Path) -> i64 {
     let user = log.user_key("telegram", 1);
     log.record(new_question(&a, SCRIPT_Q, 0, &user));
     let mut gap = new_question(&a, GAP, 0, &user);
-    gap.outcome = "no_answer".into();
+    gap.outcome = workhealth::log::Outcome::NoAnswer;
     gap.shown_id = None;
     gap.asked_at = Utc::now();
     let id = log.record(gap);

@@ -16,8 +16,8 @@ use rusqlite::Connection;
 use workhealth::log::sqlite::{MIGRATIONS, SqliteStore};
 use workhealth::log::store::{Applied, Day, Reviewer, Session, Suggestion, WriteOp};
 use workhealth::log::{
-    DB_FILE, Feedback, Filter, Log, LogError, LogOptions, NewQuestion, Pseudonymiser, Question,
-    Stats, Store, UpdateState, UserKey,
+    DB_FILE, Feedback, Filter, Log, LogError, LogOptions, NewQuestion, Outcome, Pseudonymiser,
+    Question, Stats, Store, UpdateState, UserKey,
 };
 
 /// Forwards the listed `Store` methods to `self.inner`.
@@ -35,7 +35,7 @@ fn question(user: &UserKey, text: &str, outcome: &str) -> NewQuestion {
         region: Some("north-east".into()),
         channel: "telegram".into(),
         text: text.into(),
-        outcome: outcome.into(),
+        outcome: Outcome::parse(outcome).expect("a known outcome"),
         results: vec![
             ("ssp-eligibility".into(), 14.25),
             ("ssp-paying".into(), 9.5),
@@ -232,7 +232,7 @@ fn telegram_update_progress_only_moves_forward_and_a_question_is_kept_once(db: &
         let mut q = question(&alice, "how much is ssp", "answer");
         q.id = 777;
         log.record(q.clone());
-        q.outcome = "no_answer".into();
+        q.outcome = Outcome::NoAnswer;
         log.record(q);
         log.flush_blocking();
         let two = UpdateState {

@@ -8,6 +8,7 @@ pub mod callback;
 pub mod lanes;
 pub mod poll;
 pub mod send;
+pub mod start;
 pub mod texts;
 
 use std::sync::Arc;
@@ -446,7 +447,8 @@ fn new_question(id: i64, user: UserKey, text: &str, r: &Reply) -> NewQuestion {
         region: r.region.clone(),
         channel: CHANNEL.to_string(),
         text: text.chars().take(4096).collect(),
-        outcome: r.outcome.as_str().to_string(),
+        outcome: crate::log::Outcome::parse(r.outcome.as_str())
+            .unwrap_or(crate::log::Outcome::NoAnswer),
         results: logged_results(r),
         shown_id: match r.outcome {
             Outcome::Answer | Outcome::Crisis => r.shown.as_ref().map(|s| s.id().to_string()),

@@ -3,12 +3,16 @@
 //! The only module that writes the log. Questions are redacted ([`redact`]) and keyed by a
 //! pseudonymous user key ([`pseudonym`]) before they reach storage; writes go through one
 //! writer thread ([`writer`]) so the answering path never waits on the disk. Storage is
-//! behind the [`store::Store`] trait; [`sqlite`] is the implementation.
+//! behind the [`store::Store`] trait, implemented once in SQL ([`sql`]) over two drivers,
+//! [`sqlite`] and [`postgres`].
 
+pub mod driver;
 pub mod postgres;
 pub mod pseudonym;
 pub mod redact;
 pub mod report;
+pub mod schema;
+pub mod sql;
 pub mod sqlite;
 pub mod store;
 pub mod writer;
@@ -78,8 +82,108 @@ impl LogError {
     }
 }
 
-/// What a reviewer or a stats line calls the outcome of a question.
-pub const OUTCOMES: [&str; 4] = ["answer", "clarify", "no_answer", "crisis"];
+/// How a question was met, as the log stores it (`as_str`, the stored text, never changes:
+/// existing databases keep reading).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+pub enum Outcome {
+    #[serde(rename = "answer")]
+    Answer,
+    #[serde(rename = "clarify")]
+    Clarify,
+    #[serde(rename = "no_answer")]
+    NoAnswer,
+    #[serde(rename = "crisis")]
+    Crisis,
+    /// A greeting, thanks, "ok" or emoji: not a question, so not in the rates.
+    #[serde(rename = "smalltalk")]
+    SmallTalk,
+}
+
+impl Outcome {
+    pub const ALL: [Outcome; 5] = [
+        Outcome::Answer,
+        Outcome::Clarify,
+        Outcome::NoAnswer,
+        Outcome::Crisis,
+        Outcome::SmallTalk,
+    ];
+
+    /// The stored text, also the value in the review app's query strings and the CSV export.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Answer => "answer",
+            Outcome::Clarify => "clarify",
+            Outcome::NoAnswer => "no_answer",
+            Outcome::Crisis => "crisis",
+            Outcome::SmallTalk => "smalltalk",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Outcome> {
+        Outcome::ALL.into_iter().find(|o| o.as_str() == s)
+    }
+
+    /// What a reviewer reads.
+    pub fn label(self) -> &'static str {
+        match self {
+            Outcome::Answer => "answered",
+            Outcome::Clarify => "clarified",
+            Outcome::NoAnswer => "unanswered",
+            Outcome::Crisis => "crisis",
+            Outcome::SmallTalk => "small talk",
+        }
+    }
+}
+
+impl std::fmt::Display for Outcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl PartialEq<&str> for Outcome {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+/// Where a question is in review, as the log stores it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReviewState {
+    #[default]
+    New,
+    Reviewed,
+}
+
+impl ReviewState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReviewState::New => "new",
+            ReviewState::Reviewed => "reviewed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<ReviewState> {
+        match s {
+            "new" => Some(ReviewState::New),
+            "reviewed" => Some(ReviewState::Reviewed),
+            _ => None,
+        }
+    }
+}
+
+impl std::fmt::Display for ReviewState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl PartialEq<&str> for ReviewState {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
 
 /// 👍 or 👎 on an answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -115,7 +219,7 @@ pub struct NewQuestion {
     pub region: Option<String>,
     pub channel: String,
     pub text: String,
-    pub outcome: String,
+    pub outcome: Outcome,
     /// Top result ids with their scores, best first.
     pub results: Vec<(String, f64)>,
     pub shown_id: Option<String>,
@@ -127,8 +231,7 @@ pub struct NewQuestion {
 /// A reviewer's work on one question.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Review {
-    /// "new" or "reviewed".
-    pub state: String,
+    pub state: ReviewState,
     pub tags: Vec<String>,
     pub note: Option<String>,
     /// "Should have been answered by" this entry id.
@@ -145,7 +248,7 @@ pub struct Question {
     pub region: Option<String>,
     pub channel: String,
     pub text: String,
-    pub outcome: String,
+    pub outcome: Outcome,
     pub results: Vec<(String, f64)>,
     pub shown_id: Option<String>,
     pub content_digest: String,
@@ -182,5 +285,35 @@ impl Reader {
     ) -> Result<T, LogError> {
         let mut guard = self.0.lock().unwrap_or_else(|p| p.into_inner());
         f(guard.as_mut())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn outcomes_and_review_states_keep_their_stored_text() {
+        // Existing databases hold exactly these strings: changing one loses their rows' meaning.
+        let stored: Vec<&str> = Outcome::ALL.iter().map(|o| o.as_str()).collect();
+        assert_eq!(
+            stored,
+            ["answer", "clarify", "no_answer", "crisis", "smalltalk"]
+        );
+        for o in Outcome::ALL {
+            assert_eq!(Outcome::parse(o.as_str()), Some(o));
+            assert_eq!(serde_json::to_value(o).unwrap(), o.as_str());
+        }
+        assert_eq!(
+            Outcome::parse("unhelpful"),
+            None,
+            "a filter, not an outcome"
+        );
+        for s in [ReviewState::New, ReviewState::Reviewed] {
+            assert_eq!(ReviewState::parse(s.as_str()), Some(s));
+        }
+        assert_eq!(ReviewState::New.as_str(), "new");
+        assert_eq!(ReviewState::Reviewed.as_str(), "reviewed");
+        assert_eq!(ReviewState::parse("done"), None);
     }
 }

@@ -94,7 +94,7 @@ fn row(q: &Question) -> [String; 15] {
         t(&q.asked_at),
         q.region.clone().unwrap_or_default(),
         q.channel.clone(),
-        q.outcome.clone(),
+        q.outcome.as_str().to_string(),
         q.text.clone(),
         q.shown_id.clone().unwrap_or_default(),
         q.results
@@ -107,7 +107,7 @@ fn row(q: &Question) -> [String; 15] {
             .map(|f| f.as_str().to_string())
             .unwrap_or_default(),
         q.feedback_at.as_ref().map(t).unwrap_or_default(),
-        q.review.state.clone(),
+        q.review.state.as_str().to_string(),
         q.review.tags.join(" "),
         q.review.note.clone().unwrap_or_default(),
         q.review.suggested_entry.clone().unwrap_or_default(),

@@ -1,10 +1,10 @@
-//! The storage boundary: everything the log keeps, behind one trait, so the SQLite store and
-//! any other backend behave the same way and pass the same tests.
+//! The storage boundary: everything the log keeps, behind one trait, so the SQL store (on
+//! SQLite or PostgreSQL, [`super::sql`]) and the tests' stand-ins behave the same way.
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 
-use super::{Feedback, LogError, NewQuestion, Question, UserKey};
+use super::{Feedback, LogError, NewQuestion, Outcome, Question, UserKey};
 
 /// One change, applied by the writer in a transaction with others.
 #[derive(Debug, Clone)]
@@ -77,73 +77,15 @@ pub struct ReviewUpdate {
 pub struct Filter {
     /// The review queue: unanswered, 👎 or clarified, and not yet reviewed.
     pub queue: bool,
-    pub outcome: Option<String>,
+    pub outcome: Option<Outcome>,
+    /// Only questions marked 👎.
+    pub unhelpful: bool,
     pub region: Option<String>,
     pub tag: Option<String>,
     pub since: Option<DateTime<Utc>>,
     pub until: Option<DateTime<Utc>>,
     /// Case-insensitive substring of the question text.
     pub text: Option<String>,
-}
-
-impl Filter {
-    /// The SQL `WHERE` clause for questions aliased `q`, and its text arguments in order;
-    /// `param(n)` writes the n-th placeholder (`?n` for SQLite, `$n` for PostgreSQL). Both
-    /// stores use it, so a filter means the same on each.
-    pub fn sql(&self, param: fn(usize) -> String) -> (String, Vec<String>) {
-        let mut parts: Vec<String> = Vec::new();
-        let mut args: Vec<String> = Vec::new();
-        let arg = |v: String, args: &mut Vec<String>| {
-            args.push(v);
-            param(args.len())
-        };
-        if self.queue {
-            parts.push(
-                "(q.outcome IN ('no_answer', 'clarify') OR q.feedback = 'unhelpful') \
-                 AND q.review_state <> 'reviewed'"
-                    .into(),
-            );
-        }
-        if let Some(o) = &self.outcome {
-            if o == "unhelpful" {
-                parts.push("q.feedback = 'unhelpful'".into());
-            } else {
-                parts.push(format!("q.outcome = {}", arg(o.clone(), &mut args)));
-            }
-        }
-        if let Some(r) = &self.region {
-            parts.push(format!("q.region = {}", arg(r.clone(), &mut args)));
-        }
-        if let Some(t) = &self.tag {
-            parts.push(format!(
-                "EXISTS (SELECT 1 FROM question_tags t WHERE t.question_id = q.id AND t.tag = {})",
-                arg(t.clone(), &mut args)
-            ));
-        }
-        if let Some(s) = self.since {
-            parts.push(format!("q.asked_at >= {}", arg(stamp(s), &mut args)));
-        }
-        if let Some(u) = self.until {
-            parts.push(format!("q.asked_at < {}", arg(stamp(u), &mut args)));
-        }
-        if let Some(text) = &self.text {
-            let escaped = text
-                .to_lowercase()
-                .replace('\\', "\\\\")
-                .replace('%', "\\%")
-                .replace('_', "\\_");
-            parts.push(format!(
-                "lower(q.text) LIKE {} ESCAPE '\\'",
-                arg(format!("%{escaped}%"), &mut args)
-            ));
-        }
-        let clause = if parts.is_empty() {
-            String::new()
-        } else {
-            format!("WHERE {}", parts.join(" AND "))
-        };
-        (clause, args)
-    }
 }
 
 /// How both stores write a time: fixed-width RFC 3339 in UTC, so text order is time order.

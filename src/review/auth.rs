@@ -13,7 +13,7 @@
 //!   unlock NAME` does too. A failed attempt also sleeps 250 ms per failure (at most 2 s).
 //! - Only a few argon2 checks run at once ([`login_slots`]); a login that cannot get a slot
 //!   within 5 s is told to come back. Their 19 MiB work buffers are reused
-//!   ([`accounts::verify_password`]), so a login flood cannot grow memory.
+//!   ([`password::verify_password`]), so a login flood cannot grow memory.
 //! - Unknown names are counted the same way and verified against a dummy hash, and every
 //!   refusal takes at least [`REFUSAL_FLOOR`], so neither timing nor the back-off reveals which
 //!   names exist.
@@ -37,7 +37,7 @@ use maud::html;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
-use super::{AppError, Nav, PUBLIC, accounts, csrf, layout, page, short_page, with_store};
+use super::{AppError, Nav, PUBLIC, csrf, layout, page, password, short_page, with_store};
 use crate::log::store::Session;
 use crate::serve::AppState;
 
@@ -374,7 +374,7 @@ const REFUSAL_FLOOR: Duration = Duration::from_millis(300);
 
 /// A hash to verify against when the name is unknown, so the reply takes as long.
 static DUMMY_HASH: LazyLock<String> =
-    LazyLock::new(|| accounts::hash_password("no reviewer has this password").unwrap_or_default());
+    LazyLock::new(|| password::hash_password("no reviewer has this password").unwrap_or_default());
 
 /// Computes the dummy hash in the background at start, so the first unknown name does not
 /// take longer than the others.
@@ -439,7 +439,7 @@ fn reserve_account(
     name: &str,
     now: DateTime<Utc>,
 ) -> Result<Reserved, crate::log::LogError> {
-    if accounts::valid_name(name) {
+    if password::valid_name(name) {
         // One closure holds the reader's lock (one count at a time in this process); the
         // compare and set covers other processes sharing the store.
         let known = log.reader().with(|s| {
@@ -606,9 +606,9 @@ pub async fn login(
     let ok = tokio::task::spawn_blocking(move || {
         let _permit = permit;
         match hash {
-            Some(h) => accounts::verify_password(&password, &h),
+            Some(h) => password::verify_password(&password, &h),
             None => {
-                let _ = accounts::verify_password(&password, &DUMMY_HASH);
+                let _ = password::verify_password(&password, &DUMMY_HASH);
                 false
             }
         }

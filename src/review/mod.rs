@@ -3,8 +3,10 @@
 //!
 //! - [`auth`]: login, logout, sessions, lockout, and the middleware that guards every route.
 //! - [`csrf`]: tokens and their constant-time check.
+//! - [`password`]: reviewer names and passwords: policy, argon2id hashing, verification.
+//! - [`accounts`]: the `reviewers` CLI.
 //! - [`pages`]: overview, queue, a question, suggestions, the CSV export, reload.
-//! - [`groups`]: groups of similar unanswered questions.
+//! - [`groups`]: the page of groups of similar unanswered questions; [`cluster`] finds them.
 //! - [`charts`]: the overview's inline SVG charts.
 //!
 //! No page needs JavaScript; the Content-Security-Policy forbids scripts and inline styles, and
@@ -13,9 +15,11 @@
 pub mod accounts;
 mod auth;
 mod charts;
+pub mod cluster;
 mod csrf;
 pub mod groups;
 mod pages;
+pub mod password;
 
 use axum::Router;
 use axum::extract::Request;

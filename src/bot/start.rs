@@ -1,0 +1,260 @@
+//! The Telegram start-up for `serve`: the Bot API client, the webhook route (unreadable
+//! updates screened out before teloxide sees them), getMe and the command menu, the update
+//! loop (webhook or long polling, handed to [`super::lanes`]), and the check every minute
+//! that Telegram answers, for `/readyz`.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use anyhow::{Context as _, Result, anyhow};
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use futures_util::StreamExt;
+use futures_util::future::BoxFuture;
+use teloxide::prelude::*;
+use teloxide::types::AllowedUpdate;
+use teloxide::update_listeners::{UpdateListener, webhooks};
+use tokio::sync::watch;
+
+use super::BotState;
+use super::lanes::Lanes;
+use super::poll::Poller;
+use super::send::{Tg, set_commands, with_retry};
+use crate::cli::{OnOff, ServeArgs};
+use crate::live::Live;
+use crate::log::Log;
+use crate::metrics::Metrics;
+use crate::readiness::Readiness;
+
+/// Updates from Telegram's webhook, served on `serve`'s listener.
+pub struct Webhook<L> {
+    listener: L,
+    url: reqwest::Url,
+    secret: String,
+}
+
+/// The webhook's route (to merge into the HTTP app) and its updates, for `serve --webhook`:
+/// Telegram posts to `url` with `secret` in its header; `listen` is the local address.
+pub fn webhook(
+    listen: std::net::SocketAddr,
+    url: reqwest::Url,
+    secret: String,
+    metrics: Arc<Metrics>,
+) -> (
+    axum::Router,
+    Webhook<impl UpdateListener<Err = std::convert::Infallible> + Send>,
+) {
+    let opts = webhooks::Options::new(listen, url.clone()).secret_token(secret.clone());
+    let (listener, _stop, hook) = webhooks::axum_no_setup(opts);
+    let sec = secret.clone();
+    let hook = hook.layer(axum::middleware::from_fn(move |req, next| {
+        screen_update(metrics.clone(), sec.clone(), req, next)
+    }));
+    (
+        hook,
+        Webhook {
+            listener,
+            url,
+            secret,
+        },
+    )
+}
+
+/// Before teloxide's webhook handler (which logs an update it cannot parse in full, names and
+/// text included): an update with the right secret that cannot be read is answered 200 (so
+/// Telegram does not send it again), counted, and logged without its content.
+async fn screen_update(
+    metrics: Arc<Metrics>,
+    secret: String,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let ours = req
+        .headers()
+        .get("X-Telegram-Bot-Api-Secret-Token")
+        .is_some_and(|v| v.as_bytes() == secret.as_bytes());
+    if !ours {
+        return next.run(req).await;
+    }
+    let (parts, body) = req.into_parts();
+    // axum's default limit for a body read whole, as teloxide's handler has.
+    let Ok(bytes) = axum::body::to_bytes(body, 2 * 1024 * 1024).await else {
+        return StatusCode::PAYLOAD_TOO_LARGE.into_response();
+    };
+    let why = match std::str::from_utf8(&bytes).map(crate::bot::poll::read_update) {
+        Ok(crate::bot::poll::Item::Update(_)) => None,
+        Ok(crate::bot::poll::Item::Bad { why, .. }) => Some(why),
+        Err(_) => Some("not UTF-8"),
+    };
+    if let Some(why) = why {
+        metrics.updates.inc("unparseable");
+        tracing::warn!(
+            why,
+            "skipped a webhook update that could not be read (content not logged)"
+        );
+        return StatusCode::OK.into_response();
+    }
+    let req = axum::extract::Request::from_parts(parts, axum::body::Body::from(bytes));
+    next.run(req).await
+}
+
+/// The Bot API client, at `TELOXIDE_API_URL` when it is set (the tests' fake Telegram).
+pub fn client(token: &str) -> Result<Bot> {
+    let mut bot = Bot::new(token);
+    if let Ok(url) = std::env::var("TELOXIDE_API_URL") {
+        let url = reqwest::Url::parse(url.trim_end_matches('/'))
+            .map_err(|e| anyhow!("TELOXIDE_API_URL: not a URL ({e})"))?;
+        bot = bot.set_api_url(url);
+    }
+    Ok(bot)
+}
+
+/// What the bot needs to start: the client from [`client`], and `serve`'s shared parts.
+pub struct Start<'a> {
+    /// Waits for SIGTERM or Ctrl-C; once it returns, the bot stops taking updates and the
+    /// HTTP side is told to stop (replies in flight finish).
+    pub signal: fn() -> BoxFuture<'static, ()>,
+    pub bot: Bot,
+    pub args: &'a ServeArgs,
+    pub live: Arc<Live>,
+    pub log: Arc<Log>,
+    pub metrics: Arc<Metrics>,
+    pub ready: Arc<Readiness>,
+    pub stop_tx: watch::Sender<bool>,
+}
+
+impl Start<'_> {
+    /// Connects (getMe), registers the command menu, and takes updates from the webhook, if
+    /// one is given, or by long polling, until the signal; then finishes what is in flight.
+    pub async fn run<L>(self, webhook: Option<Webhook<L>>) -> Result<()>
+    where
+        L: teloxide::update_listeners::UpdateListener<Err = std::convert::Infallible> + Send,
+    {
+        let bot = self.bot.clone();
+        let tg = match self.args.throttle {
+            OnOff::On => Tg::Throttled(
+                bot.clone()
+                    .throttle(teloxide::adaptors::throttle::Limits::default()),
+            ),
+            OnOff::Off => {
+                tracing::warn!("Telegram rate limiting is off: for load tests on loopback only");
+                Tg::Plain(bot.clone())
+            }
+        };
+        let me = with_retry(&self.metrics, "getMe", || bot.get_me().send())
+            .await
+            .context("cannot reach Telegram (getMe); is TELOXIDE_TOKEN right?")?;
+        self.ready.set(Ok(()));
+        let username = me.username.clone().unwrap_or_default();
+        tracing::info!(bot = %username, "connected to Telegram");
+        if let Err(e) = set_commands(&tg, &self.metrics).await {
+            tracing::warn!(error = %e, "could not register the command menu (setMyCommands)");
+        }
+        spawn_telegram_check(bot.clone(), self.ready.clone());
+        let state = Arc::new(BotState {
+            live: self.live,
+            log: self.log,
+            tg,
+            urgent: bot.clone(),
+            metrics: self.metrics.clone(),
+            username,
+            bot_id: me.id,
+        });
+        let lanes = Lanes::new(state);
+        let stop_tx = self.stop_tx;
+        let signal = self.signal;
+        // On a signal: stop taking updates (and the HTTP side); replies in flight finish below.
+        let (bot_stop_tx, bot_stop_rx) = watch::channel(false);
+        let on_signal = |listener_stop: Option<teloxide::stop::StopToken>| async move {
+            signal().await;
+            tracing::info!("stopping: finishing replies in flight");
+            let _ = stop_tx.send(true);
+            let _ = bot_stop_tx.send(true);
+            if let Some(t) = listener_stop {
+                t.stop();
+            }
+        };
+        match webhook {
+            Some(Webhook {
+                mut listener,
+                url,
+                secret,
+            }) => {
+                tokio::spawn(on_signal(Some(listener.stop_token())));
+                // Set here rather than by teloxide, and never deleted at stop: with several
+                // replicas behind a load balancer, one stopping must not cut off the others.
+                with_retry(&self.metrics, "setWebhook", || {
+                    bot.set_webhook(url.clone())
+                        .secret_token(secret.clone())
+                        .allowed_updates(vec![
+                            AllowedUpdate::Message,
+                            AllowedUpdate::EditedMessage,
+                            AllowedUpdate::CallbackQuery,
+                        ])
+                        .send()
+                })
+                .await
+                .context("cannot set the webhook (setWebhook)")?;
+                tracing::info!(%url, "webhook set");
+                let mut stop = bot_stop_rx;
+                let stream = listener.as_stream();
+                let mut stream = std::pin::pin!(stream);
+                loop {
+                    let next = tokio::select! {
+                        u = stream.next() => u,
+                        _ = stop.wait_for(|s| *s) => None,
+                    };
+                    match next {
+                        Some(Ok(update)) => lanes.dispatch(update),
+                        Some(Err(never)) => match never {},
+                        None => break,
+                    }
+                }
+                lanes.drain().await;
+            }
+            None => {
+                // Polling deletes any webhook first (switching back from webhook mode).
+                with_retry(&self.metrics, "deleteWebhook", || {
+                    bot.delete_webhook().send()
+                })
+                .await
+                .context("cannot delete the webhook (deleteWebhook)")?;
+                tokio::spawn(on_signal(None));
+                self.ready.polling.store(true, Ordering::Relaxed);
+                let poller = Poller {
+                    bot: bot.clone(),
+                    lanes: lanes.clone(),
+                    health: self.ready.poll.clone(),
+                    metrics: self.metrics.clone(),
+                };
+                let last = poller.run(bot_stop_rx).await;
+                lanes.drain().await;
+                // Everything handed over is handled: tell Telegram.
+                poller.confirm(last).await;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Checks every minute that Telegram answers, for `/readyz`.
+fn spawn_telegram_check(bot: Bot, ready: Arc<Readiness>) {
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(Duration::from_secs(60));
+        every.tick().await;
+        loop {
+            every.tick().await;
+            let r = bot
+                .get_me()
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| e.to_string());
+            if let Err(e) = &r {
+                tracing::warn!(error = %e, "Telegram check failed");
+            }
+            ready.set(r);
+        }
+    });
+}

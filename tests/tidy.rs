@@ -1,0 +1,199 @@
+//! Tidy: the architecture's invariants (ARCHITECTURE.md), checked over the source text so
+//! they stay true. It fails when Telegram (`teloxide`) appears outside `src/bot/`, SQL or a
+//! database crate outside `src/log/`, file, network or terminal I/O in `src/assistant/`, or
+//! a source file opens without its `//!` doc comment. Exceptions are listed by path below,
+//! each with its reason; remove one once its file complies.
+
+use std::path::{Path, PathBuf};
+
+/// Files outside `src/bot/` allowed to name `teloxide`, and why.
+const TELOXIDE_ALLOWED: &[(&str, &str)] = &[];
+
+/// Files outside `src/log/` allowed to hold SQL or name a database crate, and why.
+const DATABASE_ALLOWED: &[(&str, &str)] = &[];
+
+/// Files in `src/assistant/` allowed to do I/O, and why.
+const ASSISTANT_IO_ALLOWED: &[(&str, &str)] = &[];
+
+/// Database crates: only the log may use them.
+const DATABASE_CRATES: &[&str] = &[
+    "rusqlite",
+    "postgres::",
+    "tokio_postgres",
+    "sqlx",
+    "diesel",
+    "sea_orm",
+];
+
+/// SQL statements as they appear in query strings (upper case, as the log writes them).
+const SQL_WORDS: &[&str] = &[
+    "SELECT ",
+    "INSERT INTO",
+    "DELETE FROM",
+    "CREATE TABLE",
+    "CREATE INDEX",
+    "ALTER TABLE",
+    "DROP TABLE",
+    "PRAGMA ",
+];
+
+/// I/O the answering core must not do itself: files, network, processes, the terminal, the
+/// environment.
+const IO_MARKERS: &[&str] = &[
+    "std::fs",
+    "tokio::fs",
+    "File::",
+    "std::net",
+    "tokio::net",
+    "reqwest",
+    "std::process",
+    "std::env",
+    "std::io::stdin",
+    "std::io::stdout",
+    "println!",
+    "eprintln!",
+    "print!(",
+    "eprint!(",
+];
+
+/// Every `.rs` file under `dir`, as paths relative to the crate root with `/` separators.
+fn rust_files(root: &Path, dir: &Path, out: &mut Vec<(String, PathBuf)>) {
+    let entries = std::fs::read_dir(dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+    for entry in entries {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            rust_files(root, &path, out);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            let rel = path.strip_prefix(root).unwrap();
+            let rel = rel
+                .components()
+                .map(|c| c.as_os_str().to_string_lossy())
+                .collect::<Vec<_>>()
+                .join("/");
+            out.push((rel, path));
+        }
+    }
+}
+
+/// The lines that are code: line comments and doc comments dropped (prose may name
+/// anything).
+fn code_lines(text: &str) -> impl Iterator<Item = (usize, &str)> {
+    text.lines().enumerate().filter_map(|(i, line)| {
+        let t = line.trim_start();
+        (!t.starts_with("//")).then_some((i + 1, line))
+    })
+}
+
+fn allowed(list: &[(&str, &str)], path: &str) -> bool {
+    list.iter().any(|(p, _)| *p == path)
+}
+
+/// What is wrong with one source file, each problem as `path:line: what`.
+fn problems(path: &str, text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let first = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
+    if !first.starts_with("//!") {
+        out.push(format!(
+            "{path}:1: no `//!` doc comment saying what the module is"
+        ));
+    }
+    let in_bot = path.starts_with("src/bot/");
+    let in_log = path.starts_with("src/log/");
+    let in_assistant = path.starts_with("src/assistant/");
+    for (n, line) in code_lines(text) {
+        if !in_bot && !allowed(TELOXIDE_ALLOWED, path) && line.contains("teloxide") {
+            out.push(format!(
+                "{path}:{n}: Telegram (`teloxide`) outside src/bot/: {}",
+                line.trim()
+            ));
+        }
+        if !in_log && !allowed(DATABASE_ALLOWED, path) {
+            for word in DATABASE_CRATES.iter().chain(SQL_WORDS) {
+                if line.contains(word) {
+                    out.push(format!(
+                        "{path}:{n}: SQL or a database crate (`{}`) outside src/log/: {}",
+                        word.trim(),
+                        line.trim()
+                    ));
+                }
+            }
+        }
+        if in_assistant && !allowed(ASSISTANT_IO_ALLOWED, path) {
+            for word in IO_MARKERS {
+                if line.contains(word) {
+                    out.push(format!(
+                        "{path}:{n}: I/O (`{word}`) in src/assistant/: {}",
+                        line.trim()
+                    ));
+                }
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn the_sources_keep_the_architectures_invariants() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files = Vec::new();
+    rust_files(root, &root.join("src"), &mut files);
+    assert!(
+        files.len() > 40,
+        "found only {} source files under src/",
+        files.len()
+    );
+    let mut all = Vec::new();
+    for (rel, path) in &files {
+        let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{rel}: {e}"));
+        all.extend(problems(rel, &text));
+    }
+    // Every exception still names a file that exists (and so still needs its exception).
+    for (path, why) in TELOXIDE_ALLOWED
+        .iter()
+        .chain(DATABASE_ALLOWED)
+        .chain(ASSISTANT_IO_ALLOWED)
+    {
+        assert!(
+            files.iter().any(|(rel, _)| rel == path),
+            "{path} is allowed an exception ({why}) but does not exist"
+        );
+    }
+    assert!(
+        all.is_empty(),
+        "ARCHITECTURE.md's invariants are broken:\n{}",
+        all.join("\n")
+    );
+}
+
+#[test]
+fn tidy_finds_each_kind_of_breach() {
+    let ok = "//! A module.\n\nfn f() {}\n";
+    assert_eq!(problems("src/content/model.rs", ok), Vec::<String>::new());
+
+    let undocumented = problems("src/chat.rs", "use std::fmt;\n");
+    assert_eq!(undocumented.len(), 1, "{undocumented:?}");
+    assert!(undocumented[0].starts_with("src/chat.rs:1: no `//!`"));
+
+    let telegram = "//! Doc.\nuse teloxide::prelude::*;\n";
+    assert_eq!(problems("src/bot/send.rs", telegram), Vec::<String>::new());
+    let found = problems("src/review/mod.rs", telegram);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(found[0].starts_with("src/review/mod.rs:2: Telegram"));
+
+    let sql = "//! Doc.\nconst Q: &str = \"SELECT text FROM questions\";\n";
+    assert_eq!(problems("src/log/sql.rs", sql), Vec::<String>::new());
+    assert!(problems("src/review/pages.rs", sql)[0].contains("SQL or a database crate"));
+    let krate = "//! Doc.\nfn f(e: rusqlite::Error) {}\n";
+    assert!(problems("src/serve.rs", krate)[0].contains("`rusqlite`"));
+
+    let io = "//! Doc.\nfn f() { let _ = std::fs::read(\"x\"); }\n";
+    assert_eq!(problems("src/content/load.rs", io), Vec::<String>::new());
+    assert!(problems("src/assistant/mod.rs", io)[0].contains("I/O (`std::fs`)"));
+
+    // Prose may name anything.
+    let prose = "//! Doc.\n// teloxide, SELECT, std::fs\nfn f() {}\n";
+    assert_eq!(
+        problems("src/assistant/mod.rs", prose),
+        Vec::<String>::new()
+    );
+}
