@@ -89,6 +89,7 @@ fn picked(
         },
         Pick::Choice(Choice::Topics) => topics(assistant, out),
         Pick::Choice(Choice::TalkToSomeone) => show(&assistant.talk_to_someone(cx), out),
+        Pick::Choice(Choice::CrisisLines) => show(&assistant.crisis_lines(cx), out),
         Pick::Topic(topic) => {
             let entries: Vec<Pick> = assistant
                 .content()

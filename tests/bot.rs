@@ -204,9 +204,9 @@ async fn a_crisis_message_comes_first() {
 async fn non_text_updates_get_a_polite_reply() {
     let s = Serve::start(&["--throttle", "off"]).await;
     let chat = 700_100_600;
+    // A sticker is small talk (its own test below); other media are not text.
     for (i, send) in [
-        FakeTelegram::send_sticker as fn(&FakeTelegram, i64) -> i64,
-        FakeTelegram::send_photo,
+        FakeTelegram::send_photo as fn(&FakeTelegram, i64) -> i64,
         FakeTelegram::send_voice,
         FakeTelegram::send_document,
         FakeTelegram::send_location,
@@ -243,6 +243,96 @@ async fn non_text_updates_get_a_polite_reply() {
         )
         .await;
     assert!(!odd.is_empty());
+    assert_clean(&s);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn small_talk_gets_a_friendly_word_and_is_not_an_unanswered_question() {
+    let mut s = Serve::start(&["--throttle", "off"]).await;
+    let chat = 700_100_650;
+    for text in ["hello", "thanks!", "ok", "?", "👍"] {
+        let reply = s.ask(chat, text).await;
+        let all: String = reply.iter().map(plain).collect();
+        assert!(
+            !all.contains("don't have guidance"),
+            "{text:?} was treated as a question: {all}"
+        );
+        assert!(
+            all_data(&reply).iter().any(|d| d == "T"),
+            "{text:?}: no topics button: {reply:#?}"
+        );
+        assert!(all.chars().count() < 300, "{text:?}: a short word: {all}");
+    }
+    s.fake.send_sticker(chat);
+    let n = s.fake.sent().iter().filter(|m| m.chat_id == chat).count();
+    let got = s.fake.wait_sent_to(chat, n + 1, T).await;
+    assert!(
+        all_data(&got[n..]).iter().any(|d| d == "T"),
+        "a sticker gets the topics button: {got:#?}"
+    );
+    // A real question still gets an answer, and a crisis in few words is still a crisis.
+    let answer = s.ask(chat, "how much is statutory sick pay").await;
+    assert!(answer.iter().map(plain).collect::<String>().contains("SSP"));
+    let crisis = s.ask(chat, "suicidal").await;
+    assert!(plain(&crisis[0]).contains("999"), "{crisis:#?}");
+    assert_clean(&s);
+    s.stop().await;
+
+    let mut db = s.db();
+    let qs = db.questions(&Filter::default(), 20, 0).unwrap();
+    let small: Vec<&str> = qs
+        .iter()
+        .filter(|q| q.outcome == "smalltalk")
+        .map(|q| q.text.as_str())
+        .collect();
+    assert_eq!(small.len(), 6, "five texts and a sticker: {small:?}");
+    assert!(qs.iter().all(|q| q.outcome != "no_answer"), "{qs:#?}");
+    let stats = db.stats(None).unwrap();
+    assert_eq!(stats.questions, 2, "small talk is not counted: {stats:?}");
+    assert_eq!(stats.unanswered, 0);
+    let days = db.days(chrono::Utc::now() - chrono::Duration::days(1)).unwrap();
+    assert_eq!(days.iter().map(|d| d.questions).sum::<u64>(), 2, "{days:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn after_a_crisis_talk_to_someone_lists_the_crisis_lines_first() {
+    let s = Serve::start(&["--throttle", "off"]).await;
+    let chat = 700_100_660;
+    let reply = s
+        .ask(chat, "one of my staff told me she wants to end her life")
+        .await;
+    let talk: Vec<String> = reply
+        .iter()
+        .flat_map(|m| m.buttons.iter().flatten())
+        .filter(|b| b.text.contains("Talk to someone"))
+        .map(|b| b.text.clone())
+        .collect();
+    assert_eq!(talk.len(), 1, "once per reply: {reply:#?}");
+    // The crisis entry's nested list: each line on its own line, not run onto its parent.
+    let text: String = reply.iter().map(plain).collect::<Vec<_>>().join("\n");
+    for line in text.lines() {
+        assert!(
+            !(line.contains("NHS 111") && line.contains("Samaritans")),
+            "nested items run together: {line}"
+        );
+    }
+    let (m, data) = button(&reply, "Talk to someone");
+    let people = s.press(chat, m.message_id, &data).await;
+    let text: String = people.iter().map(plain).collect();
+    let samaritans = text.find("Samaritans").expect("the crisis lines are listed");
+    let acas = text.find("Acas").expect("and the usual ones after");
+    assert!(samaritans < acas, "crisis lines first: {text}");
+    // Without a crisis, "Talk to someone" is the usual list.
+    let answer = s.ask(chat, "how much is statutory sick pay").await;
+    let (m, data) = button(&answer, "Talk to someone");
+    assert_eq!(data, "h");
+    let usual: String = s
+        .press(chat, m.message_id, &data)
+        .await
+        .iter()
+        .map(plain)
+        .collect();
+    assert!(!usual.contains("Samaritans"), "{usual}");
     assert_clean(&s);
 }
 

@@ -1,6 +1,7 @@
 //! The assistant: one question in, one channel-neutral [`Reply`] out.
 //!
-//! The crisis check runs first, before any search. Then the engine ranks guidance and
+//! The crisis check runs first, before any search. Small talk ("hello", "thanks", "?", emoji)
+//! the crisis check let through gets a friendly word ([`smalltalk`]). Then the engine ranks guidance and
 //! programmes, the asker's region filters and orders the programmes, and `decide` picks the
 //! outcome. No I/O of its own: the content and index are handed in.
 
@@ -9,6 +10,7 @@ pub mod decide;
 pub mod message;
 pub mod region;
 pub mod reply;
+pub mod smalltalk;
 
 use std::sync::Arc;
 
@@ -117,6 +119,15 @@ impl Assistant {
         // The crisis check comes before any search: phrases, structure, then meaning.
         let (meaning, near) = self.crisis_meaning(&vectors, false);
         let signal = self.crisis.check(question).or(meaning);
+        if signal.is_none()
+            && let Some(kind) = smalltalk::detect(question)
+        {
+            let mut reply = self.empty(question, region, Outcome::SmallTalk, Vec::new());
+            reply.smalltalk = Some(smalltalk::answer(kind).to_string());
+            reply.crisis_similarity = near;
+            reply.choices = vec![Choice::Topics];
+            return reply;
+        }
         let ranking = self.rank_message(message, vectors, region.as_deref());
         let mut hits = ranking.hits;
         hits.truncate(RANKED_DEPTH);
@@ -195,7 +206,9 @@ impl Assistant {
             Outcome::NoAnswer => {
                 reply.choices = vec![Choice::Topics, Choice::TalkToSomeone];
             }
-            Outcome::Crisis => unreachable!("crisis replies are built above"),
+            Outcome::Crisis | Outcome::SmallTalk => {
+                unreachable!("crisis and small-talk replies are built above")
+            }
         }
         reply
     }
@@ -215,6 +228,16 @@ impl Assistant {
 
     /// The "Talk to someone" reply: Acas, then the asker's local programmes.
     pub fn talk_to_someone(&self, cx: &Context) -> Reply {
+        self.people_to_talk_to(cx, false)
+    }
+
+    /// "Talk to someone" after a crisis reply: the crisis lines (the `programmes:` of
+    /// `crisis.yaml`) first, then the usual ones.
+    pub fn crisis_lines(&self, cx: &Context) -> Reply {
+        self.people_to_talk_to(cx, true)
+    }
+
+    fn people_to_talk_to(&self, cx: &Context, crisis: bool) -> Reply {
         let mut reply = self.empty(
             "Talk to someone",
             cx.region.clone(),
@@ -222,8 +245,12 @@ impl Assistant {
             Vec::new(),
         );
         let region = cx.region.as_deref();
-        let mut cards: Vec<ProgrammeCard> = ["acas", "hse", "access-to-work-programme"]
+        let crisis_ids = crisis.then_some(self.content.crisis.programmes.as_slice());
+        let mut cards: Vec<ProgrammeCard> = crisis_ids
+            .unwrap_or_default()
             .iter()
+            .map(String::as_str)
+            .chain(["acas", "hse", "access-to-work-programme"])
             .filter_map(|id| self.content.programme(id))
             .map(|p| self.card(p, region))
             .collect();
@@ -236,6 +263,8 @@ impl Assistant {
                     .map(|p| self.card(p, region)),
             );
         }
+        let mut seen = std::collections::HashSet::new();
+        cards.retain(|c| seen.insert(c.id.clone()));
         reply.programmes = cards;
         reply.choices = vec![Choice::Topics];
         reply
@@ -475,10 +504,11 @@ impl Assistant {
             }
         }
         reply.programmes = cards;
+        // "Talk to someone" once, first, and leading to the crisis lines.
         reply
             .choices
-            .retain(|c| !matches!(c, Choice::Topics | Choice::TalkToSomeone));
-        reply.choices.insert(0, Choice::TalkToSomeone);
+            .retain(|c| !matches!(c, Choice::Topics | Choice::TalkToSomeone | Choice::CrisisLines));
+        reply.choices.insert(0, Choice::CrisisLines);
     }
 
     fn empty(
@@ -496,6 +526,7 @@ impl Assistant {
             crisis_message: None,
             crisis: None,
             crisis_similarity: None,
+            smalltalk: None,
             shown: None,
             programmes: Vec::new(),
             related: Vec::new(),

@@ -17,6 +17,9 @@ pub enum Outcome {
     NoAnswer,
     /// The question signals a risk to life: the crisis message comes first.
     Crisis,
+    /// A greeting, thanks, "ok", emoji or other noise: a friendly word, not a question.
+    #[serde(rename = "smalltalk")]
+    SmallTalk,
 }
 
 impl Outcome {
@@ -26,6 +29,7 @@ impl Outcome {
             Outcome::Clarify => "clarify",
             Outcome::NoAnswer => "no_answer",
             Outcome::Crisis => "crisis",
+            Outcome::SmallTalk => "smalltalk",
         }
     }
 }
@@ -113,6 +117,8 @@ pub enum Choice {
     Topics,
     /// Who to talk to: Acas and local signposts.
     TalkToSomeone,
+    /// Who to talk to after a crisis reply: the crisis lines first, then the usual ones.
+    CrisisLines,
 }
 
 impl Choice {
@@ -120,7 +126,7 @@ impl Choice {
         match self {
             Choice::Show { title, .. } => title,
             Choice::Topics => "Browse topics",
-            Choice::TalkToSomeone => "Talk to someone",
+            Choice::TalkToSomeone | Choice::CrisisLines => "Talk to someone",
         }
     }
 }
@@ -143,6 +149,10 @@ pub struct Reply {
     /// so reviewers can see near-misses.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub crisis_similarity: Option<f32>,
+    /// The friendly word for small talk (plain text), present exactly when the outcome is
+    /// small talk.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub smalltalk: Option<String>,
     pub shown: Option<Shown>,
     pub programmes: Vec<ProgrammeCard>,
     pub related: Vec<ItemLink>,

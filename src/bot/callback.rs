@@ -21,6 +21,8 @@ pub enum Callback {
     Topics,
     Topic(String),
     TalkToSomeone,
+    /// "Talk to someone" under a crisis reply: the crisis lines first.
+    CrisisLines,
     /// Set the region (`None`: not listed / skip).
     Region(Option<String>),
     Programmes,
@@ -48,6 +50,7 @@ impl Callback {
             },
             Action::Topics => Callback::Topics,
             Action::TalkToSomeone => Callback::TalkToSomeone,
+            Action::CrisisLines => Callback::CrisisLines,
         }
     }
 
@@ -65,6 +68,7 @@ impl Callback {
             Callback::Topics => "T".into(),
             Callback::Topic(t) => format!("t:{t}"),
             Callback::TalkToSomeone => "h".into(),
+            Callback::CrisisLines => "h:c".into(),
             Callback::Region(Some(r)) => format!("r:{r}"),
             Callback::Region(None) => "r:-".into(),
             Callback::Programmes => "p".into(),
@@ -109,6 +113,7 @@ impl Callback {
             ("T", None) => Some(Callback::Topics),
             ("t", Some(t)) if is_id(t) => Some(Callback::Topic(t.to_string())),
             ("h", None) => Some(Callback::TalkToSomeone),
+            ("h", Some("c")) => Some(Callback::CrisisLines),
             ("r", Some("-")) => Some(Callback::Region(None)),
             ("r", Some(r)) if is_id(r) => Some(Callback::Region(Some(r.to_string()))),
             ("p", None) => Some(Callback::Programmes),
@@ -141,6 +146,7 @@ mod tests {
             Callback::Topics,
             Callback::Topic("mental-health".into()),
             Callback::TalkToSomeone,
+            Callback::CrisisLines,
             Callback::Region(Some("north-east".into())),
             Callback::Region(None),
             Callback::Programmes,
@@ -169,6 +175,7 @@ mod tests {
             "x:maybe",
             "zzz",
             "T:extra",
+            "h:x",
             &"s:".repeat(40),
             "s:ÿÿ",
         ] {

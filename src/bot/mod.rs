@@ -158,8 +158,14 @@ impl BotState {
 
     async fn on_message(self: Arc<Self>, m: Message, update_id: u32) {
         let chat = m.chat.id;
+        if m.sticker().is_some() && m.chat.is_private() {
+            // A sticker is small talk: a friendly word, logged as such.
+            self.on_question(chat, crate::assistant::smalltalk::STICKER, update_id)
+                .await;
+            return;
+        }
         let Some(text) = m.text() else {
-            // Stickers, photos, voice, documents, locations...: a polite word in private
+            // Photos, voice, documents, locations...: a polite word in private
             // chats; silence in groups, where they are not for the bot.
             if m.chat.is_private() {
                 self.say(chat, texts::NOT_TEXT).await;
@@ -381,11 +387,16 @@ impl BotState {
                 let html = format!("<b>{}</b>\nChoose an entry:", escape(&topic.title));
                 send_menu(&self.tg, &self.metrics, chat, &html, menu(rows)).await;
             }
-            Callback::TalkToSomeone => {
+            cb @ (Callback::TalkToSomeone | Callback::CrisisLines) => {
                 answer_callback(&self.tg, &self.metrics, q.id, None).await;
-                let reply = a.talk_to_someone(&Context {
+                let cx = Context {
                     region: self.log.region(&key),
-                });
+                };
+                let reply = if cb == Callback::CrisisLines {
+                    a.crisis_lines(&cx)
+                } else {
+                    a.talk_to_someone(&cx)
+                };
                 let mut msgs = tgr::reply(&reply, None);
                 if let Some(first) = msgs.first_mut() {
                     first.html = format!(

@@ -79,7 +79,8 @@ impl LogError {
 }
 
 /// What a reviewer or a stats line calls the outcome of a question.
-pub const OUTCOMES: [&str; 4] = ["answer", "clarify", "no_answer", "crisis"];
+/// (`smalltalk`: a greeting, thanks, "ok" or emoji; not a question, so not in the rates.)
+pub const OUTCOMES: [&str; 5] = ["answer", "clarify", "no_answer", "crisis", "smalltalk"];
 
 /// 👍 or 👎 on an answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

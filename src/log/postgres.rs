@@ -450,6 +450,8 @@ impl Store for Conn {
                 "clarify" => s.clarified += n,
                 "no_answer" => s.unanswered += n,
                 "crisis" => s.crisis += n,
+                    // Greetings, thanks and emoji are not questions.
+                    "smalltalk" => s.questions -= n,
                 _ => {}
             }
         }
@@ -536,9 +538,11 @@ impl Store for Conn {
         let rows = self
             .client()?
             .query(
-                "SELECT substr(asked_at, 1, 10) AS d, count(*),
+                "SELECT substr(asked_at, 1, 10) AS d,
+                        count(*) FILTER (WHERE outcome <> 'smalltalk'),
                         count(*) FILTER (WHERE outcome = 'no_answer')
-                 FROM questions WHERE asked_at >= $1 GROUP BY d ORDER BY d",
+                 FROM questions WHERE asked_at >= $1 GROUP BY d
+                 HAVING count(*) FILTER (WHERE outcome <> 'smalltalk') > 0 ORDER BY d",
                 &[&ts(since)],
             )
             .map_err(|e| pg(&url, e))?;

@@ -415,6 +415,8 @@ impl Store for SqliteStore {
                     "clarify" => s.clarified += n,
                     "no_answer" => s.unanswered += n,
                     "crisis" => s.crisis += n,
+                    // Greetings, thanks and emoji are not questions.
+                    "smalltalk" => s.questions -= n,
                     _ => {}
                 }
             }
@@ -499,9 +501,11 @@ impl Store for SqliteStore {
         let mut st = self
             .conn
             .prepare_cached(
-                "SELECT substr(asked_at, 1, 10) AS d, count(*),
+                "SELECT substr(asked_at, 1, 10) AS d,
+                        count(*) FILTER (WHERE outcome <> 'smalltalk'),
                         count(*) FILTER (WHERE outcome = 'no_answer')
-                 FROM questions WHERE asked_at >= ?1 GROUP BY d ORDER BY d",
+                 FROM questions WHERE asked_at >= ?1 GROUP BY d
+                 HAVING count(*) FILTER (WHERE outcome <> 'smalltalk') > 0 ORDER BY d",
             )
             .map_err(|e| sql(&self.path, e))?;
         let rows = st

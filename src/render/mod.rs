@@ -25,6 +25,7 @@ mod tests {
             crisis_message: None,
             crisis: None,
             crisis_similarity: None,
+            smalltalk: None,
             shown: Some(Shown::Guidance {
                 id: "ssp-eligibility".into(),
                 title: "Who gets SSP".into(),

@@ -17,6 +17,8 @@ pub enum Action {
     Feedback { question: i64, helpful: bool },
     Topics,
     TalkToSomeone,
+    /// "Talk to someone" under a crisis reply: the crisis lines first.
+    CrisisLines,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -102,26 +104,30 @@ pub fn markdown_blocks(md: &str) -> Vec<String> {
     let mut lists: Vec<Option<u64>> = Vec::new();
     for ev in Parser::new(md) {
         match ev {
-            Event::Start(Tag::List(start)) => lists.push(start),
+            Event::Start(Tag::List(start)) => {
+                // A nested list: its parent item's text is a block of its own, so the
+                // children go on lines of their own, not run onto the parent's.
+                flush(&mut cur, &mut blocks);
+                lists.push(start);
+            }
             Event::End(TagEnd::List(_)) => {
                 lists.pop();
             }
             Event::Start(Tag::Item) => {
-                let indent = "  ".repeat(lists.len().saturating_sub(1));
+                // Nested items are indented with no-break spaces (Telegram keeps them).
+                let depth = lists.len().saturating_sub(1);
+                let indent = "\u{a0}\u{a0}\u{a0}\u{a0}".repeat(depth);
                 match lists.last_mut() {
                     Some(Some(n)) => {
                         cur.push_str(&format!("{indent}{n}. "));
                         *n += 1;
                     }
+                    _ if depth > 0 => cur.push_str(&format!("{indent}◦ ")),
                     _ => cur.push_str(&format!("{indent}• ")),
                 }
             }
             Event::End(TagEnd::Item) | Event::End(TagEnd::Paragraph) => {
-                let b = cur.trim().to_string();
-                if !b.is_empty() {
-                    blocks.push(b);
-                }
-                cur.clear();
+                flush(&mut cur, &mut blocks);
             }
             Event::Start(Tag::Paragraph) => {}
             Event::Start(Tag::Strong) => cur.push_str("<b>"),
@@ -141,11 +147,20 @@ pub fn markdown_blocks(md: &str) -> Vec<String> {
             _ => {}
         }
     }
-    let b = cur.trim().to_string();
-    if !b.is_empty() {
-        blocks.push(b);
-    }
+    flush(&mut cur, &mut blocks);
     blocks
+}
+
+/// Ends the block being built, if it has any text: trimmed, but keeping the no-break spaces
+/// that indent a nested item.
+fn flush(cur: &mut String, blocks: &mut Vec<String>) {
+    let b = cur
+        .trim_end()
+        .trim_start_matches(|c: char| c.is_whitespace() && c != '\u{a0}');
+    if !b.trim().is_empty() {
+        blocks.push(b.to_string());
+    }
+    cur.clear();
 }
 
 /// Where a reply's text comes from: what to say, then what buttons to offer.
@@ -155,6 +170,9 @@ pub fn reply(r: &Reply, question_id: Option<i64>) -> Vec<Message> {
     if let Some(msg) = &r.crisis_message {
         // The crisis message goes first, in a message of its own.
         first = markdown_blocks(msg);
+    }
+    if let Some(word) = &r.smalltalk {
+        blocks.push(escape(word));
     }
     match r.outcome {
         Outcome::Clarify => blocks.push(
@@ -243,6 +261,7 @@ pub fn reply(r: &Reply, question_id: Option<i64>) -> Vec<Message> {
             Choice::Show { id, .. } => Action::Show(id.clone()),
             Choice::Topics => Action::Topics,
             Choice::TalkToSomeone => Action::TalkToSomeone,
+            Choice::CrisisLines => Action::CrisisLines,
         };
         rows.push(vec![Button::action(button_label(c.label()), action)]);
     }
@@ -426,6 +445,23 @@ mod tests {
                 "• two",
                 "1. first",
                 "2. second",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_nested_list_is_nested_not_run_onto_its_parent() {
+        let b = markdown_blocks(
+            "If they are not in danger:\n\n- **NHS 111**: call 111\n  - option 2\n  - any time\n- Samaritans\n",
+        );
+        assert_eq!(
+            b,
+            vec![
+                "If they are not in danger:",
+                "• <b>NHS 111</b>: call 111",
+                "\u{a0}\u{a0}\u{a0}\u{a0}◦ option 2",
+                "\u{a0}\u{a0}\u{a0}\u{a0}◦ any time",
+                "• Samaritans",
             ]
         );
     }

@@ -10,6 +10,10 @@ pub fn reply(r: &Reply) -> String {
         s.push_str(&to_plain(msg));
         s.push_str("\n\n");
     }
+    if let Some(word) = &r.smalltalk {
+        s.push_str(word);
+        s.push('\n');
+    }
     match r.outcome {
         Outcome::Clarify => s.push_str("I'm not sure which of these you mean:\n"),
         Outcome::NoAnswer => s.push_str(

@@ -56,6 +56,7 @@ pub(crate) fn outcome_label(o: &str) -> &str {
         "clarify" => "clarified",
         "no_answer" => "unanswered",
         "crisis" => "crisis",
+        "smalltalk" => "small talk",
         "unhelpful" => "marked not helpful",
         other => other,
     }
@@ -317,7 +318,7 @@ impl QueueParams {
             && o != "unhelpful"
         {
             return Err(format!(
-                "outcome: `{o}` is not one of answer, clarify, no_answer, crisis, unhelpful"
+                "outcome: `{o}` is not one of answer, clarify, no_answer, crisis, smalltalk, unhelpful"
             ));
         }
         let since =
