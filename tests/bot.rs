@@ -222,8 +222,8 @@ async fn non_text_updates_get_a_polite_reply() {
             plain(&got[i])
         );
     }
-    s.fake.send_text(chat, "a question to edit");
-    settle(&s.fake, chat).await;
+    // Its reply first (however slow), so the next message counted is the edit's.
+    s.ask(chat, "a question to edit").await;
     let n = s.fake.sent().iter().filter(|m| m.chat_id == chat).count();
     s.fake.send_edited_text(chat, "an edited question");
     let got = s.fake.wait_sent_to(chat, n + 1, T).await;
@@ -271,8 +271,16 @@ async fn small_talk_gets_a_friendly_word_and_is_not_an_unanswered_question() {
         "a sticker gets the topics button: {got:#?}"
     );
     // A real question still gets an answer, and a crisis in few words is still a crisis.
-    let answer = s.ask(chat, "how much is statutory sick pay").await;
-    assert!(answer.iter().map(plain).collect::<String>().contains("SSP"));
+    let answer: String = s
+        .ask(chat, "how long can someone self-certify")
+        .await
+        .iter()
+        .map(plain)
+        .collect();
+    assert!(
+        answer.contains("self-cert") || answer.contains("Self-cert"),
+        "{answer}"
+    );
     let crisis = s.ask(chat, "suicidal").await;
     assert!(plain(&crisis[0]).contains("999"), "{crisis:#?}");
     assert_clean(&s);
@@ -290,7 +298,9 @@ async fn small_talk_gets_a_friendly_word_and_is_not_an_unanswered_question() {
     let stats = db.stats(None).unwrap();
     assert_eq!(stats.questions, 2, "small talk is not counted: {stats:?}");
     assert_eq!(stats.unanswered, 0);
-    let days = db.days(chrono::Utc::now() - chrono::Duration::days(1)).unwrap();
+    let days = db
+        .days(chrono::Utc::now() - chrono::Duration::days(1))
+        .unwrap();
     assert_eq!(days.iter().map(|d| d.questions).sum::<u64>(), 2, "{days:?}");
 }
 
@@ -310,20 +320,25 @@ async fn after_a_crisis_talk_to_someone_lists_the_crisis_lines_first() {
     assert_eq!(talk.len(), 1, "once per reply: {reply:#?}");
     // The crisis entry's nested list: each line on its own line, not run onto its parent.
     let text: String = reply.iter().map(plain).collect::<Vec<_>>().join("\n");
-    for line in text.lines() {
-        assert!(
-            !(line.contains("NHS 111") && line.contains("Samaritans")),
-            "nested items run together: {line}"
-        );
-    }
+    let nested: Vec<&str> = text
+        .lines()
+        .filter(|l| l.trim_start_matches('\u{a0}').starts_with("◦ "))
+        .collect();
+    assert!(
+        nested.iter().any(|l| l.contains("Samaritans"))
+            && nested.iter().any(|l| l.contains("SHOUT")),
+        "the nested list's items on lines of their own: {text}"
+    );
     let (m, data) = button(&reply, "Talk to someone");
     let people = s.press(chat, m.message_id, &data).await;
     let text: String = people.iter().map(plain).collect();
-    let samaritans = text.find("Samaritans").expect("the crisis lines are listed");
+    let samaritans = text
+        .find("Samaritans")
+        .expect("the crisis lines are listed");
     let acas = text.find("Acas").expect("and the usual ones after");
     assert!(samaritans < acas, "crisis lines first: {text}");
     // Without a crisis, "Talk to someone" is the usual list.
-    let answer = s.ask(chat, "how much is statutory sick pay").await;
+    let answer = s.ask(chat, "how long can someone self-certify").await;
     let (m, data) = button(&answer, "Talk to someone");
     assert_eq!(data, "h");
     let usual: String = s

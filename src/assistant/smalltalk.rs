@@ -84,10 +84,46 @@ const THANKS: &[&str] = &[
 ];
 
 const ACKS: &[&str] = &[
-    "ok", "okay", "k", "kk", "okey", "okie", "cool", "great", "brilliant", "lovely", "perfect",
-    "nice", "fine", "sure", "right", "yes", "yep", "yeah", "no", "nope", "got it", "understood",
-    "noted", "will do", "fair enough", "lol", "haha", "ha", "hmm", "mm", "oh", "ah", "ahh",
-    "oh ok", "ah ok", "i see", "makes sense", "good", "nice one", "sound",
+    "ok",
+    "okay",
+    "k",
+    "kk",
+    "okey",
+    "okie",
+    "cool",
+    "great",
+    "brilliant",
+    "lovely",
+    "perfect",
+    "nice",
+    "fine",
+    "sure",
+    "right",
+    "yes",
+    "yep",
+    "yeah",
+    "no",
+    "nope",
+    "got it",
+    "understood",
+    "noted",
+    "will do",
+    "fair enough",
+    "lol",
+    "haha",
+    "ha",
+    "hmm",
+    "mm",
+    "oh",
+    "ah",
+    "ahh",
+    "oh ok",
+    "ah ok",
+    "i see",
+    "makes sense",
+    "good",
+    "nice one",
+    "sound",
 ];
 
 const GOODBYES: &[&str] = &[
@@ -220,10 +256,10 @@ pub fn answer(kind: SmallTalk) -> &'static str {
         SmallTalk::Greeting => {
             "Hello! Ask me anything about staff health at work, in your own words: sick pay, fit notes, stress, adjustments, getting someone back to work. Or browse the topics."
         }
-        SmallTalk::Thanks => {
-            "You're welcome. Ask another question any time, or browse the topics."
+        SmallTalk::Thanks => "You're welcome. Ask another question any time, or browse the topics.",
+        SmallTalk::Ack => {
+            "OK. If you have a question about staff health at work, just type it, or browse the topics."
         }
-        SmallTalk::Ack => "OK. If you have a question about staff health at work, just type it, or browse the topics.",
         SmallTalk::Goodbye => "Thanks for using workhealth. Come back any time with a question.",
         SmallTalk::Noise => {
             "I didn't catch a question there. Type it in your own words, for example \"how much sick pay do I pay?\", or browse the topics."

@@ -450,8 +450,8 @@ impl Store for Conn {
                 "clarify" => s.clarified += n,
                 "no_answer" => s.unanswered += n,
                 "crisis" => s.crisis += n,
-                    // Greetings, thanks and emoji are not questions.
-                    "smalltalk" => s.questions -= n,
+                // Greetings, thanks and emoji are not questions.
+                "smalltalk" => s.questions -= n,
                 _ => {}
             }
         }

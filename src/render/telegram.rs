@@ -14,7 +14,10 @@ pub const MAX_MESSAGE: usize = 4000;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {
     Show(String),
-    Feedback { question: i64, helpful: bool },
+    Feedback {
+        question: i64,
+        helpful: bool,
+    },
     Topics,
     TalkToSomeone,
     /// "Talk to someone" under a crisis reply: the crisis lines first.
