@@ -23,6 +23,8 @@ pub enum Callback {
     TalkToSomeone,
     /// "Talk to someone" under a crisis reply: the crisis lines first.
     CrisisLines,
+    /// The rest of an entry's answer, after its first message.
+    ReadMore(String),
     /// Set the region (`None`: not listed / skip).
     Region(Option<String>),
     Programmes,
@@ -51,6 +53,7 @@ impl Callback {
             Action::Topics => Callback::Topics,
             Action::TalkToSomeone => Callback::TalkToSomeone,
             Action::CrisisLines => Callback::CrisisLines,
+            Action::ReadMore(id) => Callback::ReadMore(id.clone()),
         }
     }
 
@@ -69,6 +72,7 @@ impl Callback {
             Callback::Topic(t) => format!("t:{t}"),
             Callback::TalkToSomeone => "h".into(),
             Callback::CrisisLines => "h:c".into(),
+            Callback::ReadMore(id) => format!("m:{id}"),
             Callback::Region(Some(r)) => format!("r:{r}"),
             Callback::Region(None) => "r:-".into(),
             Callback::Programmes => "p".into(),
@@ -114,6 +118,7 @@ impl Callback {
             ("t", Some(t)) if is_id(t) => Some(Callback::Topic(t.to_string())),
             ("h", None) => Some(Callback::TalkToSomeone),
             ("h", Some("c")) => Some(Callback::CrisisLines),
+            ("m", Some(id)) if is_id(id) => Some(Callback::ReadMore(id.to_string())),
             ("r", Some("-")) => Some(Callback::Region(None)),
             ("r", Some(r)) if is_id(r) => Some(Callback::Region(Some(r.to_string()))),
             ("p", None) => Some(Callback::Programmes),
@@ -147,6 +152,7 @@ mod tests {
             Callback::Topic("mental-health".into()),
             Callback::TalkToSomeone,
             Callback::CrisisLines,
+            Callback::ReadMore("access-to-work-mental-health-service".into()),
             Callback::Region(Some("north-east".into())),
             Callback::Region(None),
             Callback::Programmes,
@@ -176,6 +182,8 @@ mod tests {
             "zzz",
             "T:extra",
             "h:x",
+            "m:",
+            "m:Not An Id",
             &"s:".repeat(40),
             "s:ÿÿ",
         ] {

@@ -360,6 +360,19 @@ impl BotState {
                     None => self.say(chat, texts::STALE).await,
                 }
             }
+            Callback::ReadMore(id) => {
+                answer_callback(&self.tg, &self.metrics, q.id, None).await;
+                let cx = Context {
+                    region: self.log.region(&key),
+                };
+                match a.show(&cx, &id) {
+                    Some(reply) => {
+                        let msgs = tgr::more(&reply);
+                        send_all(&self.tg, &self.metrics, chat, &msgs, None).await;
+                    }
+                    None => self.say(chat, texts::STALE).await,
+                }
+            }
             Callback::Topics => {
                 answer_callback(&self.tg, &self.metrics, q.id, None).await;
                 self.topics(chat, &a).await;

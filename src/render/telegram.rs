@@ -22,6 +22,8 @@ pub enum Action {
     TalkToSomeone,
     /// "Talk to someone" under a crisis reply: the crisis lines first.
     CrisisLines,
+    /// The rest of an answer: the points left out of the first message, who can help, sources.
+    ReadMore(String),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -192,6 +194,9 @@ pub fn reply(r: &Reply, question_id: Option<i64>) -> Vec<Message> {
         }
         _ => {}
     }
+    // The first message of an answer fits a phone: the title, the summary and the points
+    // that fit in FIRST_MESSAGE; the rest is behind "Read more" ([`more`]).
+    let mut has_more = false;
     match &r.shown {
         Some(Shown::Guidance {
             title,
@@ -202,42 +207,35 @@ pub fn reply(r: &Reply, question_id: Option<i64>) -> Vec<Message> {
         }) => {
             blocks.push(format!("<b>{}</b>", escape(title)));
             blocks.push(format!("<i>{}</i>", escape(summary)));
-            blocks.extend(markdown_blocks(answer));
+            let (head, rest) = split_answer(answer, &blocks);
+            blocks.extend(head);
             if let Some(date) = figures_checked {
                 blocks.push(format!(
                     "<i>{}</i>",
                     escape(&super::figures_checked_line(date))
                 ));
             }
+            if r.outcome == Outcome::Crisis {
+                // After a crisis, who can help (the crisis lines first) is not hidden.
+                blocks.extend(programme_list(&r.programmes));
+            }
+            has_more = !rest.is_empty()
+                || (r.outcome != Outcome::Crisis && !r.programmes.is_empty())
+                || !r.sources.is_empty();
         }
         Some(Shown::Programme { card }) => {
             blocks.push(format!("<b>{}</b>", escape(&card.name)));
-            blocks.extend(programme_blocks(card, false));
+            blocks.extend(programme_blocks(card));
+            blocks.extend(sources_block(r));
         }
-        None => {}
-    }
-    if !r.programmes.is_empty() {
-        blocks.push("<b>Who can help</b>".to_string());
-        for p in &r.programmes {
-            blocks.push(programme_blocks(p, true).join("\n"));
+        None => {
+            // "Talk to someone", /programmes: a short list, one line a programme.
+            blocks.extend(programme_list(&r.programmes));
+            blocks.extend(sources_block(r));
         }
-    }
-    if !r.sources.is_empty() {
-        let links: Vec<String> = r
-            .sources
-            .iter()
-            .map(|s| {
-                format!(
-                    "• <a href=\"{}\">{}</a>",
-                    escape_attr(&s.url),
-                    escape(&s.title)
-                )
-            })
-            .collect();
-        blocks.push(format!("<b>Sources</b>\n{}", links.join("\n")));
     }
     if r.shown.is_some() {
-        blocks.push("<i>Information, not legal or medical advice.</i>".to_string());
+        blocks.push(DISCLAIMER.to_string());
     }
 
     let mut rows: Vec<Vec<Button>> = Vec::new();
@@ -259,6 +257,12 @@ pub fn reply(r: &Reply, question_id: Option<i64>) -> Vec<Message> {
             ),
         ]);
     }
+    if has_more && let Some(Shown::Guidance { id, .. }) = &r.shown {
+        rows.push(vec![Button::action(
+            "Read more",
+            Action::ReadMore(id.clone()),
+        )]);
+    }
     for c in &r.choices {
         let action = match c {
             Choice::Show { id, .. } => Action::Show(id.clone()),
@@ -277,6 +281,146 @@ pub fn reply(r: &Reply, question_id: Option<i64>) -> Vec<Message> {
     out
 }
 
+/// The first message of an answer stays within about this many characters (as Telegram
+/// counts them).
+pub const FIRST_MESSAGE: usize = 900;
+
+const DISCLAIMER: &str = "<i>Information, not legal or medical advice.</i>";
+
+/// An answer's blocks split into those for the first message (after `before`, which is already
+/// in it) and the rest: blocks in order while they fit in [`FIRST_MESSAGE`], leaving room for
+/// the disclaimer and a possible figures line; a heading is never left last.
+fn split_answer(answer: &str, before: &[String]) -> (Vec<String>, Vec<String>) {
+    let reserve = visible_len(DISCLAIMER) + 2 + 130;
+    let mut used: usize = before.iter().map(|b| visible_len(b) + 2).sum::<usize>() + reserve;
+    let all = markdown_blocks(answer);
+    let mut head = Vec::new();
+    let mut rest = Vec::new();
+    for b in all {
+        let len = visible_len(&b) + 2;
+        if rest.is_empty() && used + len <= FIRST_MESSAGE {
+            used += len;
+            head.push(b);
+        } else {
+            rest.push(b);
+        }
+    }
+    // A heading ("<b>What the law says</b>") with nothing under it goes with what follows.
+    while head.last().is_some_and(|h| is_heading(h)) && !rest.is_empty() {
+        rest.insert(0, head.pop().expect("checked"));
+    }
+    (head, rest)
+}
+
+fn is_heading(block: &str) -> bool {
+    block.starts_with("<b>") && block.ends_with("</b>") && block.matches("<b>").count() == 1
+}
+
+/// "Read more" under an answer: the points left out of the first message, who can help (one
+/// line each) and the sources.
+pub fn more(r: &Reply) -> Vec<Message> {
+    let mut blocks = Vec::new();
+    if let Some(Shown::Guidance {
+        title,
+        summary,
+        answer,
+        ..
+    }) = &r.shown
+    {
+        let before = [
+            format!("<b>{}</b>", escape(title)),
+            format!("<i>{}</i>", escape(summary)),
+        ];
+        let (_, rest) = split_answer(answer, &before);
+        if !rest.is_empty() {
+            blocks.push(format!("<b>{}</b> (continued)", escape(title)));
+            blocks.extend(rest);
+        }
+    }
+    if !r.programmes.is_empty() {
+        blocks.push("<b>Who can help</b>".to_string());
+        blocks.extend(programme_list(&r.programmes));
+    }
+    blocks.extend(sources_block(r));
+    if blocks.is_empty() {
+        blocks.push("That's all there is on this one.".to_string());
+    }
+    let rows = vec![vec![Button::action(
+        "Talk to someone",
+        Action::TalkToSomeone,
+    )]];
+    pack(&blocks, rows)
+}
+
+/// Programmes one line each: name, who it is for (the summary's first sentence), one link.
+fn programme_list(cards: &[ProgrammeCard]) -> Vec<String> {
+    let lines: Vec<String> = cards.iter().map(programme_line).collect();
+    // Lines of one list, one block per few so a long list still packs under the limit.
+    lines.chunks(8).map(|c| c.join("\n")).collect()
+}
+
+fn programme_line(p: &ProgrammeCard) -> String {
+    let local = if p.local { " (in your area)" } else { "" };
+    let link = match (&p.url, &p.phone) {
+        (Some(u), _) => format!(" · <a href=\"{}\">website</a>", escape_attr(u)),
+        (None, Some(ph)) => format!(" · phone {}", escape(ph)),
+        (None, None) => p
+            .email
+            .as_ref()
+            .map(|e| format!(" · {}", escape(e)))
+            .unwrap_or_default(),
+    };
+    format!(
+        "• <b>{}</b>{local}: {}{link}",
+        escape(&p.name),
+        escape(&first_sentence(&p.summary, 110))
+    )
+}
+
+/// The first sentence of a text, cut at a word to at most `max` characters.
+fn first_sentence(text: &str, max: usize) -> String {
+    let t = text.trim();
+    let end = t
+        .char_indices()
+        .find(|(i, c)| *c == '.' && t[i + 1..].starts_with(' '))
+        .map(|(i, _)| i + 1)
+        .unwrap_or(t.len());
+    let s = &t[..end];
+    if s.chars().count() <= max {
+        return s.to_string();
+    }
+    let mut out = String::new();
+    for w in s.split_whitespace() {
+        if out.chars().count() + w.chars().count() + 1 > max - 1 {
+            break;
+        }
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(w);
+    }
+    out.push('…');
+    out
+}
+
+fn sources_block(r: &Reply) -> Option<String> {
+    if r.sources.is_empty() {
+        return None;
+    }
+    let links: Vec<String> = r
+        .sources
+        .iter()
+        .map(|s| {
+            format!(
+                "• <a href=\"{}\">{}</a>",
+                escape_attr(&s.url),
+                escape(&s.title)
+            )
+        })
+        .collect();
+    Some(format!("<b>Sources</b>\n{}", links.join("\n")))
+}
+
 /// Button text: Telegram shows about 40 characters on a phone; keep labels short.
 pub fn button_label(s: &str) -> String {
     const MAX: usize = 60;
@@ -289,20 +433,12 @@ pub fn button_label(s: &str) -> String {
     }
 }
 
-fn programme_blocks(p: &ProgrammeCard, with_name: bool) -> Vec<String> {
-    let mut lines = Vec::new();
-    if with_name {
-        let local = if p.local { " (in your area)" } else { "" };
-        lines.push(format!(
-            "• <b>{}</b>{local} — {}",
-            escape(&p.name),
-            escape(&p.provider)
-        ));
-        lines.push(escape(&p.summary));
-    } else {
-        lines.push(format!("<i>{}</i>", escape(&p.provider)));
-        lines.push(escape(&p.summary));
-    }
+/// A programme in full (its details view).
+fn programme_blocks(p: &ProgrammeCard) -> Vec<String> {
+    let mut lines = vec![
+        format!("<i>{}</i>", escape(&p.provider)),
+        escape(&p.summary),
+    ];
     lines.push(format!("<b>How to join:</b> {}", escape(&p.how_to_join)));
     let mut contact = Vec::new();
     if let Some(u) = &p.url {
@@ -467,6 +603,86 @@ mod tests {
                 "• Samaritans",
             ]
         );
+    }
+
+    /// Over every entry of the real content: the first message of its answer (what a phone
+    /// shows before "Read more"), its median and 95th percentile length, printed.
+    #[test]
+    fn the_first_message_of_every_answer_fits_a_phone() {
+        use crate::assistant::{Assistant, Context};
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("content");
+        let content = crate::content::load_valid(&root, chrono::Utc::now().date_naive())
+            .expect("the real content loads");
+        let a = Assistant::in_memory(std::sync::Arc::new(content)).expect("an index");
+        let cx = Context::default();
+        let mut lens = Vec::new();
+        let mut more_count = 0;
+        for e in &a.content().entries {
+            let r = a.show(&cx, &e.id).expect("every entry shows");
+            let msgs = reply(&r, Some(1));
+            assert_eq!(msgs.len(), 1, "{}: one message before Read more", e.id);
+            let first = &msgs[0];
+            assert!(first.html.contains(&escape(&e.title)), "{}", e.id);
+            lens.push(visible_len(&first.html));
+            let more_button = first
+                .buttons
+                .iter()
+                .flatten()
+                .any(|b| b.kind == ButtonKind::Action(Action::ReadMore(e.id.clone())));
+            if more_button {
+                more_count += 1;
+                // Nothing is lost: what was left out is in "Read more", the sources too.
+                let rest: String = more(&r).iter().map(|m| m.html.clone()).collect();
+                for src in &r.sources {
+                    assert!(rest.contains(&escape_attr(&src.url)), "{}", e.id);
+                }
+                for b in markdown_blocks(match &r.shown {
+                    Some(Shown::Guidance { answer, .. }) => answer,
+                    _ => unreachable!(),
+                }) {
+                    assert!(
+                        first.html.contains(&b) || rest.contains(&b),
+                        "{}: {b}",
+                        e.id
+                    );
+                }
+            }
+        }
+        lens.sort_unstable();
+        let median = lens[lens.len() / 2];
+        let p95 = lens[(lens.len() * 95).div_ceil(100) - 1];
+        let max = *lens.last().unwrap();
+        println!(
+            "first message over {} entries: median {median}, p95 {p95}, max {max} characters; {more_count} with Read more",
+            lens.len()
+        );
+        assert!(lens.len() >= 30, "{}", lens.len());
+        assert!(p95 <= FIRST_MESSAGE, "p95 {p95}");
+        assert!(max <= FIRST_MESSAGE + 100, "max {max}");
+    }
+
+    #[test]
+    fn programme_cards_are_one_line_with_one_link() {
+        let card = ProgrammeCard {
+            id: "acas".into(),
+            name: "Acas".into(),
+            provider: "Advisory, Conciliation and Arbitration Service".into(),
+            summary:
+                "Acas gives free, impartial advice to employers. Its helpline is 0300 123 1100."
+                    .into(),
+            how_to_join: "Phone the helpline.".into(),
+            url: Some("https://www.acas.org.uk".into()),
+            phone: Some("0300 123 1100".into()),
+            email: None,
+            local: false,
+        };
+        let line = programme_line(&card);
+        assert_eq!(
+            line,
+            "• <b>Acas</b>: Acas gives free, impartial advice to employers. · <a href=\"https://www.acas.org.uk\">website</a>"
+        );
+        assert!(!line.contains('\n'));
+        assert_eq!(first_sentence(&"word ".repeat(50), 20).chars().count(), 20);
     }
 
     #[test]
