@@ -123,7 +123,18 @@ async fn a_question_is_answered_escaped_with_buttons_and_feedback_is_logged() {
         text.contains("Statutory Sick Pay") || text.contains("SSP"),
         "{text}"
     );
-    assert!(text.contains("Sources"), "{text}");
+    // A first message that fits a phone; the sources behind "Read more".
+    assert!(!text.contains("Sources"), "{text}");
+    assert!(reply[0].plain.as_deref().unwrap_or("").chars().count() <= 1000);
+    let (m, more) = button(&reply, "Read more");
+    assert!(more.starts_with("m:"), "{more}");
+    let rest: String = s
+        .press(chat, m.message_id, &more)
+        .await
+        .iter()
+        .map(plain)
+        .collect();
+    assert!(rest.contains("Sources"), "{rest}");
     let data = all_data(&reply);
     assert!(data.iter().all(|d| d.len() <= 64));
     assert!(
@@ -318,8 +329,16 @@ async fn after_a_crisis_talk_to_someone_lists_the_crisis_lines_first() {
         .map(|b| b.text.clone())
         .collect();
     assert_eq!(talk.len(), 1, "once per reply: {reply:#?}");
-    // The crisis entry's nested list: each line on its own line, not run onto its parent.
     let text: String = reply.iter().map(plain).collect::<Vec<_>>().join("\n");
+    // The crisis entry's nested list (in its Read more): each item on a line of its own.
+    let (m, more) = button(&reply, "Read more");
+    let more: String = s
+        .press(chat, m.message_id, &more)
+        .await
+        .iter()
+        .map(plain)
+        .collect();
+    let text = format!("{text}\n{more}");
     let nested: Vec<&str> = text
         .lines()
         .filter(|l| l.trim_start_matches('\u{a0}').starts_with("◦ "))
@@ -483,11 +502,19 @@ async fn a_6000_character_reply_is_split_at_paragraphs_under_the_limit() {
     let (menu, data) = button(&topics, "Sickness absence");
     let entries = s.press(chat, menu.message_id, &data).await;
     let (menu, data) = button(&entries, "Fit notes");
-    let reply = s.press(chat, menu.message_id, &data).await;
+    let first = s.press(chat, menu.message_id, &data).await;
+    assert_eq!(first.len(), 1, "one short first message: {first:#?}");
+    let (m, more) = button(&first, "Read more");
+    let reply = s.press(chat, m.message_id, &more).await;
     let total: usize = reply.iter().map(|m| plain(m).chars().count()).sum();
-    // With programmes and sources the reply is well over one message.
+    // The first message fits a phone; nothing is lost: every part is in it or in "Read more".
+    assert!(plain(&first[0]).chars().count() <= 1000, "{first:#?}");
+    let all: String = first.iter().chain(&reply).map(plain).collect();
+    for i in 0..8 {
+        assert!(all.contains(&format!("Part {i}.")), "part {i} lost: {all}");
+    }
     assert!(
-        reply.len() >= 2,
+        total > 2000,
         "{total} characters in {} message(s)",
         reply.len()
     );
