@@ -1,18 +1,19 @@
 //! `workhealth chat`: the Telegram conversation in a terminal, buttons as numbered choices.
 //! Needs no token and no network; reads lines from any input, so it can be driven by a pipe.
+//! Every Telegram command (`/start`, `/help`, `/topics`, `/programmes`, `/region`, `/privacy`,
+//! `/forget`) works here too, with the bot's own texts as plain text. Nothing is logged: the
+//! region is kept in memory only, and `/forget` clears it.
 
 use std::io::{BufRead, Write};
 
 use crate::assistant::{Assistant, Choice, Context, Reply};
+use crate::bot::texts;
+use crate::render::telegram::unescape_plain;
 use crate::render::terminal;
 
-const HELP: &str = "Ask a question in your own words, for example \"one of my staff is signed off with stress, what now?\".\n\
-Type a number to pick one of the choices shown.\n\
-/topics  browse the topics\n\
-/region  set your region (your local programmes are shown first)\n\
-/help    this help\n\
-/quit    leave\n\n\
-workhealth gives information, not legal or medical advice.";
+/// What only the terminal adds to the bot's help.
+const CHAT_HELP: &str =
+    "In this terminal, type a number to pick one of the choices shown, and /quit to leave.";
 
 /// What a number typed next stands for.
 #[derive(Debug, Clone)]
@@ -20,15 +21,14 @@ enum Pick {
     Choice(Choice),
     Topic(String),
     Region(Option<String>),
+    /// `/forget` answered: yes (true) or no.
+    Forget(bool),
 }
 
 pub fn run(assistant: &Assistant, input: impl BufRead, mut out: impl Write) -> std::io::Result<()> {
     let mut cx = Context::default();
     let mut menu: Vec<Pick> = Vec::new();
-    writeln!(
-        out,
-        "workhealth: questions about staff health and work, answered from sourced guidance.\n{HELP}\n"
-    )?;
+    writeln!(out, "{}\n\n{CHAT_HELP}\n", plain(texts::WELCOME))?;
     prompt(&mut out)?;
     for line in input.lines() {
         let line = line?;
@@ -37,12 +37,32 @@ pub fn run(assistant: &Assistant, input: impl BufRead, mut out: impl Write) -> s
             prompt(&mut out)?;
             continue;
         }
-        match text {
-            "/quit" | "/exit" => break,
-            "/help" | "/start" => writeln!(out, "{HELP}")?,
-            "/topics" => menu = topics(assistant, &mut out)?,
-            "/region" => menu = regions(assistant, &mut out)?,
-            _ => {
+        match command(text).as_deref() {
+            Some("quit" | "exit") => break,
+            Some("start") => {
+                writeln!(
+                    out,
+                    "{}\n\n{}",
+                    plain(texts::WELCOME),
+                    plain(texts::PRIVACY_SHORT)
+                )?;
+                menu = regions(assistant, &mut out)?;
+            }
+            Some("help") => writeln!(out, "{}\n\n{CHAT_HELP}", plain(texts::HELP))?,
+            Some("privacy") => writeln!(out, "{}", plain(texts::PRIVACY))?,
+            Some("topics") => menu = topics(assistant, &mut out)?,
+            Some("region") => menu = regions(assistant, &mut out)?,
+            Some("programmes") => menu = programmes(assistant, &cx, &mut out)?,
+            Some("forget") => {
+                writeln!(
+                    out,
+                    "{}\n[1] Yes, delete\n[2] No, keep them",
+                    plain(texts::FORGET_ASK)
+                )?;
+                menu = vec![Pick::Forget(true), Pick::Forget(false)];
+            }
+            Some(_) => writeln!(out, "{}", plain(texts::UNKNOWN_COMMAND))?,
+            None => {
                 if let Ok(n) = text.parse::<usize>() {
                     match n.checked_sub(1).and_then(|i| menu.get(i)).cloned() {
                         Some(pick) => menu = picked(assistant, &mut cx, pick, &mut out)?,
@@ -61,6 +81,44 @@ pub fn run(assistant: &Assistant, input: impl BufRead, mut out: impl Write) -> s
     }
     writeln!(out)?;
     Ok(())
+}
+
+/// A command's name, lower-cased ("/Programmes@bot extra" -> "programmes"), or `None` for
+/// anything that is not a command.
+fn command(text: &str) -> Option<String> {
+    let word = text
+        .strip_prefix('/')?
+        .split_whitespace()
+        .next()
+        .unwrap_or("");
+    let name = word.split('@').next().unwrap_or("");
+    Some(name.to_ascii_lowercase())
+}
+
+/// The bot's HTML text as plain text.
+fn plain(html: &str) -> String {
+    unescape_plain(html)
+}
+
+/// `/programmes`: the same heading and list as the bot's.
+fn programmes(
+    assistant: &Assistant,
+    cx: &Context,
+    out: &mut impl Write,
+) -> std::io::Result<Vec<Pick>> {
+    let region = cx.region.as_deref();
+    let heading = match region.and_then(|r| assistant.content().region(r)) {
+        Some(r) => format!("Programmes and helplines for {}, local ones first:", r.name),
+        None => {
+            "Programmes and helplines across the UK. Set /region to see local ones too:".to_string()
+        }
+    };
+    let reply = Reply {
+        programmes: assistant.programmes_for(region),
+        ..assistant.talk_to_someone(cx)
+    };
+    writeln!(out, "{heading}\n")?;
+    show(&reply, out)
 }
 
 fn prompt(out: &mut impl Write) -> std::io::Result<()> {
@@ -107,6 +165,19 @@ fn picked(
                 }
             }
             Ok(entries)
+        }
+        Pick::Forget(false) => {
+            writeln!(out, "Nothing was deleted.")?;
+            Ok(Vec::new())
+        }
+        Pick::Forget(true) => {
+            // chat keeps no questions; the region is its only setting.
+            *cx = Context::default();
+            writeln!(
+                out,
+                "Done: I deleted 0 question(s) and your settings. You can carry on asking."
+            )?;
+            Ok(Vec::new())
         }
         Pick::Region(r) => {
             let name = r

@@ -412,7 +412,8 @@ fn ask_batch_answers_ten_thousand_mixed_lines() {
     assert_eq!(objects[1]["region"], "north-east");
     for o in objects.iter().filter(|o| o.get("error").is_none()) {
         assert!(
-            ["answer", "clarify", "no_answer", "crisis"].contains(&o["outcome"].as_str().unwrap())
+            ["answer", "clarify", "no_answer", "crisis", "smalltalk"]
+                .contains(&o["outcome"].as_str().unwrap())
         );
         assert!(o["results"].as_array().unwrap().len() <= 5);
     }
@@ -453,6 +454,71 @@ fn chat_through_a_pipe_answers_and_follows_a_choice() {
     );
     assert!(text.contains("There is no choice 9"), "{text}");
     assert!(text.contains(&a.content().topics[0].title), "{text}");
+}
+
+/// Every Telegram command works in `chat`, with the bot's texts; small talk gets its word.
+#[test]
+fn chat_handles_every_telegram_command_with_the_same_texts() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = bin()
+        .args([
+            "--content",
+            repo().join("content").to_str().unwrap(),
+            "--index",
+            dir.path().join("index").to_str().unwrap(),
+            "chat",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(
+            "/start\n1\n/help\n/privacy\n/programmes\n/forget\n1\n/programmes\n/nonsense\nhello\n/quit\n"
+                .as_bytes(),
+        )
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    let plain = |html: &str| workhealth::render::telegram::unescape_plain(html);
+    use workhealth::bot::texts;
+    for (name, t) in [
+        ("welcome", texts::WELCOME),
+        ("privacy in short", texts::PRIVACY_SHORT),
+        ("help", texts::HELP),
+        ("privacy", texts::PRIVACY),
+        ("forget", texts::FORGET_ASK),
+        ("unknown command", texts::UNKNOWN_COMMAND),
+    ] {
+        assert!(text.contains(&plain(t)), "{name} missing:\n{text}");
+    }
+    let region = &assistant()
+        .content()
+        .regions
+        .iter()
+        .find(|r| r.id != workhealth::content::NATIONAL)
+        .unwrap()
+        .name;
+    // The region chosen after /start heads /programmes; after /forget it is gone.
+    assert!(
+        text.contains(&format!("Programmes and helplines for {region}")),
+        "{text}"
+    );
+    assert!(text.contains("Done: I deleted"), "{text}");
+    assert!(
+        text.contains("Programmes and helplines across the UK"),
+        "{text}"
+    );
+    assert!(text.contains("Acas"), "{text}");
+    assert!(
+        !text.contains("don't have guidance"),
+        "hello is small talk: {text}"
+    );
 }
 
 #[test]
