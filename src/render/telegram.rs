@@ -1,7 +1,10 @@
 //! Telegram HTML for a reply: every piece of text escaped, answers' Markdown turned into the
-//! few tags Telegram allows, long replies split at paragraph boundaries into messages that
-//! each stay under Telegram's 4,096-character limit, and buttons as abstract [`Action`]s (the
-//! bot module turns them into callback data). A pure function of the reply.
+//! few tags Telegram allows (nested lists indented), and buttons as abstract [`Action`]s (the
+//! bot module turns them into callback data). An answer's first message fits a phone (title,
+//! summary and the points that fit in [`FIRST_MESSAGE`]); the rest, who can help and the
+//! sources are behind "Read more" ([`more`]). Programmes are one line each. Long texts are
+//! split at paragraph boundaries into messages under Telegram's 4,096-character limit. A pure
+//! function of the reply.
 
 use pulldown_cmark::{Event, Parser, Tag, TagEnd};
 
