@@ -131,6 +131,14 @@ impl Choice {
     }
 }
 
+/// The previous question a follow-up was answered in the light of.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FollowUp {
+    /// The entry shown for the previous question, and its title.
+    pub entry: Option<String>,
+    pub title: Option<String>,
+}
+
 /// The assistant's reply to one question, for any channel.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Reply {
@@ -154,6 +162,13 @@ pub struct Reply {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub smalltalk: Option<String>,
     pub shown: Option<Shown>,
+    /// Entries that ranked close behind the one shown ("Or did you mean…"); they lead the
+    /// choices (after a second worry, if the question had one).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub runners_up: Vec<ItemLink>,
+    /// Set when the message was taken as a follow-up of the previous question.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub follow_up: Option<FollowUp>,
     pub programmes: Vec<ProgrammeCard>,
     pub related: Vec<ItemLink>,
     pub sources: Vec<SourceLink>,

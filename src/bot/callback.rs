@@ -17,6 +17,8 @@ pub enum Callback {
     Feedback {
         question: i64,
         helpful: bool,
+        /// The entry the buttons were under (left out when it would not fit in 64 bytes).
+        entry: Option<String>,
     },
     Topics,
     Topic(String),
@@ -46,9 +48,14 @@ impl Callback {
                 id: id.clone(),
                 question,
             },
-            Action::Feedback { question, helpful } => Callback::Feedback {
+            Action::Feedback {
+                question,
+                helpful,
+                entry,
+            } => Callback::Feedback {
                 question: *question,
                 helpful: *helpful,
+                entry: entry.clone(),
             },
             Action::Topics => Callback::Topics,
             Action::TalkToSomeone => Callback::TalkToSomeone,
@@ -65,8 +72,16 @@ impl Callback {
                 id,
                 question: Some(q),
             } => format!("s:{id}:{q}"),
-            Callback::Feedback { question, helpful } => {
-                format!("f:{question}:{}", if *helpful { 1 } else { 0 })
+            Callback::Feedback {
+                question,
+                helpful,
+                entry,
+            } => {
+                let short = format!("f:{question}:{}", if *helpful { 1 } else { 0 });
+                match entry {
+                    Some(e) if short.len() + 1 + e.len() <= MAX_DATA => format!("{short}:{e}"),
+                    _ => short,
+                }
             }
             Callback::Topics => "T".into(),
             Callback::Topic(t) => format!("t:{t}"),
@@ -103,7 +118,12 @@ impl Callback {
                 })
             }
             ("f", Some(r)) => {
-                let (q, h) = r.split_once(':')?;
+                let (q, rest) = r.split_once(':')?;
+                let (h, entry) = match rest.split_once(':') {
+                    Some((h, e)) if is_id(e) => (h, Some(e.to_string())),
+                    Some(_) => return None,
+                    None => (rest, None),
+                };
                 let helpful = match h {
                     "1" => true,
                     "0" => false,
@@ -112,6 +132,7 @@ impl Callback {
                 Some(Callback::Feedback {
                     question: question(q)?,
                     helpful,
+                    entry,
                 })
             }
             ("T", None) => Some(Callback::Topics),
@@ -147,6 +168,12 @@ mod tests {
             Callback::Feedback {
                 question: 9_007_199_254_740_991,
                 helpful: false,
+                entry: None,
+            },
+            Callback::Feedback {
+                question: 9_007_199_254_740_991,
+                helpful: true,
+                entry: Some("access-to-work-mental-health-service".into()),
             },
             Callback::Topics,
             Callback::Topic("mental-health".into()),
@@ -177,6 +204,8 @@ mod tests {
             "f:12",
             "f:x:1",
             "f:12:2",
+            "f:12:1:Not An Id",
+            "f:12:1:",
             "r:North East",
             "x:maybe",
             "zzz",

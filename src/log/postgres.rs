@@ -286,6 +286,18 @@ fn apply_one(tx: &mut postgres::Transaction<'_>, op: &WriteOp) -> Result<u64, po
             "UPDATE questions SET feedback = $1, feedback_at = $2 WHERE id = $3 AND user_key = $4",
             &[&feedback.as_str(), &ts(*at), id, &user.as_str()],
         ),
+        WriteOp::Shown {
+            id,
+            user,
+            shown_id,
+            sent,
+        } => tx.execute(
+            "UPDATE questions SET shown_id = $1,
+                 reply_text = CASE WHEN $2::text IS NULL THEN reply_text
+                                   ELSE COALESCE(reply_text || E'\\n\\n', '') || $2::text END
+             WHERE id = $3 AND user_key = $4",
+            &[shown_id, sent, id, &user.as_str()],
+        ),
         WriteOp::SetRegion { user, region, at } => tx.execute(
             "INSERT INTO settings (user_key, region, updated_at) VALUES ($1, $2, $3)
              ON CONFLICT (user_key) DO UPDATE SET region = excluded.region,

@@ -279,6 +279,19 @@ fn apply_one(tx: &rusqlite::Transaction<'_>, op: &WriteOp) -> rusqlite::Result<u
                  WHERE id = ?3 AND user_key = ?4",
             )?
             .execute(params![feedback.as_str(), ts(*at), id, user.as_str()])?,
+        WriteOp::Shown {
+            id,
+            user,
+            shown_id,
+            sent,
+        } => tx
+            .prepare_cached(
+                "UPDATE questions SET shown_id = ?1,
+                     reply_text = CASE WHEN ?2 IS NULL THEN reply_text
+                                       ELSE COALESCE(reply_text || char(10) || char(10), '') || ?2 END
+                 WHERE id = ?3 AND user_key = ?4",
+            )?
+            .execute(params![shown_id, sent, id, user.as_str()])?,
         WriteOp::SetRegion { user, region, at } => tx
             .prepare_cached(
                 "INSERT INTO settings (user_key, region, updated_at) VALUES (?1, ?2, ?3)

@@ -33,6 +33,8 @@ mod tests {
                 answer: "It is **£123.25** a week.".into(),
                 figures_checked: figures_checked.map(str::to_string),
             }),
+            runners_up: Vec::new(),
+            follow_up: None,
             programmes: Vec::new(),
             related: Vec::new(),
             sources: Vec::new(),

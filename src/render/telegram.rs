@@ -20,6 +20,8 @@ pub enum Action {
     Feedback {
         question: i64,
         helpful: bool,
+        /// The entry the buttons sit under, so the feedback is attached to it.
+        entry: Option<String>,
     },
     Topics,
     TalkToSomeone,
@@ -182,6 +184,9 @@ pub fn reply(r: &Reply, question_id: Option<i64>) -> Vec<Message> {
     if let Some(word) = &r.smalltalk {
         blocks.push(escape(word));
     }
+    if let Some(f) = &r.follow_up {
+        blocks.push(format!("<i>{}</i>", escape(&follow_up_line(f))));
+    }
     match r.outcome {
         Outcome::Clarify => blocks.push(
             "I'm not sure which of these you mean. Choose the closest, or ask in other words:"
@@ -240,15 +245,23 @@ pub fn reply(r: &Reply, question_id: Option<i64>) -> Vec<Message> {
     if r.shown.is_some() {
         blocks.push(DISCLAIMER.to_string());
     }
+    if !r.runners_up.is_empty() {
+        blocks.push(format!(
+            "<i>{}</i>",
+            escape(&or_did_you_mean(&r.runners_up))
+        ));
+    }
 
     let mut rows: Vec<Vec<Button>> = Vec::new();
-    if let (Some(q), true) = (question_id, r.shown.is_some()) {
+    if let (Some(q), Some(shown)) = (question_id, &r.shown) {
+        let entry = Some(shown.id().to_string());
         rows.push(vec![
             Button::action(
                 "👍 Helpful",
                 Action::Feedback {
                     question: q,
                     helpful: true,
+                    entry: entry.clone(),
                 },
             ),
             Button::action(
@@ -256,6 +269,7 @@ pub fn reply(r: &Reply, question_id: Option<i64>) -> Vec<Message> {
                 Action::Feedback {
                     question: q,
                     helpful: false,
+                    entry,
                 },
             ),
         ]);
@@ -282,6 +296,23 @@ pub fn reply(r: &Reply, question_id: Option<i64>) -> Vec<Message> {
     }
     out.extend(pack(&blocks, rows));
     out
+}
+
+/// The line over a reply taken as a follow-up of the previous question.
+pub fn follow_up_line(f: &crate::assistant::FollowUp) -> String {
+    match &f.title {
+        Some(t) => format!("Following on from your last question (\u{201c}{t}\u{201d}):"),
+        None => "Following on from your last question:".to_string(),
+    }
+}
+
+/// "Or did you mean “A” or “B”?": the close runners-up under an answer (their buttons lead).
+pub fn or_did_you_mean(runners_up: &[crate::assistant::ItemLink]) -> String {
+    let titles: Vec<String> = runners_up
+        .iter()
+        .map(|r| format!("\u{201c}{}\u{201d}", r.title))
+        .collect();
+    format!("Or did you mean {}?", titles.join(" or "))
 }
 
 /// The first message of an answer stays within about this many characters (as Telegram
@@ -457,6 +488,56 @@ fn programme_blocks(p: &ProgrammeCard) -> Vec<String> {
         lines.push(contact.join(" · "));
     }
     lines
+}
+
+/// Messages as the user sees them, for the question log: each message's text (tags removed,
+/// links kept as "text <url>" when the URL is not already shown), then its buttons as
+/// "[label]" lines.
+pub fn as_sent(messages: &[Message]) -> String {
+    let mut parts = Vec::new();
+    for m in messages {
+        let mut text = unescape_plain(&link_targets(&m.html));
+        let labels: Vec<String> = m
+            .buttons
+            .iter()
+            .flatten()
+            .map(|b| format!("[{}]", b.text))
+            .collect();
+        if !labels.is_empty() {
+            text.push_str("\n\n");
+            text.push_str(&labels.join("\n"));
+        }
+        parts.push(text);
+    }
+    parts.join("\n\n")
+}
+
+/// `<a href="U">T</a>` as `<a>T</a> <U>` (escaped), so the URL survives removing the tags.
+fn link_targets(html: &str) -> String {
+    let mut out = String::with_capacity(html.len());
+    let mut rest = html;
+    while let Some(at) = rest.find("<a href=\"") {
+        out.push_str(&rest[..at]);
+        let after = &rest[at + 9..];
+        let Some(q) = after.find('"') else {
+            rest = &rest[at..];
+            break;
+        };
+        let url = &after[..q];
+        let Some(close) = after.find("</a>") else {
+            rest = &rest[at..];
+            break;
+        };
+        let inner_start = after[q..].find('>').map(|i| q + i + 1).unwrap_or(q);
+        let inner = &after[inner_start.min(close)..close];
+        out.push_str(inner);
+        if unescape_plain(inner) != unescape_plain(url) {
+            out.push_str(&format!(" &lt;{url}&gt;"));
+        }
+        rest = &after[close + 4..];
+    }
+    out.push_str(rest);
+    out
 }
 
 /// A plain message with optional buttons, for the bot's own texts (help, privacy...).
@@ -686,6 +767,18 @@ mod tests {
         );
         assert!(!line.contains('\n'));
         assert_eq!(first_sentence(&"word ".repeat(50), 20).chars().count(), 20);
+    }
+
+    #[test]
+    fn the_log_gets_the_text_as_sent_with_links_and_buttons() {
+        let msgs = vec![Message {
+            html: "<b>SSP</b> &amp; pay: see <a href=\"https://www.gov.uk/ssp?a=1&amp;b=2\">GOV.UK</a>".into(),
+            buttons: vec![vec![Button::action("👍 Helpful", Action::Topics)]],
+        }];
+        assert_eq!(
+            as_sent(&msgs),
+            "SSP & pay: see GOV.UK <https://www.gov.uk/ssp?a=1&b=2>\n\n[👍 Helpful]"
+        );
     }
 
     #[test]
