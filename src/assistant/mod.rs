@@ -306,7 +306,8 @@ impl Assistant {
             .take(3)
             .map(|r| r.id.as_str())
             .collect();
-        if !near.contains(&top) && !(weak && alone_top.contains(&top.as_str())) {
+        let kept = near.contains(&top) || (weak && alone_top.contains(&top.as_str()));
+        if !kept {
             return alone;
         }
         let mut reply = self.ordinary(question, region, hits, &ranking.worries);
