@@ -124,7 +124,8 @@ pub fn evaluate(assistant: &Assistant, cases: &[Case]) -> Metrics {
         }
         if expect.is_empty() {
             none += 1;
-            if reply.outcome == Outcome::NoAnswer {
+            // Small talk ("hiya", "thanks") is declined too: a friendly word, no answer.
+            if matches!(reply.outcome, Outcome::NoAnswer | Outcome::SmallTalk) {
                 declined_ok += 1;
             } else {
                 failed = true;
@@ -132,7 +133,7 @@ pub fn evaluate(assistant: &Assistant, cases: &[Case]) -> Metrics {
         } else {
             answerable += 1;
             let rank = got.iter().position(|id| expect.contains(id));
-            if reply.outcome == Outcome::NoAnswer {
+            if matches!(reply.outcome, Outcome::NoAnswer | Outcome::SmallTalk) {
                 declined_wrong += 1;
                 failed = true;
             } else if rank == Some(0) {

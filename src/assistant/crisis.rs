@@ -756,7 +756,10 @@ mod tests {
     fn a_safety_word_drops_a_plan_but_never_an_emergency() {
         let c = structure();
         assert!(c.check("he has a rope for the ladder").is_none());
-        assert!(c.check("he has a rope, he is going to jump tonight, ladder").is_some());
+        assert!(
+            c.check("he has a rope, he is going to jump tonight, ladder")
+                .is_some()
+        );
         let s = c.check("he fell off the ladder and collapsed").unwrap();
         assert_eq!(s.matched, "he / collapsed");
     }
@@ -764,8 +767,13 @@ mod tests {
     #[test]
     fn the_phrase_layer_is_held_back_by_a_policy_question_unless_now() {
         let c = structure();
-        assert!(c.check("our policy if someone says they will kill himself").is_none());
-        let s = c.check("never mind the policy, he says he will kill himself tonight").unwrap();
+        assert!(
+            c.check("our policy if someone says they will kill himself")
+                .is_none()
+        );
+        let s = c
+            .check("never mind the policy, he says he will kill himself tonight")
+            .unwrap();
         assert_eq!(s.layer, CrisisLayer::Phrase);
     }
 

@@ -1,6 +1,7 @@
 //! The assistant: one question in, one channel-neutral [`Reply`] out.
 //!
-//! The crisis check runs first, before any search. Then the engine ranks guidance and
+//! The crisis check runs first, before any search. Small talk ("hello", "thanks", "?", emoji)
+//! the crisis check let through gets a friendly word ([`smalltalk`]). Then the engine ranks guidance and
 //! programmes, the asker's region filters and orders the programmes, and `decide` picks the
 //! outcome. No I/O of its own: the content and index are handed in.
 
@@ -9,6 +10,7 @@ pub mod decide;
 pub mod message;
 pub mod region;
 pub mod reply;
+pub mod smalltalk;
 
 use std::sync::Arc;
 
@@ -28,6 +30,17 @@ pub const LOCAL_BOOST: f32 = 1.6;
 pub const MAX_RESULTS: usize = 5;
 /// Related entries offered under an answer.
 pub const MAX_RELATED: usize = 3;
+/// A runner-up scoring at least this share of the answer's score is offered first under it
+/// ("Or did you mean…"); at [`Thresholds::clarify_ratio`] and above the reply is a clarify.
+pub const RUNNER_UP_RATIO: f32 = 0.80;
+/// How many runners-up below the answer are looked at.
+const RUNNER_UP_DEPTH: usize = 2;
+/// A message of at most this many words may be a follow-up of the previous question.
+pub const FOLLOW_UP_WORDS: usize = 8;
+/// How far the previous entry's neighbourhood is lifted when a follow-up is ranked.
+pub const FOLLOW_UP_BOOST: f32 = 1.1;
+/// How long after a question a short message may follow up on it.
+pub const FOLLOW_UP_WINDOW: std::time::Duration = std::time::Duration::from_secs(10 * 60);
 /// Lexical hits fetched per question before fusion.
 const LEXICAL_DEPTH: usize = 30;
 /// Ranked hits kept after fusion.
@@ -58,6 +71,84 @@ pub struct Assistant {
     pub thresholds: Thresholds,
     pub weights: Weights,
     pub crisis_thresholds: CrisisThresholds,
+}
+
+/// What a chat asked last, kept by the channel (in memory only, for [`FOLLOW_UP_WINDOW`]) so
+/// that a follow-up can be answered in its light ([`Assistant::reply_after`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Previous {
+    /// The question (with the follow-ups that were taken with it).
+    pub question: String,
+    /// The entry shown for it, if any.
+    pub entry: Option<String>,
+    /// The entries offered as choices, in order ("the second one").
+    pub choices: Vec<String>,
+}
+
+impl Previous {
+    /// What to remember of a reply, for the next message; `None` when there is nothing to
+    /// follow up (no answer, small talk, a crisis).
+    pub fn of(reply: &Reply) -> Option<Previous> {
+        if !matches!(reply.outcome, Outcome::Answer | Outcome::Clarify) {
+            return None;
+        }
+        // A follow-up carries its earlier question along (the last 60 words of it all).
+        let words: Vec<&str> = reply.question.split_whitespace().collect();
+        let question = words[words.len().saturating_sub(60)..].join(" ");
+        Some(Previous {
+            question,
+            entry: reply.shown.as_ref().map(|s| s.id().to_string()),
+            choices: reply
+                .choices
+                .iter()
+                .filter_map(|c| match c {
+                    Choice::Show { id, .. } => Some(id.clone()),
+                    _ => None,
+                })
+                .collect(),
+        })
+    }
+}
+
+/// Whether a message opens like the rest of a conversation ("and if…", "what about…", "but…").
+fn continues(text: &str) -> bool {
+    let t = text.trim_start().to_lowercase();
+    [
+        "and ",
+        "but ",
+        "what if ",
+        "what about ",
+        "how about ",
+        "also ",
+        "so what ",
+        "then ",
+        "if ",
+        "or ",
+    ]
+    .iter()
+    .any(|c| t.starts_with(c))
+}
+
+/// "The first one", "the second", "the third option": which choice, from 0.
+fn ordinal(text: &str) -> Option<usize> {
+    let t = text.to_lowercase();
+    let words: Vec<&str> = t
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .collect();
+    if words.len() > 6 {
+        return None;
+    }
+    let n = words.iter().find_map(|w| match *w {
+        "first" | "1st" => Some(0),
+        "second" | "2nd" => Some(1),
+        "third" | "3rd" => Some(2),
+        _ => None,
+    });
+    let refers = words
+        .iter()
+        .any(|w| matches!(*w, "one" | "option" | "choice" | "entry" | "about" | "the"));
+    n.filter(|_| refers)
 }
 
 /// A question ranked: the hits best first, and what else the decision needs.
@@ -117,6 +208,15 @@ impl Assistant {
         // The crisis check comes before any search: phrases, structure, then meaning.
         let (meaning, near) = self.crisis_meaning(&vectors, false);
         let signal = self.crisis.check(question).or(meaning);
+        if signal.is_none()
+            && let Some(kind) = smalltalk::detect(question)
+        {
+            let mut reply = self.empty(question, region, Outcome::SmallTalk, Vec::new());
+            reply.smalltalk = Some(smalltalk::answer(kind).to_string());
+            reply.crisis_similarity = near;
+            reply.choices = vec![Choice::Topics];
+            return reply;
+        }
         let ranking = self.rank_message(message, vectors, region.as_deref());
         let mut hits = ranking.hits;
         hits.truncate(RANKED_DEPTH);
@@ -142,6 +242,99 @@ impl Assistant {
         reply
     }
 
+    /// Answers a message in the light of the chat's previous question, when it is a
+    /// follow-up: a short message ([`FOLLOW_UP_WORDS`] words at most, no word the guidance
+    /// never uses) that on its own gets no answer or only choices ("what do I pay her then"),
+    /// or that opens like a continuation ("and if he's part time?"). Then "the previous
+    /// question + this message" is ranked, with the previous entry and its neighbours (its
+    /// related entries, its topic) lifted by [`FOLLOW_UP_BOOST`], and its answer kept if it is
+    /// in that neighbourhood (or, for a message with no answer of its own, among what the
+    /// message alone ranked top three). "The second one" after a list of choices shows that
+    /// choice. Otherwise the message's own reply.
+    pub fn reply_after(&self, cx: &Context, question: &str, previous: Option<&Previous>) -> Reply {
+        let alone = self.reply(cx, question);
+        let Some(prev) = previous else {
+            return alone;
+        };
+        let weak = matches!(alone.outcome, Outcome::NoAnswer | Outcome::Clarify);
+        let cue = continues(question);
+        if !(weak || (cue && alone.outcome == Outcome::Answer))
+            || question.split_whitespace().count() > FOLLOW_UP_WORDS
+        {
+            return alone;
+        }
+        if let Some(n) = ordinal(question)
+            && let Some(id) = prev.choices.get(n)
+            && let Some(mut r) = self.show(cx, id)
+        {
+            r.question = question.to_string();
+            r.follow_up = Some(FollowUp {
+                entry: prev.entry.clone(),
+                title: prev.entry.as_deref().map(|e| self.title(e)),
+            });
+            return r;
+        }
+        // A word the guidance never uses ("VAT") means something new, not a follow-up.
+        let core = message::read(question).core;
+        if self
+            .engine
+            .search(&core, 1)
+            .map_or(true, |f| !f.unknown.is_empty())
+        {
+            return alone;
+        }
+        let combined = format!("{} {question}", prev.question);
+        let region = self.region_for(cx, &combined);
+        let ranking = self.rank(&combined, region.as_deref());
+        let near = self.neighbourhood(prev.entry.as_deref());
+        let mut hits = ranking.hits;
+        for h in &mut hits {
+            if near.contains(&h.id) {
+                h.score *= FOLLOW_UP_BOOST;
+            }
+        }
+        hits.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.id.cmp(&b.id)));
+        hits.truncate(RANKED_DEPTH);
+        let Some(top) = hits.first().map(|h| h.id.clone()) else {
+            return alone;
+        };
+        // Kept when it stays near the previous entry, or (for a message with no answer of its
+        // own) lands on what the message alone ranked near the top.
+        let alone_top: Vec<&str> = alone
+            .results
+            .iter()
+            .take(3)
+            .map(|r| r.id.as_str())
+            .collect();
+        let kept = near.contains(&top) || (weak && alone_top.contains(&top.as_str()));
+        if !kept {
+            return alone;
+        }
+        let mut reply = self.ordinary(question, region, hits, &ranking.worries);
+        if reply.outcome != Outcome::Answer {
+            return alone;
+        }
+        reply.crisis_similarity = alone.crisis_similarity;
+        reply.follow_up = Some(FollowUp {
+            entry: prev.entry.clone(),
+            title: prev.entry.as_deref().map(|e| self.title(e)),
+        });
+        reply
+    }
+
+    /// An entry, its related entries and the entries of its topic.
+    fn neighbourhood(&self, entry: Option<&str>) -> Vec<String> {
+        let Some(e) = entry.and_then(|id| self.content.entry(id)) else {
+            return entry.map(str::to_string).into_iter().collect();
+        };
+        let mut ids = vec![e.id.clone()];
+        ids.extend(e.related.iter().cloned());
+        ids.extend(self.content.entries_in(&e.topic).map(|x| x.id.clone()));
+        ids.sort();
+        ids.dedup();
+        ids
+    }
+
     /// The reply when the crisis check did not fire: answer, choices, or no answer.
     fn ordinary(
         &self,
@@ -162,15 +355,33 @@ impl Assistant {
             Outcome::Answer => {
                 let top = &hits[0];
                 self.fill_item(&mut reply, &top.id);
-                if let Some(w) = other_worry {
-                    reply
-                        .choices
-                        .retain(|c| !matches!(c, Choice::Show { id, .. } if *id == w));
+                // Offered first: the second worry, then the close runners-up ("Or did you
+                // mean…"), then the entry's related entries (already in the choices).
+                let runners_up: Vec<String> = hits
+                    .iter()
+                    .skip(1)
+                    .take(RUNNER_UP_DEPTH)
+                    .filter(|h| h.score >= top.score * RUNNER_UP_RATIO)
+                    .map(|h| h.id.clone())
+                    .filter(|id| Some(id) != other_worry.as_ref())
+                    .collect();
+                reply.runners_up = runners_up
+                    .iter()
+                    .map(|id| ItemLink {
+                        id: id.clone(),
+                        title: self.title(id),
+                    })
+                    .collect();
+                let first: Vec<String> = other_worry.into_iter().chain(runners_up).collect();
+                reply
+                    .choices
+                    .retain(|c| !matches!(c, Choice::Show { id, .. } if first.contains(id)));
+                for (i, id) in first.into_iter().enumerate() {
                     reply.choices.insert(
-                        0,
+                        i,
                         Choice::Show {
-                            title: self.title(&w),
-                            id: w,
+                            title: self.title(&id),
+                            id,
                         },
                     );
                 }
@@ -195,7 +406,9 @@ impl Assistant {
             Outcome::NoAnswer => {
                 reply.choices = vec![Choice::Topics, Choice::TalkToSomeone];
             }
-            Outcome::Crisis => unreachable!("crisis replies are built above"),
+            Outcome::Crisis | Outcome::SmallTalk => {
+                unreachable!("crisis and small-talk replies are built above")
+            }
         }
         reply
     }
@@ -215,6 +428,16 @@ impl Assistant {
 
     /// The "Talk to someone" reply: Acas, then the asker's local programmes.
     pub fn talk_to_someone(&self, cx: &Context) -> Reply {
+        self.people_to_talk_to(cx, false)
+    }
+
+    /// "Talk to someone" after a crisis reply: the crisis lines (the `programmes:` of
+    /// `crisis.yaml`) first, then the usual ones.
+    pub fn crisis_lines(&self, cx: &Context) -> Reply {
+        self.people_to_talk_to(cx, true)
+    }
+
+    fn people_to_talk_to(&self, cx: &Context, crisis: bool) -> Reply {
         let mut reply = self.empty(
             "Talk to someone",
             cx.region.clone(),
@@ -222,8 +445,12 @@ impl Assistant {
             Vec::new(),
         );
         let region = cx.region.as_deref();
-        let mut cards: Vec<ProgrammeCard> = ["acas", "hse", "access-to-work-programme"]
+        let crisis_ids = crisis.then_some(self.content.crisis.programmes.as_slice());
+        let mut cards: Vec<ProgrammeCard> = crisis_ids
+            .unwrap_or_default()
             .iter()
+            .map(String::as_str)
+            .chain(["acas", "hse", "access-to-work-programme"])
             .filter_map(|id| self.content.programme(id))
             .map(|p| self.card(p, region))
             .collect();
@@ -236,6 +463,8 @@ impl Assistant {
                     .map(|p| self.card(p, region)),
             );
         }
+        let mut seen = std::collections::HashSet::new();
+        cards.retain(|c| seen.insert(c.id.clone()));
         reply.programmes = cards;
         reply.choices = vec![Choice::Topics];
         reply
@@ -476,10 +705,14 @@ impl Assistant {
             }
         }
         reply.programmes = cards;
-        reply
-            .choices
-            .retain(|c| !matches!(c, Choice::Topics | Choice::TalkToSomeone));
-        reply.choices.insert(0, Choice::TalkToSomeone);
+        // "Talk to someone" once, first, and leading to the crisis lines.
+        reply.choices.retain(|c| {
+            !matches!(
+                c,
+                Choice::Topics | Choice::TalkToSomeone | Choice::CrisisLines
+            )
+        });
+        reply.choices.insert(0, Choice::CrisisLines);
     }
 
     fn empty(
@@ -497,7 +730,10 @@ impl Assistant {
             crisis_message: None,
             crisis: None,
             crisis_similarity: None,
+            smalltalk: None,
             shown: None,
+            runners_up: Vec::new(),
+            follow_up: None,
             programmes: Vec::new(),
             related: Vec::new(),
             sources: Vec::new(),

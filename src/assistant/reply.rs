@@ -17,6 +17,9 @@ pub enum Outcome {
     NoAnswer,
     /// The question signals a risk to life: the crisis message comes first.
     Crisis,
+    /// A greeting, thanks, "ok", emoji or other noise: a friendly word, not a question.
+    #[serde(rename = "smalltalk")]
+    SmallTalk,
 }
 
 impl Outcome {
@@ -26,6 +29,7 @@ impl Outcome {
             Outcome::Clarify => "clarify",
             Outcome::NoAnswer => "no_answer",
             Outcome::Crisis => "crisis",
+            Outcome::SmallTalk => "smalltalk",
         }
     }
 }
@@ -113,6 +117,8 @@ pub enum Choice {
     Topics,
     /// Who to talk to: Acas and local signposts.
     TalkToSomeone,
+    /// Who to talk to after a crisis reply: the crisis lines first, then the usual ones.
+    CrisisLines,
 }
 
 impl Choice {
@@ -120,9 +126,17 @@ impl Choice {
         match self {
             Choice::Show { title, .. } => title,
             Choice::Topics => "Browse topics",
-            Choice::TalkToSomeone => "Talk to someone",
+            Choice::TalkToSomeone | Choice::CrisisLines => "Talk to someone",
         }
     }
+}
+
+/// The previous question a follow-up was answered in the light of.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FollowUp {
+    /// The entry shown for the previous question, and its title.
+    pub entry: Option<String>,
+    pub title: Option<String>,
 }
 
 /// The assistant's reply to one question, for any channel.
@@ -143,7 +157,18 @@ pub struct Reply {
     /// so reviewers can see near-misses.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub crisis_similarity: Option<f32>,
+    /// The friendly word for small talk (plain text), present exactly when the outcome is
+    /// small talk.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub smalltalk: Option<String>,
     pub shown: Option<Shown>,
+    /// Entries that ranked close behind the one shown ("Or did you mean…"); they lead the
+    /// choices (after a second worry, if the question had one).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub runners_up: Vec<ItemLink>,
+    /// Set when the message was taken as a follow-up of the previous question.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub follow_up: Option<FollowUp>,
     pub programmes: Vec<ProgrammeCard>,
     pub related: Vec<ItemLink>,
     pub sources: Vec<SourceLink>,

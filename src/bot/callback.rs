@@ -17,10 +17,16 @@ pub enum Callback {
     Feedback {
         question: i64,
         helpful: bool,
+        /// The entry the buttons were under (left out when it would not fit in 64 bytes).
+        entry: Option<String>,
     },
     Topics,
     Topic(String),
     TalkToSomeone,
+    /// "Talk to someone" under a crisis reply: the crisis lines first.
+    CrisisLines,
+    /// The rest of an entry's answer, after its first message.
+    ReadMore(String),
     /// Set the region (`None`: not listed / skip).
     Region(Option<String>),
     Programmes,
@@ -42,12 +48,19 @@ impl Callback {
                 id: id.clone(),
                 question,
             },
-            Action::Feedback { question, helpful } => Callback::Feedback {
+            Action::Feedback {
+                question,
+                helpful,
+                entry,
+            } => Callback::Feedback {
                 question: *question,
                 helpful: *helpful,
+                entry: entry.clone(),
             },
             Action::Topics => Callback::Topics,
             Action::TalkToSomeone => Callback::TalkToSomeone,
+            Action::CrisisLines => Callback::CrisisLines,
+            Action::ReadMore(id) => Callback::ReadMore(id.clone()),
         }
     }
 
@@ -59,12 +72,22 @@ impl Callback {
                 id,
                 question: Some(q),
             } => format!("s:{id}:{q}"),
-            Callback::Feedback { question, helpful } => {
-                format!("f:{question}:{}", if *helpful { 1 } else { 0 })
+            Callback::Feedback {
+                question,
+                helpful,
+                entry,
+            } => {
+                let short = format!("f:{question}:{}", if *helpful { 1 } else { 0 });
+                match entry {
+                    Some(e) if short.len() + 1 + e.len() <= MAX_DATA => format!("{short}:{e}"),
+                    _ => short,
+                }
             }
             Callback::Topics => "T".into(),
             Callback::Topic(t) => format!("t:{t}"),
             Callback::TalkToSomeone => "h".into(),
+            Callback::CrisisLines => "h:c".into(),
+            Callback::ReadMore(id) => format!("m:{id}"),
             Callback::Region(Some(r)) => format!("r:{r}"),
             Callback::Region(None) => "r:-".into(),
             Callback::Programmes => "p".into(),
@@ -95,7 +118,12 @@ impl Callback {
                 })
             }
             ("f", Some(r)) => {
-                let (q, h) = r.split_once(':')?;
+                let (q, rest) = r.split_once(':')?;
+                let (h, entry) = match rest.split_once(':') {
+                    Some((h, e)) if is_id(e) => (h, Some(e.to_string())),
+                    Some(_) => return None,
+                    None => (rest, None),
+                };
                 let helpful = match h {
                     "1" => true,
                     "0" => false,
@@ -104,11 +132,14 @@ impl Callback {
                 Some(Callback::Feedback {
                     question: question(q)?,
                     helpful,
+                    entry,
                 })
             }
             ("T", None) => Some(Callback::Topics),
             ("t", Some(t)) if is_id(t) => Some(Callback::Topic(t.to_string())),
             ("h", None) => Some(Callback::TalkToSomeone),
+            ("h", Some("c")) => Some(Callback::CrisisLines),
+            ("m", Some(id)) if is_id(id) => Some(Callback::ReadMore(id.to_string())),
             ("r", Some("-")) => Some(Callback::Region(None)),
             ("r", Some(r)) if is_id(r) => Some(Callback::Region(Some(r.to_string()))),
             ("p", None) => Some(Callback::Programmes),
@@ -137,10 +168,18 @@ mod tests {
             Callback::Feedback {
                 question: 9_007_199_254_740_991,
                 helpful: false,
+                entry: None,
+            },
+            Callback::Feedback {
+                question: 9_007_199_254_740_991,
+                helpful: true,
+                entry: Some("access-to-work-mental-health-service".into()),
             },
             Callback::Topics,
             Callback::Topic("mental-health".into()),
             Callback::TalkToSomeone,
+            Callback::CrisisLines,
+            Callback::ReadMore("access-to-work-mental-health-service".into()),
             Callback::Region(Some("north-east".into())),
             Callback::Region(None),
             Callback::Programmes,
@@ -165,10 +204,15 @@ mod tests {
             "f:12",
             "f:x:1",
             "f:12:2",
+            "f:12:1:Not An Id",
+            "f:12:1:",
             "r:North East",
             "x:maybe",
             "zzz",
             "T:extra",
+            "h:x",
+            "m:",
+            "m:Not An Id",
             &"s:".repeat(40),
             "s:ÿÿ",
         ] {

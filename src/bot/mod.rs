@@ -20,7 +20,7 @@ use teloxide::prelude::*;
 use teloxide::types::{ChatId, MaybeInaccessibleMessage, Message, UpdateKind, UserId};
 use teloxide::utils::command::BotCommands;
 
-use crate::assistant::{Assistant, Context, Outcome, Reply};
+use crate::assistant::{Assistant, Context, FOLLOW_UP_WINDOW, Outcome, Previous, Reply};
 use crate::live::Live;
 use crate::log::{Feedback, Log, NewQuestion, UserKey};
 use crate::metrics::Metrics;
@@ -60,6 +60,62 @@ pub struct BotState {
     pub metrics: Arc<Metrics>,
     pub username: String,
     pub bot_id: UserId,
+    /// Each chat's last question, for follow-ups: in memory only, for
+    /// [`FOLLOW_UP_WINDOW`], and dropped by `/forget`.
+    pub recent: Recent,
+}
+
+/// Each chat's previous question and when it was asked (never written anywhere).
+#[derive(Default)]
+pub struct Recent(std::sync::Mutex<std::collections::HashMap<i64, (Instant, Previous)>>);
+
+impl Recent {
+    fn lock(
+        &self,
+    ) -> std::sync::MutexGuard<'_, std::collections::HashMap<i64, (Instant, Previous)>> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The chat's previous question, if asked within [`FOLLOW_UP_WINDOW`].
+    pub fn get(&self, chat: i64) -> Option<Previous> {
+        let mut m = self.lock();
+        match m.get(&chat) {
+            Some((at, p)) if at.elapsed() < FOLLOW_UP_WINDOW => Some(p.clone()),
+            Some(_) => {
+                m.remove(&chat);
+                None
+            }
+            None => None,
+        }
+    }
+
+    pub fn set(&self, chat: i64, p: Previous) {
+        let mut m = self.lock();
+        if m.len() >= 10_000 {
+            m.retain(|_, (at, _)| at.elapsed() < FOLLOW_UP_WINDOW);
+        }
+        m.insert(chat, (Instant::now(), p));
+    }
+
+    /// After a reply: remember it, or forget the chat's context after a crisis.
+    pub fn after(&self, chat: i64, reply: &Reply) {
+        match Previous::of(reply) {
+            Some(p) => self.set(chat, p),
+            None if reply.outcome == Outcome::Crisis => self.forget(chat),
+            None => {}
+        }
+    }
+
+    /// A pick from the choices: the entry now shown for the previous question.
+    pub fn picked(&self, chat: i64, entry: &str) {
+        if let Some((_, p)) = self.lock().get_mut(&chat) {
+            p.entry = Some(entry.to_string());
+        }
+    }
+
+    pub fn forget(&self, chat: i64) {
+        self.lock().remove(&chat);
+    }
 }
 
 impl BotState {
@@ -159,8 +215,14 @@ impl BotState {
 
     async fn on_message(self: Arc<Self>, m: Message, update_id: u32) {
         let chat = m.chat.id;
+        if m.sticker().is_some() && m.chat.is_private() {
+            // A sticker is small talk: a friendly word, logged as such.
+            self.on_question(chat, crate::assistant::smalltalk::STICKER, update_id)
+                .await;
+            return;
+        }
         let Some(text) = m.text() else {
-            // Stickers, photos, voice, documents, locations...: a polite word in private
+            // Photos, voice, documents, locations...: a polite word in private
             // chats; silence in groups, where they are not for the bot.
             if m.chat.is_private() {
                 self.say(chat, texts::NOT_TEXT).await;
@@ -201,12 +263,15 @@ impl BotState {
             region: self.log.region(&key),
         };
         let assistant = self.live.get();
-        let reply = assistant.reply(&cx, text);
+        let previous = self.recent.get(chat.0);
+        let reply = assistant.reply_after(&cx, text, previous.as_ref());
+        self.recent.after(chat.0, &reply);
         let id = self.question_id(update_id);
         let messages = tgr::reply(&reply, Some(id));
         self.metrics.questions.inc(reply.outcome.as_str());
         self.metrics.reply_latency.observe(started.elapsed());
-        self.log.record(new_question(id, key, text, &reply));
+        self.log
+            .record(new_question(id, key, text, &reply, tgr::as_sent(&messages)));
         if reply.outcome == Outcome::Crisis {
             send_urgent(&self.urgent, &self.metrics, chat, &messages, Some(id)).await;
         } else {
@@ -258,26 +323,20 @@ impl BotState {
             .filter(|r| r.id != crate::content::NATIONAL)
             .map(|r| vec![(r.name.clone(), Callback::Region(Some(r.id.clone())))])
             .collect();
-        rows.push(vec![(
-            "Somewhere else in the UK".to_string(),
-            Callback::Region(None),
-        )]);
+        rows.push(vec![(texts::ELSEWHERE.to_string(), Callback::Region(None))]);
         send_menu(&self.tg, &self.metrics, chat, texts::ASK_REGION, menu(rows)).await;
     }
 
     async fn programmes(&self, chat: ChatId, a: &Assistant) {
         let region = self.log.region(&self.key(chat));
         let cards = a.programmes_for(region.as_deref());
-        let heading = match region.as_deref().and_then(|r| a.content().region(r)) {
-            Some(r) => format!(
-                "<b>Programmes and helplines for {}</b>, local ones first:",
-                escape(&r.name)
-            ),
-            None => {
-                "<b>Programmes and helplines across the UK.</b> Set /region to see local ones too:"
-                    .to_string()
-            }
-        };
+        let heading = texts::programmes_heading(
+            region
+                .as_deref()
+                .and_then(|r| a.content().region(r))
+                .map(|r| escape(&r.name))
+                .as_deref(),
+        );
         let reply = Reply {
             programmes: cards,
             ..a.talk_to_someone(&Context { region })
@@ -314,7 +373,11 @@ impl BotState {
             return;
         };
         match cb {
-            Callback::Feedback { question, helpful } => {
+            Callback::Feedback {
+                question,
+                helpful,
+                entry,
+            } => {
                 answer_callback(
                     &self.tg,
                     &self.metrics,
@@ -327,6 +390,11 @@ impl BotState {
                 } else {
                     Feedback::Unhelpful
                 };
+                // Attached to the entry the buttons were under (it may not be the one the
+                // row shows, if another was picked since).
+                if let Some(e) = entry.filter(|e| a.content().kind_of(e).is_some()) {
+                    self.log.shown(&key, question, &e, None);
+                }
                 self.log.feedback(&key, question, fb);
                 if !helpful {
                     let msgs = tgr::text(
@@ -350,7 +418,26 @@ impl BotState {
                 match a.show(&cx, &id) {
                     Some(reply) => {
                         let msgs = tgr::reply(&reply, question);
+                        if let Some(q) = question {
+                            // A pick for a question ("which did you mean", a runner-up):
+                            // its row records the entry and what was sent.
+                            self.log.shown(&key, q, &id, Some(tgr::as_sent(&msgs)));
+                            self.recent.picked(chat.0, &id);
+                        }
                         send_all(&self.tg, &self.metrics, chat, &msgs, question).await;
+                    }
+                    None => self.say(chat, texts::STALE).await,
+                }
+            }
+            Callback::ReadMore(id) => {
+                answer_callback(&self.tg, &self.metrics, q.id, None).await;
+                let cx = Context {
+                    region: self.log.region(&key),
+                };
+                match a.show(&cx, &id) {
+                    Some(reply) => {
+                        let msgs = tgr::more(&reply);
+                        send_all(&self.tg, &self.metrics, chat, &msgs, None).await;
                     }
                     None => self.say(chat, texts::STALE).await,
                 }
@@ -379,20 +466,22 @@ impl BotState {
                     })
                     .collect();
                 rows.push(vec![("« All topics".to_string(), Callback::Topics)]);
-                let html = format!("<b>{}</b>\nChoose an entry:", escape(&topic.title));
+                let html = texts::topic_heading(&escape(&topic.title));
                 send_menu(&self.tg, &self.metrics, chat, &html, menu(rows)).await;
             }
-            Callback::TalkToSomeone => {
+            cb @ (Callback::TalkToSomeone | Callback::CrisisLines) => {
                 answer_callback(&self.tg, &self.metrics, q.id, None).await;
-                let reply = a.talk_to_someone(&Context {
+                let cx = Context {
                     region: self.log.region(&key),
-                });
+                };
+                let reply = if cb == Callback::CrisisLines {
+                    a.crisis_lines(&cx)
+                } else {
+                    a.talk_to_someone(&cx)
+                };
                 let mut msgs = tgr::reply(&reply, None);
                 if let Some(first) = msgs.first_mut() {
-                    first.html = format!(
-                        "<b>People who can help</b>\nFree, confidential advice for employers:\n\n{}",
-                        first.html
-                    );
+                    first.html = format!("{}\n\n{}", texts::PEOPLE_WHO_CAN_HELP, first.html);
                 }
                 send_all(&self.tg, &self.metrics, chat, &msgs, None).await;
             }
@@ -404,21 +493,22 @@ impl BotState {
                 let region = r.filter(|r| a.content().region(r).is_some());
                 answer_callback(&self.tg, &self.metrics, q.id, Some("Saved.")).await;
                 self.log.set_region(&key, region.clone());
-                let html = match region.as_deref().and_then(|r| a.content().region(r)) {
-                    Some(r) => format!(
-                        "Thanks: I'll show help in <b>{}</b> first. Change it any time with /region. Now, what would you like to ask?",
-                        escape(&r.name)
-                    ),
-                    None => "Thanks: I'll show help available across the UK. Change it any time with /region. Now, what would you like to ask?".to_string(),
-                };
+                let html = texts::region_saved(
+                    region
+                        .as_deref()
+                        .and_then(|r| a.content().region(r))
+                        .map(|r| escape(&r.name))
+                        .as_deref(),
+                );
                 self.say(chat, &html).await;
             }
             Callback::Forget(false) => {
                 answer_callback(&self.tg, &self.metrics, q.id, None).await;
-                self.say(chat, "Nothing was deleted.").await;
+                self.say(chat, texts::NOTHING_DELETED).await;
             }
             Callback::Forget(true) => {
                 answer_callback(&self.tg, &self.metrics, q.id, None).await;
+                self.recent.forget(chat.0);
                 // After a key rotation, rows written under the previous key are theirs too.
                 let mut result = self.log.forget(&key).await;
                 if let (Ok(n), Some(old)) = (&result, self.log.previous_user_key(CHANNEL, chat.0)) {
@@ -439,7 +529,7 @@ impl BotState {
     }
 }
 
-fn new_question(id: i64, user: UserKey, text: &str, r: &Reply) -> NewQuestion {
+fn new_question(id: i64, user: UserKey, text: &str, r: &Reply, sent: String) -> NewQuestion {
     NewQuestion {
         id,
         asked_at: Utc::now(),
@@ -455,11 +545,12 @@ fn new_question(id: i64, user: UserKey, text: &str, r: &Reply) -> NewQuestion {
             _ => None,
         },
         content_digest: r.content_digest.clone(),
-        reply_text: Some(crate::render::terminal::reply(r)),
+        reply_text: Some(sent),
     }
 }
 
-/// The results a question's row keeps: the ranked ids with their scores, led — when the crisis
+/// The results a question's row keeps: the ranked ids with their scores, led by
+/// `follow_up:<entry>` when the message was taken as a follow-up, and — when the crisis
 /// check fired, or its meaning layer came near — by `crisis:<layer>` (`phrase`, `structure`,
 /// `meaning`, or `near` for a message that came close without firing) with the closest crisis
 /// example's similarity, so reviewers can see which layer fired and the near-misses.
@@ -474,7 +565,13 @@ fn logged_results(r: &Reply) -> Vec<(String, f64)> {
             .filter(|s| *s >= CRISIS_NEAR)
             .map(|s| ("crisis:near".to_string(), s)),
     };
+    // A follow-up says so, with the previous entry it was taken with.
+    let follow_up = r.follow_up.as_ref().map(|f| {
+        let entry = f.entry.as_deref().unwrap_or("-");
+        (format!("follow_up:{entry}"), 1.0)
+    });
     lead.into_iter()
+        .chain(follow_up)
         .chain(r.results.iter().map(|x| (x.id.clone(), x.score)))
         .collect()
 }

@@ -36,6 +36,9 @@ pub const STUCK: Duration = Duration::from_secs(60);
 /// Failed polls in a row (or this long without a successful one) make `/readyz` say so.
 pub const UNHEALTHY_FAILURES: u64 = 3;
 pub const UNHEALTHY_SILENCE: Duration = Duration::from_secs(60);
+/// The longest wait between failed polls: short, so that a message sent while Telegram is
+/// failing is answered within seconds of its recovery.
+const MAX_POLL_BACKOFF: Duration = Duration::from_secs(5);
 /// The update kinds the bot asks for.
 pub const ALLOWED: [&str; 3] = ["message", "edited_message", "callback_query"];
 
@@ -387,7 +390,7 @@ impl Poller {
                     self.health.failed(why);
                     self.metrics.telegram_errors.inc("get_updates");
                     let wait = retry_after.map_or(backoff, Duration::from_secs);
-                    backoff = (backoff * 2).min(Duration::from_secs(30));
+                    backoff = (backoff * 2).min(MAX_POLL_BACKOFF);
                     if pause(&mut stop, wait).await {
                         break;
                     }
@@ -398,7 +401,7 @@ impl Poller {
                     self.health.failed(why);
                     self.metrics.telegram_errors.inc("get_updates");
                     let wait = backoff;
-                    backoff = (backoff * 2).min(Duration::from_secs(30));
+                    backoff = (backoff * 2).min(MAX_POLL_BACKOFF);
                     if pause(&mut stop, wait).await {
                         break;
                     }

@@ -89,7 +89,7 @@ pub fn error_kind(e: &RequestError) -> &'static str {
 }
 
 /// Whether trying again may help: rate limits, server errors, timeouts, dropped connections.
-fn retryable(e: &RequestError) -> Option<Duration> {
+pub fn retryable(e: &RequestError) -> Option<Duration> {
     match e {
         RequestError::RetryAfter(s) => Some(s.duration().min(MAX_RETRY_AFTER)),
         RequestError::Network(_) | RequestError::Io(_) | RequestError::InvalidJson { .. } => {

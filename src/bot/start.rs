@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use anyhow::{Context as _, Result, anyhow};
+use anyhow::{Result, anyhow};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use futures_util::StreamExt;
@@ -144,13 +144,13 @@ impl Start<'_> {
         };
         let me = with_retry(&self.metrics, "getMe", || bot.get_me().send())
             .await
-            .context("cannot reach Telegram (getMe); is TELOXIDE_TOKEN right?")?;
+            .map_err(|e| anyhow!(start_error("getMe", &e, bot.api_url().as_str())))?;
         self.ready.set(Ok(()));
         let username = me.username.clone().unwrap_or_default();
         tracing::info!(bot = %username, "connected to Telegram");
-        if let Err(e) = set_commands(&tg, &self.metrics).await {
-            tracing::warn!(error = %e, "could not register the command menu (setMyCommands)");
-        }
+        // The command menu is registered in the background, retried until it is: polling
+        // must not wait for it (teloxide alone sleeps 10 s on every server error).
+        spawn_set_commands(tg.clone(), self.metrics.clone());
         spawn_telegram_check(bot.clone(), self.ready.clone());
         let state = Arc::new(BotState {
             live: self.live,
@@ -160,6 +160,7 @@ impl Start<'_> {
             metrics: self.metrics.clone(),
             username,
             bot_id: me.id,
+            recent: Default::default(),
         });
         let lanes = Lanes::new(state);
         let stop_tx = self.stop_tx;
@@ -195,7 +196,7 @@ impl Start<'_> {
                         .send()
                 })
                 .await
-                .context("cannot set the webhook (setWebhook)")?;
+                .map_err(|e| anyhow!(start_error("setWebhook", &e, bot.api_url().as_str())))?;
                 tracing::info!(%url, "webhook set");
                 let mut stop = bot_stop_rx;
                 let stream = listener.as_stream();
@@ -219,7 +220,7 @@ impl Start<'_> {
                     bot.delete_webhook().send()
                 })
                 .await
-                .context("cannot delete the webhook (deleteWebhook)")?;
+                .map_err(|e| anyhow!(start_error("deleteWebhook", &e, bot.api_url().as_str())))?;
                 tokio::spawn(on_signal(None));
                 self.ready.polling.store(true, Ordering::Relaxed);
                 let poller = Poller {
@@ -257,4 +258,83 @@ fn spawn_telegram_check(bot: Bot, ready: Arc<Readiness>) {
             ready.set(r);
         }
     });
+}
+
+/// Registers the command menu, retrying in the background (every attempt of
+/// [`set_commands`] retries with backoff; after a failed round it waits a minute and tries
+/// again) until Telegram takes it or refuses it for good.
+fn spawn_set_commands(tg: Tg, metrics: Arc<Metrics>) {
+    tokio::spawn(async move {
+        let mut round = 1u32;
+        loop {
+            match set_commands(&tg, &metrics).await {
+                Ok(()) => {
+                    if round > 1 {
+                        tracing::info!(round, "command menu registered (setMyCommands)");
+                    }
+                    return;
+                }
+                Err(e) if crate::bot::send::retryable(&e).is_some() && round < 30 => {
+                    tracing::warn!(error = %e, round, "could not register the command menu (setMyCommands); trying again in a minute");
+                    tokio::time::sleep(Duration::from_secs(60)).await;
+                    round += 1;
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "could not register the command menu (setMyCommands); the bot works without it");
+                    return;
+                }
+            }
+        }
+    });
+}
+
+/// What a failed start-up call means, accurately: a refused connection, an answer that is not
+/// the Bot API's, a refused token and a failing server each say so (the token is never shown).
+pub fn start_error(what: &str, e: &teloxide::RequestError, api_url: &str) -> String {
+    use teloxide::{ApiError, RequestError};
+    // The API URL without any path (a token never appears in it, but be sure).
+    let api = reqwest::Url::parse(api_url)
+        .map(|u| u.origin().ascii_serialization())
+        .unwrap_or_else(|_| "the Bot API".to_string());
+    match e {
+        RequestError::Network(n) if n.is_connect() => format!(
+            "cannot connect to the Bot API at {api} ({what}: {}); is the network up, and TELOXIDE_API_URL right if set?",
+            root_cause(n)
+        ),
+        RequestError::Network(n) if n.is_timeout() => {
+            format!("the Bot API at {api} did not answer in time ({what}); is the network up?")
+        }
+        RequestError::Network(n) => format!(
+            "the connection to the Bot API at {api} failed ({what}: {})",
+            root_cause(n)
+        ),
+        RequestError::Io(io) => format!("reading the Bot API's answer failed ({what}: {io})"),
+        RequestError::InvalidJson { source, raw } => {
+            let start: String = raw.chars().take(60).collect();
+            format!(
+                "the server at {api} did not answer like the Bot API ({what}: {source}; it began {start:?}); is TELOXIDE_API_URL a Bot API server?"
+            )
+        }
+        RequestError::Api(ApiError::InvalidToken) => {
+            format!("Telegram refused the bot token ({what}: {e}); is TELOXIDE_TOKEN right?")
+        }
+        RequestError::Api(ApiError::Unknown(text))
+            if text.starts_with("Unauthorized") || text.starts_with("Not Found") =>
+        {
+            format!("Telegram refused the bot token ({what}: {text}); is TELOXIDE_TOKEN right?")
+        }
+        RequestError::Api(ApiError::Unknown(text)) => {
+            format!("the Bot API at {api} kept failing ({what}: {text}); try again later")
+        }
+        other => format!("Telegram refused {what}: {other}"),
+    }
+}
+
+/// The innermost cause of a network error ("Connection refused (os error 111)").
+fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut cur = e;
+    while let Some(next) = cur.source() {
+        cur = next;
+    }
+    cur.to_string()
 }

@@ -56,3 +56,36 @@ pub const TOPICS: &str = "<b>Topics</b>\nChoose one to see its guidance:";
 
 pub const UNKNOWN_COMMAND: &str =
     "I don't know that command. Try /help, or just type your question.";
+
+/// The heading over "Talk to someone".
+pub const PEOPLE_WHO_CAN_HELP: &str =
+    "<b>People who can help</b>\nFree, confidential advice for employers:";
+
+pub const NOTHING_DELETED: &str = "Nothing was deleted.";
+
+/// After a region is chosen (`name`: the region's name, already escaped; `None`: the UK).
+pub fn region_saved(name: Option<&str>) -> String {
+    match name {
+        Some(n) => format!(
+            "Thanks: I'll show help in <b>{n}</b> first. Change it any time with /region. Now, what would you like to ask?"
+        ),
+        None => "Thanks: I'll show help available across the UK. Change it any time with /region. Now, what would you like to ask?".to_string(),
+    }
+}
+
+/// The heading over `/programmes` (`name`: the region's name, already escaped).
+pub fn programmes_heading(name: Option<&str>) -> String {
+    match name {
+        Some(n) => format!("<b>Programmes and helplines for {n}</b>, local ones first:"),
+        None => "<b>Programmes and helplines across the UK.</b> Set /region to see local ones too:"
+            .to_string(),
+    }
+}
+
+/// A topic's menu heading (`title` already escaped).
+pub fn topic_heading(title: &str) -> String {
+    format!("<b>{title}</b>\nChoose an entry:")
+}
+
+/// The "Somewhere else" choice of the region menu.
+pub const ELSEWHERE: &str = "Somewhere else in the UK";

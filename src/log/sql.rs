@@ -217,6 +217,33 @@ fn apply_one(d: &mut impl Driver, op: &WriteOp) -> Result<u64, LogError> {
                 user.as_str().into(),
             ],
         ),
+        WriteOp::Shown {
+            id,
+            user,
+            shown_id,
+            sent: None,
+        } => d.execute(
+            "UPDATE questions SET shown_id = ?1 WHERE id = ?2 AND user_key = ?3",
+            &[shown_id.as_str().into(), (*id).into(), user.as_str().into()],
+        ),
+        WriteOp::Shown {
+            id,
+            user,
+            shown_id,
+            sent: Some(sent),
+        } => d.execute(
+            // What was sent is added after what the row already holds, a blank line between.
+            "UPDATE questions SET shown_id = ?1,
+                 reply_text = COALESCE(reply_text || ?2, '') || ?3
+             WHERE id = ?4 AND user_key = ?5",
+            &[
+                shown_id.as_str().into(),
+                "\n\n".into(),
+                sent.as_str().into(),
+                (*id).into(),
+                user.as_str().into(),
+            ],
+        ),
         WriteOp::SetRegion { user, region, at } => d.execute(
             "INSERT INTO settings (user_key, region, updated_at) VALUES (?1, ?2, ?3)
              ON CONFLICT (user_key) DO UPDATE SET region = excluded.region,

@@ -17,6 +17,14 @@ pub enum WriteOp {
         feedback: Feedback,
         at: DateTime<Utc>,
     },
+    /// The entry a user picked for a question (from "which did you mean", or the entry 👍/👎
+    /// was given on): `shown_id` set, and what was sent added to `reply_text`.
+    Shown {
+        id: i64,
+        user: UserKey,
+        shown_id: String,
+        sent: Option<String>,
+    },
     SetRegion {
         user: UserKey,
         region: Option<String>,

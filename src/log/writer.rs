@@ -288,6 +288,18 @@ impl Log {
         });
     }
 
+    /// Records the entry shown for a question after it was asked (a pick from its choices,
+    /// or the entry 👍/👎 was given on), if that user asked it; `sent` (what was sent) is
+    /// added to the row's reply text.
+    pub fn shown(&self, user: &UserKey, id: i64, shown_id: &str, sent: Option<String>) {
+        self.op(WriteOp::Shown {
+            id,
+            user: user.clone(),
+            shown_id: shown_id.to_string(),
+            sent: sent.map(|t| t.chars().take(8000).collect()),
+        });
+    }
+
     /// Records how far a Telegram update's handling got: `sent` messages delivered, and
     /// whether it is `done` (queued, without waiting on the disk).
     pub fn update_progress(&self, update_id: i64, sent: u32, done: bool) {

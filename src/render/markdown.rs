@@ -10,7 +10,13 @@ pub fn to_plain(md: &str) -> String {
     let mut link: Option<String> = None;
     for ev in Parser::new(md) {
         match ev {
-            Event::Start(Tag::List(start)) => lists.push(start),
+            Event::Start(Tag::List(start)) => {
+                // A nested list starts on a line of its own, under its parent item.
+                if !lists.is_empty() && !out.ends_with('\n') {
+                    out.push('\n');
+                }
+                lists.push(start);
+            }
             Event::End(TagEnd::List(_)) => {
                 lists.pop();
                 if lists.is_empty() {
@@ -61,6 +67,15 @@ mod tests {
         assert_eq!(
             super::to_plain(md),
             "Do this.\n\nLaw\n\n- one two <https://x.org>\n- three\n\n1. a\n2. b"
+        );
+    }
+
+    #[test]
+    fn a_nested_list_is_indented_under_its_parent() {
+        let md = "- **NHS 111**: call 111\n  - option 2\n  - any time\n- Samaritans\n\nAfter.";
+        assert_eq!(
+            super::to_plain(md),
+            "- NHS 111: call 111\n  - option 2\n  - any time\n- Samaritans\n\nAfter."
         );
     }
 }

@@ -25,6 +25,7 @@ mod tests {
             crisis_message: None,
             crisis: None,
             crisis_similarity: None,
+            smalltalk: None,
             shown: Some(Shown::Guidance {
                 id: "ssp-eligibility".into(),
                 title: "Who gets SSP".into(),
@@ -32,6 +33,8 @@ mod tests {
                 answer: "It is **£123.25** a week.".into(),
                 figures_checked: figures_checked.map(str::to_string),
             }),
+            runners_up: Vec::new(),
+            follow_up: None,
             programmes: Vec::new(),
             related: Vec::new(),
             sources: Vec::new(),

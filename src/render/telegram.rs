@@ -1,7 +1,10 @@
 //! Telegram HTML for a reply: every piece of text escaped, answers' Markdown turned into the
-//! few tags Telegram allows, long replies split at paragraph boundaries into messages that
-//! each stay under Telegram's 4,096-character limit, and buttons as abstract [`Action`]s (the
-//! bot module turns them into callback data). A pure function of the reply.
+//! few tags Telegram allows (nested lists indented), and buttons as abstract [`Action`]s (the
+//! bot module turns them into callback data). An answer's first message fits a phone (title,
+//! summary and the points that fit in [`FIRST_MESSAGE`]); the rest, who can help and the
+//! sources are behind "Read more" ([`more`]). Programmes are one line each. Long texts are
+//! split at paragraph boundaries into messages under Telegram's 4,096-character limit. A pure
+//! function of the reply.
 
 use pulldown_cmark::{Event, Parser, Tag, TagEnd};
 
@@ -14,9 +17,18 @@ pub const MAX_MESSAGE: usize = 4000;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {
     Show(String),
-    Feedback { question: i64, helpful: bool },
+    Feedback {
+        question: i64,
+        helpful: bool,
+        /// The entry the buttons sit under, so the feedback is attached to it.
+        entry: Option<String>,
+    },
     Topics,
     TalkToSomeone,
+    /// "Talk to someone" under a crisis reply: the crisis lines first.
+    CrisisLines,
+    /// The rest of an answer: the points left out of the first message, who can help, sources.
+    ReadMore(String),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -102,26 +114,30 @@ pub fn markdown_blocks(md: &str) -> Vec<String> {
     let mut lists: Vec<Option<u64>> = Vec::new();
     for ev in Parser::new(md) {
         match ev {
-            Event::Start(Tag::List(start)) => lists.push(start),
+            Event::Start(Tag::List(start)) => {
+                // A nested list: its parent item's text is a block of its own, so the
+                // children go on lines of their own, not run onto the parent's.
+                flush(&mut cur, &mut blocks);
+                lists.push(start);
+            }
             Event::End(TagEnd::List(_)) => {
                 lists.pop();
             }
             Event::Start(Tag::Item) => {
-                let indent = "  ".repeat(lists.len().saturating_sub(1));
+                // Nested items are indented with no-break spaces (Telegram keeps them).
+                let depth = lists.len().saturating_sub(1);
+                let indent = "\u{a0}\u{a0}\u{a0}\u{a0}".repeat(depth);
                 match lists.last_mut() {
                     Some(Some(n)) => {
                         cur.push_str(&format!("{indent}{n}. "));
                         *n += 1;
                     }
+                    _ if depth > 0 => cur.push_str(&format!("{indent}◦ ")),
                     _ => cur.push_str(&format!("{indent}• ")),
                 }
             }
             Event::End(TagEnd::Item) | Event::End(TagEnd::Paragraph) => {
-                let b = cur.trim().to_string();
-                if !b.is_empty() {
-                    blocks.push(b);
-                }
-                cur.clear();
+                flush(&mut cur, &mut blocks);
             }
             Event::Start(Tag::Paragraph) => {}
             Event::Start(Tag::Strong) => cur.push_str("<b>"),
@@ -141,11 +157,20 @@ pub fn markdown_blocks(md: &str) -> Vec<String> {
             _ => {}
         }
     }
-    let b = cur.trim().to_string();
-    if !b.is_empty() {
-        blocks.push(b);
-    }
+    flush(&mut cur, &mut blocks);
     blocks
+}
+
+/// Ends the block being built, if it has any text: trimmed, but keeping the no-break spaces
+/// that indent a nested item.
+fn flush(cur: &mut String, blocks: &mut Vec<String>) {
+    let b = cur
+        .trim_end()
+        .trim_start_matches(|c: char| c.is_whitespace() && c != '\u{a0}');
+    if !b.trim().is_empty() {
+        blocks.push(b.to_string());
+    }
+    cur.clear();
 }
 
 /// Where a reply's text comes from: what to say, then what buttons to offer.
@@ -155,6 +180,12 @@ pub fn reply(r: &Reply, question_id: Option<i64>) -> Vec<Message> {
     if let Some(msg) = &r.crisis_message {
         // The crisis message goes first, in a message of its own.
         first = markdown_blocks(msg);
+    }
+    if let Some(word) = &r.smalltalk {
+        blocks.push(escape(word));
+    }
+    if let Some(f) = &r.follow_up {
+        blocks.push(format!("<i>{}</i>", escape(&follow_up_line(f))));
     }
     match r.outcome {
         Outcome::Clarify => blocks.push(
@@ -171,6 +202,9 @@ pub fn reply(r: &Reply, question_id: Option<i64>) -> Vec<Message> {
         }
         _ => {}
     }
+    // The first message of an answer fits a phone: the title, the summary and the points
+    // that fit in FIRST_MESSAGE; the rest is behind "Read more" ([`more`]).
+    let mut has_more = false;
     match &r.shown {
         Some(Shown::Guidance {
             title,
@@ -181,52 +215,53 @@ pub fn reply(r: &Reply, question_id: Option<i64>) -> Vec<Message> {
         }) => {
             blocks.push(format!("<b>{}</b>", escape(title)));
             blocks.push(format!("<i>{}</i>", escape(summary)));
-            blocks.extend(markdown_blocks(answer));
+            let (head, rest) = split_answer(answer, &blocks);
+            blocks.extend(head);
             if let Some(date) = figures_checked {
                 blocks.push(format!(
                     "<i>{}</i>",
                     escape(&super::figures_checked_line(date))
                 ));
             }
+            if r.outcome == Outcome::Crisis {
+                // After a crisis, who can help (the crisis lines first) is not hidden.
+                blocks.extend(programme_list(&r.programmes));
+            }
+            has_more = !rest.is_empty()
+                || (r.outcome != Outcome::Crisis && !r.programmes.is_empty())
+                || !r.sources.is_empty();
         }
         Some(Shown::Programme { card }) => {
             blocks.push(format!("<b>{}</b>", escape(&card.name)));
-            blocks.extend(programme_blocks(card, false));
+            blocks.extend(programme_blocks(card));
+            blocks.extend(sources_block(r));
         }
-        None => {}
-    }
-    if !r.programmes.is_empty() {
-        blocks.push("<b>Who can help</b>".to_string());
-        for p in &r.programmes {
-            blocks.push(programme_blocks(p, true).join("\n"));
+        None => {
+            // "Talk to someone", /programmes: a short list, one line a programme.
+            blocks.extend(programme_list(&r.programmes));
+            blocks.extend(sources_block(r));
         }
-    }
-    if !r.sources.is_empty() {
-        let links: Vec<String> = r
-            .sources
-            .iter()
-            .map(|s| {
-                format!(
-                    "• <a href=\"{}\">{}</a>",
-                    escape_attr(&s.url),
-                    escape(&s.title)
-                )
-            })
-            .collect();
-        blocks.push(format!("<b>Sources</b>\n{}", links.join("\n")));
     }
     if r.shown.is_some() {
-        blocks.push("<i>Information, not legal or medical advice.</i>".to_string());
+        blocks.push(DISCLAIMER.to_string());
+    }
+    if !r.runners_up.is_empty() {
+        blocks.push(format!(
+            "<i>{}</i>",
+            escape(&or_did_you_mean(&r.runners_up))
+        ));
     }
 
     let mut rows: Vec<Vec<Button>> = Vec::new();
-    if let (Some(q), true) = (question_id, r.shown.is_some()) {
+    if let (Some(q), Some(shown)) = (question_id, &r.shown) {
+        let entry = Some(shown.id().to_string());
         rows.push(vec![
             Button::action(
                 "👍 Helpful",
                 Action::Feedback {
                     question: q,
                     helpful: true,
+                    entry: entry.clone(),
                 },
             ),
             Button::action(
@@ -234,15 +269,23 @@ pub fn reply(r: &Reply, question_id: Option<i64>) -> Vec<Message> {
                 Action::Feedback {
                     question: q,
                     helpful: false,
+                    entry,
                 },
             ),
         ]);
+    }
+    if has_more && let Some(Shown::Guidance { id, .. }) = &r.shown {
+        rows.push(vec![Button::action(
+            "Read more",
+            Action::ReadMore(id.clone()),
+        )]);
     }
     for c in &r.choices {
         let action = match c {
             Choice::Show { id, .. } => Action::Show(id.clone()),
             Choice::Topics => Action::Topics,
             Choice::TalkToSomeone => Action::TalkToSomeone,
+            Choice::CrisisLines => Action::CrisisLines,
         };
         rows.push(vec![Button::action(button_label(c.label()), action)]);
     }
@@ -253,6 +296,163 @@ pub fn reply(r: &Reply, question_id: Option<i64>) -> Vec<Message> {
     }
     out.extend(pack(&blocks, rows));
     out
+}
+
+/// The line over a reply taken as a follow-up of the previous question.
+pub fn follow_up_line(f: &crate::assistant::FollowUp) -> String {
+    match &f.title {
+        Some(t) => format!("Following on from your last question (\u{201c}{t}\u{201d}):"),
+        None => "Following on from your last question:".to_string(),
+    }
+}
+
+/// "Or did you mean “A” or “B”?": the close runners-up under an answer (their buttons lead).
+pub fn or_did_you_mean(runners_up: &[crate::assistant::ItemLink]) -> String {
+    let titles: Vec<String> = runners_up
+        .iter()
+        .map(|r| format!("\u{201c}{}\u{201d}", r.title))
+        .collect();
+    format!("Or did you mean {}?", titles.join(" or "))
+}
+
+/// The first message of an answer stays within about this many characters (as Telegram
+/// counts them).
+pub const FIRST_MESSAGE: usize = 900;
+
+const DISCLAIMER: &str = "<i>Information, not legal or medical advice.</i>";
+
+/// An answer's blocks split into those for the first message (after `before`, which is already
+/// in it) and the rest: blocks in order while they fit in [`FIRST_MESSAGE`], leaving room for
+/// the disclaimer and a possible figures line; a heading is never left last.
+fn split_answer(answer: &str, before: &[String]) -> (Vec<String>, Vec<String>) {
+    let reserve = visible_len(DISCLAIMER) + 2 + 130;
+    let mut used: usize = before.iter().map(|b| visible_len(b) + 2).sum::<usize>() + reserve;
+    let all = markdown_blocks(answer);
+    let mut head = Vec::new();
+    let mut rest = Vec::new();
+    for b in all {
+        let len = visible_len(&b) + 2;
+        if rest.is_empty() && used + len <= FIRST_MESSAGE {
+            used += len;
+            head.push(b);
+        } else {
+            rest.push(b);
+        }
+    }
+    // A heading ("<b>What the law says</b>") with nothing under it goes with what follows.
+    while head.last().is_some_and(|h| is_heading(h)) && !rest.is_empty() {
+        rest.insert(0, head.pop().expect("checked"));
+    }
+    (head, rest)
+}
+
+fn is_heading(block: &str) -> bool {
+    block.starts_with("<b>") && block.ends_with("</b>") && block.matches("<b>").count() == 1
+}
+
+/// "Read more" under an answer: the points left out of the first message, who can help (one
+/// line each) and the sources.
+pub fn more(r: &Reply) -> Vec<Message> {
+    let mut blocks = Vec::new();
+    if let Some(Shown::Guidance {
+        title,
+        summary,
+        answer,
+        ..
+    }) = &r.shown
+    {
+        let before = [
+            format!("<b>{}</b>", escape(title)),
+            format!("<i>{}</i>", escape(summary)),
+        ];
+        let (_, rest) = split_answer(answer, &before);
+        if !rest.is_empty() {
+            blocks.push(format!("<b>{}</b> (continued)", escape(title)));
+            blocks.extend(rest);
+        }
+    }
+    if !r.programmes.is_empty() {
+        blocks.push("<b>Who can help</b>".to_string());
+        blocks.extend(programme_list(&r.programmes));
+    }
+    blocks.extend(sources_block(r));
+    if blocks.is_empty() {
+        blocks.push("That's all there is on this one.".to_string());
+    }
+    let rows = vec![vec![Button::action(
+        "Talk to someone",
+        Action::TalkToSomeone,
+    )]];
+    pack(&blocks, rows)
+}
+
+/// Programmes one line each: name, who it is for (the summary's first sentence), one link.
+fn programme_list(cards: &[ProgrammeCard]) -> Vec<String> {
+    let lines: Vec<String> = cards.iter().map(programme_line).collect();
+    // Lines of one list, one block per few so a long list still packs under the limit.
+    lines.chunks(8).map(|c| c.join("\n")).collect()
+}
+
+fn programme_line(p: &ProgrammeCard) -> String {
+    let local = if p.local { " (in your area)" } else { "" };
+    let link = match (&p.url, &p.phone) {
+        (Some(u), _) => format!(" · <a href=\"{}\">website</a>", escape_attr(u)),
+        (None, Some(ph)) => format!(" · phone {}", escape(ph)),
+        (None, None) => p
+            .email
+            .as_ref()
+            .map(|e| format!(" · {}", escape(e)))
+            .unwrap_or_default(),
+    };
+    format!(
+        "• <b>{}</b>{local}: {}{link}",
+        escape(&p.name),
+        escape(&first_sentence(&p.summary, 110))
+    )
+}
+
+/// The first sentence of a text, cut at a word to at most `max` characters.
+fn first_sentence(text: &str, max: usize) -> String {
+    let t = text.trim();
+    let end = t
+        .char_indices()
+        .find(|(i, c)| *c == '.' && t[i + 1..].starts_with(' '))
+        .map(|(i, _)| i + 1)
+        .unwrap_or(t.len());
+    let s = &t[..end];
+    if s.chars().count() <= max {
+        return s.to_string();
+    }
+    let mut out = String::new();
+    for w in s.split_whitespace() {
+        if out.chars().count() + w.chars().count() + 1 > max - 1 {
+            break;
+        }
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(w);
+    }
+    out.push('…');
+    out
+}
+
+fn sources_block(r: &Reply) -> Option<String> {
+    if r.sources.is_empty() {
+        return None;
+    }
+    let links: Vec<String> = r
+        .sources
+        .iter()
+        .map(|s| {
+            format!(
+                "• <a href=\"{}\">{}</a>",
+                escape_attr(&s.url),
+                escape(&s.title)
+            )
+        })
+        .collect();
+    Some(format!("<b>Sources</b>\n{}", links.join("\n")))
 }
 
 /// Button text: Telegram shows about 40 characters on a phone; keep labels short.
@@ -267,20 +467,12 @@ pub fn button_label(s: &str) -> String {
     }
 }
 
-fn programme_blocks(p: &ProgrammeCard, with_name: bool) -> Vec<String> {
-    let mut lines = Vec::new();
-    if with_name {
-        let local = if p.local { " (in your area)" } else { "" };
-        lines.push(format!(
-            "• <b>{}</b>{local} — {}",
-            escape(&p.name),
-            escape(&p.provider)
-        ));
-        lines.push(escape(&p.summary));
-    } else {
-        lines.push(format!("<i>{}</i>", escape(&p.provider)));
-        lines.push(escape(&p.summary));
-    }
+/// A programme in full (its details view).
+fn programme_blocks(p: &ProgrammeCard) -> Vec<String> {
+    let mut lines = vec![
+        format!("<i>{}</i>", escape(&p.provider)),
+        escape(&p.summary),
+    ];
     lines.push(format!("<b>How to join:</b> {}", escape(&p.how_to_join)));
     let mut contact = Vec::new();
     if let Some(u) = &p.url {
@@ -296,6 +488,56 @@ fn programme_blocks(p: &ProgrammeCard, with_name: bool) -> Vec<String> {
         lines.push(contact.join(" · "));
     }
     lines
+}
+
+/// Messages as the user sees them, for the question log: each message's text (tags removed,
+/// links kept as "text <url>" when the URL is not already shown), then its buttons as
+/// "[label]" lines.
+pub fn as_sent(messages: &[Message]) -> String {
+    let mut parts = Vec::new();
+    for m in messages {
+        let mut text = unescape_plain(&link_targets(&m.html));
+        let labels: Vec<String> = m
+            .buttons
+            .iter()
+            .flatten()
+            .map(|b| format!("[{}]", b.text))
+            .collect();
+        if !labels.is_empty() {
+            text.push_str("\n\n");
+            text.push_str(&labels.join("\n"));
+        }
+        parts.push(text);
+    }
+    parts.join("\n\n")
+}
+
+/// `<a href="U">T</a>` as `<a>T</a> <U>` (escaped), so the URL survives removing the tags.
+fn link_targets(html: &str) -> String {
+    let mut out = String::with_capacity(html.len());
+    let mut rest = html;
+    while let Some(at) = rest.find("<a href=\"") {
+        out.push_str(&rest[..at]);
+        let after = &rest[at + 9..];
+        let Some(q) = after.find('"') else {
+            rest = &rest[at..];
+            break;
+        };
+        let url = &after[..q];
+        let Some(close) = after.find("</a>") else {
+            rest = &rest[at..];
+            break;
+        };
+        let inner_start = after[q..].find('>').map(|i| q + i + 1).unwrap_or(q);
+        let inner = &after[inner_start.min(close)..close];
+        out.push_str(inner);
+        if unescape_plain(inner) != unescape_plain(url) {
+            out.push_str(&format!(" &lt;{url}&gt;"));
+        }
+        rest = &after[close + 4..];
+    }
+    out.push_str(rest);
+    out
 }
 
 /// A plain message with optional buttons, for the bot's own texts (help, privacy...).
@@ -427,6 +669,115 @@ mod tests {
                 "1. first",
                 "2. second",
             ]
+        );
+    }
+
+    #[test]
+    fn a_nested_list_is_nested_not_run_onto_its_parent() {
+        let b = markdown_blocks(
+            "If they are not in danger:\n\n- **NHS 111**: call 111\n  - option 2\n  - any time\n- Samaritans\n",
+        );
+        assert_eq!(
+            b,
+            vec![
+                "If they are not in danger:",
+                "• <b>NHS 111</b>: call 111",
+                "\u{a0}\u{a0}\u{a0}\u{a0}◦ option 2",
+                "\u{a0}\u{a0}\u{a0}\u{a0}◦ any time",
+                "• Samaritans",
+            ]
+        );
+    }
+
+    /// Over every entry of the real content: the first message of its answer (what a phone
+    /// shows before "Read more"), its median and 95th percentile length, printed.
+    #[test]
+    fn the_first_message_of_every_answer_fits_a_phone() {
+        use crate::assistant::{Assistant, Context};
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("content");
+        let content = crate::content::load_valid(&root, chrono::Utc::now().date_naive())
+            .expect("the real content loads");
+        let a = Assistant::in_memory(std::sync::Arc::new(content)).expect("an index");
+        let cx = Context::default();
+        let mut lens = Vec::new();
+        let mut more_count = 0;
+        for e in &a.content().entries {
+            let r = a.show(&cx, &e.id).expect("every entry shows");
+            let msgs = reply(&r, Some(1));
+            assert_eq!(msgs.len(), 1, "{}: one message before Read more", e.id);
+            let first = &msgs[0];
+            assert!(first.html.contains(&escape(&e.title)), "{}", e.id);
+            lens.push(visible_len(&first.html));
+            let more_button = first
+                .buttons
+                .iter()
+                .flatten()
+                .any(|b| b.kind == ButtonKind::Action(Action::ReadMore(e.id.clone())));
+            if more_button {
+                more_count += 1;
+                // Nothing is lost: what was left out is in "Read more", the sources too.
+                let rest: String = more(&r).iter().map(|m| m.html.clone()).collect();
+                for src in &r.sources {
+                    assert!(rest.contains(&escape_attr(&src.url)), "{}", e.id);
+                }
+                for b in markdown_blocks(match &r.shown {
+                    Some(Shown::Guidance { answer, .. }) => answer,
+                    _ => unreachable!(),
+                }) {
+                    assert!(
+                        first.html.contains(&b) || rest.contains(&b),
+                        "{}: {b}",
+                        e.id
+                    );
+                }
+            }
+        }
+        lens.sort_unstable();
+        let median = lens[lens.len() / 2];
+        let p95 = lens[(lens.len() * 95).div_ceil(100) - 1];
+        let max = *lens.last().unwrap();
+        println!(
+            "first message over {} entries: median {median}, p95 {p95}, max {max} characters; {more_count} with Read more",
+            lens.len()
+        );
+        assert!(lens.len() >= 30, "{}", lens.len());
+        assert!(p95 <= FIRST_MESSAGE, "p95 {p95}");
+        assert!(max <= FIRST_MESSAGE + 100, "max {max}");
+    }
+
+    #[test]
+    fn programme_cards_are_one_line_with_one_link() {
+        let card = ProgrammeCard {
+            id: "acas".into(),
+            name: "Acas".into(),
+            provider: "Advisory, Conciliation and Arbitration Service".into(),
+            summary:
+                "Acas gives free, impartial advice to employers. Its helpline is 0300 123 1100."
+                    .into(),
+            how_to_join: "Phone the helpline.".into(),
+            url: Some("https://www.acas.org.uk".into()),
+            phone: Some("0300 123 1100".into()),
+            email: None,
+            local: false,
+        };
+        let line = programme_line(&card);
+        assert_eq!(
+            line,
+            "• <b>Acas</b>: Acas gives free, impartial advice to employers. · <a href=\"https://www.acas.org.uk\">website</a>"
+        );
+        assert!(!line.contains('\n'));
+        assert_eq!(first_sentence(&"word ".repeat(50), 20).chars().count(), 20);
+    }
+
+    #[test]
+    fn the_log_gets_the_text_as_sent_with_links_and_buttons() {
+        let msgs = vec![Message {
+            html: "<b>SSP</b> &amp; pay: see <a href=\"https://www.gov.uk/ssp?a=1&amp;b=2\">GOV.UK</a>".into(),
+            buttons: vec![vec![Button::action("👍 Helpful", Action::Topics)]],
+        }];
+        assert_eq!(
+            as_sent(&msgs),
+            "SSP & pay: see GOV.UK <https://www.gov.uk/ssp?a=1&b=2>\n\n[👍 Helpful]"
         );
     }
 

@@ -10,6 +10,14 @@ pub fn reply(r: &Reply) -> String {
         s.push_str(&to_plain(msg));
         s.push_str("\n\n");
     }
+    if let Some(word) = &r.smalltalk {
+        s.push_str(word);
+        s.push('\n');
+    }
+    if let Some(f) = &r.follow_up {
+        s.push_str(&super::telegram::follow_up_line(f));
+        s.push_str("\n\n");
+    }
     match r.outcome {
         Outcome::Clarify => s.push_str("I'm not sure which of these you mean:\n"),
         Outcome::NoAnswer => s.push_str(
@@ -59,6 +67,11 @@ pub fn reply(r: &Reply) -> String {
         for src in &r.sources {
             s.push_str(&format!("- {} <{}>\n", src.title, src.url));
         }
+    }
+    if !r.runners_up.is_empty() {
+        s.push('\n');
+        s.push_str(&super::telegram::or_did_you_mean(&r.runners_up));
+        s.push('\n');
     }
     if !r.choices.is_empty() {
         s.push('\n');
