@@ -169,6 +169,12 @@ pub struct CrisisThresholds {
     /// The margin for a sentence of a longer message, scored on its own: stricter, since a
     /// long message has many sentences and each is a chance of a false alarm.
     pub sentence_margin: f32,
+    /// The margin for a whole message of at most `short_words` words ("what do I pay him"):
+    /// a few ordinary words sit about as near a crisis example as a calm text, so a near tie
+    /// there is not enough. Short crisis messages ("hes jumped", "help he's got a knife") sit
+    /// clearly nearer the examples, or are caught by the word lists.
+    pub short_margin: f32,
+    pub short_words: usize,
 }
 
 impl Default for CrisisThresholds {
@@ -178,16 +184,20 @@ impl Default for CrisisThresholds {
             min: 0.40,
             margin: -0.02,
             sentence_margin: 0.06,
+            short_margin: 0.04,
+            short_words: 6,
         }
     }
 }
 
 impl CrisisThresholds {
-    /// Whether the layer fires for one vector: the whole message (`sentence` false) or one of
-    /// its sentences.
-    pub fn fires(&self, crisis: f32, calm: f32, sentence: bool) -> bool {
+    /// Whether the layer fires for one vector: the whole message of `words` words (`sentence`
+    /// false) or one of its sentences.
+    pub fn fires(&self, crisis: f32, calm: f32, sentence: bool, words: usize) -> bool {
         let margin = if sentence {
             self.sentence_margin
+        } else if words <= self.short_words {
+            self.short_margin
         } else {
             self.margin
         };

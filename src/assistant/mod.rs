@@ -206,7 +206,8 @@ impl Assistant {
         let message = message::read(question);
         let vectors = self.embed_message(&message);
         // The crisis check comes before any search: phrases, structure, then meaning.
-        let (meaning, near) = self.crisis_meaning(&vectors, false);
+        let words = message.core.split_whitespace().count();
+        let (meaning, near) = self.crisis_meaning(&vectors, words, false);
         let signal = self.crisis.check(question).or(meaning);
         if signal.is_none()
             && let Some(kind) = smalltalk::detect(question)
@@ -521,6 +522,7 @@ impl Assistant {
     pub fn crisis_meaning(
         &self,
         vectors: &[Vector],
+        words: usize,
         skip_self: bool,
     ) -> (Option<CrisisSignal>, Option<f32>) {
         let Some(sem) = &self.semantic else {
@@ -534,7 +536,7 @@ impl Assistant {
                 continue;
             };
             closest = Some(closest.map_or(sim.crisis, |c: f32| c.max(sim.crisis)));
-            if fired.is_none() && t.fires(sim.crisis, sim.calm, i > 0) {
+            if fired.is_none() && t.fires(sim.crisis, sim.calm, i > 0, words) {
                 fired = Some(CrisisSignal {
                     layer: CrisisLayer::Meaning,
                     matched: sem.crisis_example(sim.example).to_string(),
