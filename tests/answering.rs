@@ -446,31 +446,9 @@ fn ask_batch_answers_ten_thousand_mixed_lines() {
 /// as numbered choices ("Read more" among them), and follow-ups from context.
 #[test]
 fn chat_through_a_pipe_answers_and_follows_a_choice() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut child = bin()
-        .args([
-            "--content",
-            repo().join("content").to_str().unwrap(),
-            "--index",
-            dir.path().join("index").to_str().unwrap(),
-            "chat",
-        ])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(
-            b"one of my lads has been signed off with stress for a month\n1\n9\nwhat do I pay him\n/topics\n1\n/quit\n",
-        )
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success());
-    let text = String::from_utf8(out.stdout).unwrap();
+    let text = chat_through_a_pipe(
+        "one of my lads has been signed off with stress for a month\n1\n9\nwhat do I pay him\n/topics\n1\n/quit\n",
+    );
     let a = assistant();
     let q = "one of my lads has been signed off with stress for a month";
     let reply = ask(q);
@@ -499,32 +477,9 @@ fn chat_through_a_pipe_answers_and_follows_a_choice() {
 /// Every Telegram command works in `chat`, with the bot's texts; small talk gets its word.
 #[test]
 fn chat_handles_every_telegram_command_with_the_same_texts() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut child = bin()
-        .args([
-            "--content",
-            repo().join("content").to_str().unwrap(),
-            "--index",
-            dir.path().join("index").to_str().unwrap(),
-            "chat",
-        ])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(
-            "/start\n1\n/help\n/privacy\n/programmes\n/forget\n1\n/programmes\n/nonsense\nhello\n/quit\n"
-                .as_bytes(),
-        )
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success());
-    let text = String::from_utf8(out.stdout).unwrap();
+    let text = chat_through_a_pipe(
+        "/start\n1\n/help\n/privacy\n/programmes\n/forget\n1\n/programmes\n/nonsense\nhello\n/quit\n",
+    );
     let plain = |html: &str| workhealth::render::telegram::unescape_plain(html);
     use workhealth::bot::texts;
     for (name, t) in [
@@ -764,4 +719,21 @@ fn a_follow_up_is_answered_in_the_light_of_the_previous_question() {
     assert_eq!(shown(&r), Some(second));
     // Without a previous question, a message is answered on its own.
     assert_eq!(assistant().reply_after(&cx, pay, None), ask(pay));
+}
+
+/// Runs `chat` on the real content (its own index) with `input` piped in; its output.
+fn chat_through_a_pipe(input: &str) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run_with_stdin(
+        &[
+            "--content",
+            repo().join("content").to_str().unwrap(),
+            "--index",
+            dir.path().join("index").to_str().unwrap(),
+            "chat",
+        ],
+        input,
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    out.stdout
 }
