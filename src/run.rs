@@ -316,7 +316,8 @@ fn eval_cmd(g: &Global, args: &EvalArgs) -> Result<ExitCode> {
                             h.coverage,
                             h.sem_best,
                             h.sem_whole,
-                            h.score
+                            h.score,
+                            h.sem_class
                         ])
                     })
                     .collect();

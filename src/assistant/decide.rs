@@ -45,10 +45,10 @@ impl Default for Thresholds {
     /// The thresholds for fused scores (see [`Weights`]); chosen by cross-validation.
     fn default() -> Self {
         Thresholds {
-            min_score: 0.40,
+            min_score: 0.35,
             min_coverage: 0.25,
-            min_semantic: 0.55,
-            clarify_ratio: 0.92,
+            min_semantic: 0.45,
+            clarify_ratio: 0.90,
             full_coverage: 2.0,
             min_score_full: 0.0,
         }
@@ -66,6 +66,11 @@ pub struct Weights {
     /// Weight of the BM25 score, squashed to 0..1 as `s / (s + lexical_half)`.
     pub lexical: f32,
     pub lexical_half: f32,
+    /// Weight of the content-trained classifier's output (`search::classify`), for messages of
+    /// more than `class_words` words. On shorter ones it ranked no better and answered wrongly
+    /// a little more often (docs/calibration.md), so there it counts for nothing.
+    pub class: f32,
+    pub class_words: usize,
     /// A sentence whose best item scores at least this is a worry of its own.
     pub worry: f32,
 }
@@ -76,20 +81,28 @@ impl Default for Weights {
             best: 0.3,
             whole: 0.1,
             lexical: 0.6,
-            lexical_half: 15.0,
+            lexical_half: 25.0,
+            class: 0.4,
+            class_words: 20,
             worry: 0.6,
         }
     }
 }
 
 impl Weights {
-    pub fn fuse(&self, h: &Hit) -> f32 {
+    /// The fused score of a hit, for a message of `words` words.
+    pub fn fuse(&self, h: &Hit, words: usize) -> f32 {
         let lex = if h.lexical > 0.0 {
             h.lexical / (h.lexical + self.lexical_half)
         } else {
             0.0
         };
-        self.best * h.sem_best + self.whole * h.sem_whole + self.lexical * lex
+        let class = if words > self.class_words {
+            self.class * h.sem_class
+        } else {
+            0.0
+        };
+        self.best * h.sem_best + self.whole * h.sem_whole + self.lexical * lex + class
     }
 }
 
@@ -129,6 +142,7 @@ mod tests {
             lexical: score,
             sem_best: 0.0,
             sem_whole: 0.0,
+            sem_class: 0.0,
         }
     }
 
@@ -153,6 +167,37 @@ mod tests {
         assert_eq!(decide(&[hit(12.0, 0.3)], &t).0, Outcome::Answer);
         assert_eq!(decide(&[hit(8.0, 1.0)], &t).0, Outcome::Answer);
         assert_eq!(decide(&[hit(8.0, 0.8)], &t).0, Outcome::NoAnswer);
+    }
+
+    #[test]
+    fn off_topic_needs_little_coverage_and_little_meaning() {
+        let t = Thresholds::default();
+        let with = |score, coverage, sem_best| Hit {
+            sem_best,
+            ..hit(score, coverage)
+        };
+        assert_eq!(decide(&[with(0.5, 0.1, 0.4)], &t).0, Outcome::NoAnswer);
+        // The words are there, or the meaning is: in scope.
+        assert_eq!(decide(&[with(0.5, 0.3, 0.4)], &t).0, Outcome::Answer);
+        assert_eq!(decide(&[with(0.5, 0.1, 0.5)], &t).0, Outcome::Answer);
+        // In scope but too weak a match overall.
+        assert_eq!(decide(&[with(0.3, 0.3, 0.5)], &t).0, Outcome::NoAnswer);
+    }
+
+    #[test]
+    fn the_classifier_counts_only_in_long_messages() {
+        let w = Weights::default();
+        let h = Hit {
+            sem_best: 0.6,
+            sem_class: 0.5,
+            ..hit(0.0, 0.0)
+        };
+        let short = w.fuse(&h, w.class_words);
+        let long = w.fuse(&h, w.class_words + 1);
+        assert!(
+            (long - short - w.class * 0.5).abs() < 1e-6,
+            "{short} {long}"
+        );
     }
 }
 

@@ -594,10 +594,15 @@ impl Assistant {
             for (i, (id, kind)) in sem.items.iter().enumerate() {
                 let best = per_query.iter().map(|q| q[i].best).fold(-1.0f32, f32::max);
                 let whole = per_query.iter().map(|q| q[i].whole).fold(-1.0f32, f32::max);
+                let class = per_query
+                    .iter()
+                    .map(|q| q[i].class)
+                    .fold(f32::NEG_INFINITY, f32::max);
                 match by_id.remove(id) {
                     Some(j) => {
                         hits[j].sem_best = best;
                         hits[j].sem_whole = whole;
+                        hits[j].sem_class = class;
                     }
                     None => extra.push(Hit {
                         id: id.clone(),
@@ -607,12 +612,14 @@ impl Assistant {
                         lexical: 0.0,
                         sem_best: best,
                         sem_whole: whole,
+                        sem_class: class,
                     }),
                 }
             }
             hits.extend(extra);
+            let words = message.core.split_whitespace().count();
             for h in &mut hits {
-                h.score = w.fuse(h);
+                h.score = w.fuse(h, words);
             }
             // Two worries: sentences whose own best item is clearly in scope.
             if per_query.len() > 2 {
@@ -676,6 +683,7 @@ impl Assistant {
                     lexical: 0.0,
                     sem_best: 0.0,
                     sem_whole: 0.0,
+                    sem_class: 0.0,
                 },
             );
         }

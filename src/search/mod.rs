@@ -4,6 +4,7 @@
 
 pub mod analyse;
 pub mod build;
+pub mod classify;
 pub mod query;
 pub mod schema;
 pub mod semantic;

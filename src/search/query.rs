@@ -45,6 +45,8 @@ pub struct Hit {
     /// Semantic signals (0 without the model).
     pub sem_best: f32,
     pub sem_whole: f32,
+    /// The content-trained classifier's output for this item (see `search::classify`).
+    pub sem_class: f32,
 }
 
 /// What a search found, and what it made of the question.
@@ -333,6 +335,7 @@ impl Engine {
                 lexical: score,
                 sem_best: 0.0,
                 sem_whole: 0.0,
+                sem_class: 0.0,
             });
         }
         Ok(found)

@@ -14,6 +14,7 @@ use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
 
+use super::classify::{self, Classifier};
 use crate::content::{Content, Kind};
 use crate::embed::{DIM, Embedder, Vector, dot, files, normalise};
 
@@ -26,6 +27,8 @@ pub struct SemScore {
     pub best: f32,
     /// The cosine with the item's centroid (the mean of its texts): the whole entry.
     pub whole: f32,
+    /// The content-trained classifier's output for the item ([`Classifier`]).
+    pub class: f32,
 }
 
 /// The embedded content, ready to score questions against.
@@ -37,6 +40,7 @@ pub struct Semantic {
     rows: Vec<u32>,
     matrix: Vec<f32>,
     centroids: Vec<f32>,
+    classifier: Classifier,
     /// The crisis examples of `crisis.yaml`, embedded, and the calm side: its calm contrasts
     /// and the texts of every item but the crisis entry and its programmes.
     crisis: Vec<f32>,
@@ -119,12 +123,14 @@ impl Semantic {
                 calm.extend_from_slice(&matrix[r * DIM..(r + 1) * DIM]);
             }
         }
+        let classifier = Classifier::fit(&matrix, &rows, items.len(), classify::LAMBDA);
         Semantic {
             embedder,
             items: items.into_iter().map(|(id, kind, _)| (id, kind)).collect(),
             rows,
             matrix,
             centroids,
+            classifier,
             crisis: crisis_vectors.concat(),
             crisis_texts: crisis.examples.clone(),
             calm,
@@ -168,7 +174,8 @@ impl Semantic {
                 let mut out = vec![
                     SemScore {
                         best: -1.0,
-                        whole: -1.0
+                        whole: -1.0,
+                        class: 0.0,
                     };
                     self.items.len()
                 ];
@@ -181,6 +188,9 @@ impl Semantic {
                 }
                 for (i, o) in out.iter_mut().enumerate() {
                     o.whole = dot(q, &self.centroids[i * DIM..(i + 1) * DIM]);
+                }
+                for (o, c) in out.iter_mut().zip(self.classifier.scores(q)) {
+                    o.class = c;
                 }
                 out
             })

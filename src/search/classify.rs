@@ -1,0 +1,177 @@
+//! A linear classifier over the content's own texts: which item does a question's vector
+//! belong to?
+//!
+//! Every title, summary and `questions:` line is a labelled example of its item. A ridge
+//! regression from those vectors to a one-hot label per item (`W = (XᵀX + λI)⁻¹ XᵀY`, with a
+//! bias column) learns which directions of the embedding space tell the items apart, instead of
+//! only how near a question is to one line. It is fitted on the content alone (never on test
+//! questions), at every index build: about 1,100 texts by 385 features is a 385 × 385 solve,
+//! a few tens of milliseconds. Its output for an item is one more signal in the fused score
+//! (`decide::Weights::class`); why it helps long, real questions is in `docs/calibration.md`.
+//!
+//! The solve is a plain Cholesky factorisation: the matrix is small, symmetric and positive
+//! definite by construction (λ > 0), and a linear-algebra crate would cost more build time
+//! than these forty lines.
+
+use crate::embed::{DIM, dot};
+
+/// Ridge penalty, chosen by cross-validation (docs/calibration.md).
+pub const LAMBDA: f64 = 1.0;
+
+/// Row-major weights: for each item, `DIM` weights then a bias.
+#[derive(Debug, Clone, Default)]
+pub struct Classifier {
+    weights: Vec<f32>,
+    items: usize,
+}
+
+const COLS: usize = DIM + 1;
+
+impl Classifier {
+    /// Fits the classifier to `matrix` (one `DIM`-vector per row) labelled by `rows` (the item of
+    /// each row, below `items`). No rows gives a classifier that scores everything 0.
+    pub fn fit(matrix: &[f32], rows: &[u32], items: usize, lambda: f64) -> Classifier {
+        if rows.is_empty() || items == 0 {
+            return Classifier {
+                weights: vec![0.0; items * COLS],
+                items,
+            };
+        }
+        // A = XᵀX + λI (upper triangle accumulated, then mirrored), B = XᵀY.
+        let mut a = vec![0.0f64; COLS * COLS];
+        let mut b = vec![0.0f64; COLS * items];
+        let mut x = [0.0f64; COLS];
+        for (r, &item) in rows.iter().enumerate() {
+            for (xi, &v) in x.iter_mut().zip(&matrix[r * DIM..(r + 1) * DIM]) {
+                *xi = f64::from(v);
+            }
+            x[DIM] = 1.0;
+            for i in 0..COLS {
+                let xi = x[i];
+                let row = &mut a[i * COLS..(i + 1) * COLS];
+                for j in i..COLS {
+                    row[j] += xi * x[j];
+                }
+                b[i * items + item as usize] += xi;
+            }
+        }
+        for i in 0..COLS {
+            a[i * COLS + i] += lambda;
+            for j in 0..i {
+                a[i * COLS + j] = a[j * COLS + i];
+            }
+        }
+        let l = cholesky(&a, COLS);
+        let w = solve(&l, COLS, &b, items);
+        let mut weights = vec![0.0f32; items * COLS];
+        for i in 0..COLS {
+            for k in 0..items {
+                weights[k * COLS + i] = w[i * items + k] as f32;
+            }
+        }
+        Classifier { weights, items }
+    }
+
+    /// The classifier's output for each item, for one question vector.
+    pub fn scores<'a>(&'a self, q: &'a [f32]) -> impl Iterator<Item = f32> + 'a {
+        (0..self.items).map(move |k| {
+            let w = &self.weights[k * COLS..(k + 1) * COLS];
+            dot(q, &w[..DIM]) + w[DIM]
+        })
+    }
+}
+
+/// The lower-triangular `L` with `L Lᵀ = a` (`a` symmetric positive definite, `n × n`).
+fn cholesky(a: &[f64], n: usize) -> Vec<f64> {
+    let mut l = vec![0.0f64; n * n];
+    for j in 0..n {
+        let s: f64 = (0..j).map(|k| l[j * n + k] * l[j * n + k]).sum();
+        // Positive by construction (λ > 0); the floor only guards against rounding.
+        let d = (a[j * n + j] - s).max(1e-12).sqrt();
+        l[j * n + j] = d;
+        for i in j + 1..n {
+            let s: f64 = (0..j).map(|k| l[i * n + k] * l[j * n + k]).sum();
+            l[i * n + j] = (a[i * n + j] - s) / d;
+        }
+    }
+    l
+}
+
+/// Solves `L Lᵀ X = B` for `X` (`B` is `n × m`, row-major).
+fn solve(l: &[f64], n: usize, b: &[f64], m: usize) -> Vec<f64> {
+    let mut y = b.to_vec();
+    for i in 0..n {
+        for k in 0..i {
+            let lik = l[i * n + k];
+            if lik != 0.0 {
+                for c in 0..m {
+                    y[i * m + c] -= lik * y[k * m + c];
+                }
+            }
+        }
+        let d = l[i * n + i];
+        y[i * m..(i + 1) * m].iter_mut().for_each(|v| *v /= d);
+    }
+    for i in (0..n).rev() {
+        for k in i + 1..n {
+            let lki = l[k * n + i];
+            if lki != 0.0 {
+                for c in 0..m {
+                    y[i * m + c] -= lki * y[k * m + c];
+                }
+            }
+        }
+        let d = l[i * n + i];
+        y[i * m..(i + 1) * m].iter_mut().for_each(|v| *v /= d);
+    }
+    y
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn unit(i: usize, j: usize, mix: f32) -> Vec<f32> {
+        let mut v = vec![0.0f32; DIM];
+        v[i] = 1.0;
+        v[j] = mix;
+        let n = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+        v.iter().map(|x| x / n).collect()
+    }
+
+    #[test]
+    fn cholesky_solves_a_known_system() {
+        // a = [[4, 2], [2, 3]], b = [[2], [5]] → x = [[-0.5], [2]].
+        let a = [4.0, 2.0, 2.0, 3.0];
+        let l = cholesky(&a, 2);
+        let x = solve(&l, 2, &[2.0, 5.0], 1);
+        assert!(
+            (x[0] + 0.5).abs() < 1e-12 && (x[1] - 2.0).abs() < 1e-12,
+            "{x:?}"
+        );
+    }
+
+    #[test]
+    fn separates_items_by_their_direction() {
+        // Item 0's texts lean on dimension 0, item 1's on dimension 1; a new vector leaning on
+        // dimension 1 belongs to item 1, even though it shares dimension 2 with item 0's texts.
+        let texts = [
+            unit(0, 2, 0.3),
+            unit(0, 3, 0.2),
+            unit(1, 4, 0.3),
+            unit(1, 5, 0.2),
+        ];
+        let matrix: Vec<f32> = texts.concat();
+        let c = Classifier::fit(&matrix, &[0, 0, 1, 1], 2, 0.1);
+        let s: Vec<f32> = c.scores(&unit(1, 2, 0.5)).collect();
+        assert!(s[1] > s[0] + 0.3, "{s:?}");
+        let s: Vec<f32> = c.scores(&texts[0]).collect();
+        assert!(s[0] > 0.5 && s[1] < 0.5, "{s:?}");
+    }
+
+    #[test]
+    fn no_texts_scores_nothing() {
+        let c = Classifier::fit(&[], &[], 3, 1.0);
+        assert_eq!(c.scores(&unit(0, 1, 0.1)).collect::<Vec<_>>(), vec![0.0; 3]);
+    }
+}
