@@ -1,8 +1,9 @@
 //! Tidy: the architecture's invariants (ARCHITECTURE.md), checked over the source text so
 //! they stay true. It fails when Telegram (`teloxide`) appears outside `src/bot/`, SQL or a
 //! database crate outside `src/log/`, file, network or terminal I/O in `src/assistant/`, or
-//! a source file opens without its `//!` doc comment. Exceptions are listed by path below,
-//! each with its reason; remove one once its file complies.
+//! a source file opens without its `//!` doc comment, or a source file holds more than
+//! [`MAX_CODE_LINES`] lines of code before its test module (one concept per file). Exceptions
+//! are listed by path below, each with its reason; remove one once its file complies.
 
 use std::path::{Path, PathBuf};
 
@@ -14,6 +15,16 @@ const DATABASE_ALLOWED: &[(&str, &str)] = &[];
 
 /// Files in `src/assistant/` allowed to do I/O, and why.
 const ASSISTANT_IO_ALLOWED: &[(&str, &str)] = &[];
+
+/// Most lines of code (blank lines and comments aside) a source file may hold before its
+/// `#[cfg(test)]` module: past this, a file usually holds more than one concept.
+const MAX_CODE_LINES: usize = 600;
+
+/// Files allowed more than [`MAX_CODE_LINES`], and why.
+const LONG_ALLOWED: &[(&str, &str)] = &[(
+    "src/assistant/mod.rs",
+    "the answering engine is being rebuilt in another issue; split it there, not here",
+)];
 
 /// Database crates: only the log may use them.
 const DATABASE_CRATES: &[&str] = &[
@@ -88,6 +99,17 @@ fn allowed(list: &[(&str, &str)], path: &str) -> bool {
     list.iter().any(|(p, _)| *p == path)
 }
 
+/// Lines of code before the file's `#[cfg(test)]` module: neither blank nor a comment.
+fn code_lines_before_tests(text: &str) -> usize {
+    text.lines()
+        .take_while(|l| l.trim() != "#[cfg(test)]")
+        .filter(|l| {
+            let t = l.trim();
+            !t.is_empty() && !t.starts_with("//")
+        })
+        .count()
+}
+
 /// What is wrong with one source file, each problem as `path:line: what`.
 fn problems(path: &str, text: &str) -> Vec<String> {
     let mut out = Vec::new();
@@ -95,6 +117,13 @@ fn problems(path: &str, text: &str) -> Vec<String> {
     if !first.starts_with("//!") {
         out.push(format!(
             "{path}:1: no `//!` doc comment saying what the module is"
+        ));
+    }
+    let code = code_lines_before_tests(text);
+    if code > MAX_CODE_LINES && !allowed(LONG_ALLOWED, path) {
+        out.push(format!(
+            "{path}:1: {code} lines of code before its tests (at most {MAX_CODE_LINES}): split it \
+             by concern"
         ));
     }
     let in_bot = path.starts_with("src/bot/");
@@ -152,6 +181,7 @@ fn the_sources_keep_the_architectures_invariants() {
         .iter()
         .chain(DATABASE_ALLOWED)
         .chain(ASSISTANT_IO_ALLOWED)
+        .chain(LONG_ALLOWED)
     {
         assert!(
             files.iter().any(|(rel, _)| rel == path),
@@ -189,6 +219,28 @@ fn tidy_finds_each_kind_of_breach() {
     let io = "//! Doc.\nfn f() { let _ = std::fs::read(\"x\"); }\n";
     assert_eq!(problems("src/content/load.rs", io), Vec::<String>::new());
     assert!(problems("src/assistant/mod.rs", io)[0].contains("I/O (`std::fs`)"));
+
+    // Length counts code before the tests, not blank lines, comments or the tests.
+    let mut long = String::from("//! Doc.\n");
+    for i in 0..MAX_CODE_LINES {
+        long.push_str(&format!("// note {i}\n\nconst C{i}: u8 = 0;\n"));
+    }
+    assert_eq!(code_lines_before_tests(&long), MAX_CODE_LINES);
+    assert_eq!(problems("src/log/sql/mod.rs", &long), Vec::<String>::new());
+    let tested = format!("{long}#[cfg(test)]\nmod tests {{\n    const T: u8 = 0;\n}}\n");
+    assert_eq!(
+        problems("src/log/sql/mod.rs", &tested),
+        Vec::<String>::new()
+    );
+    let too_long = format!("{long}const ONE_MORE: u8 = 0;\n");
+    let found = problems("src/log/sql/mod.rs", &too_long);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(found[0].contains("601 lines of code"), "{found:?}");
+    assert_eq!(
+        problems("src/assistant/mod.rs", &too_long),
+        Vec::<String>::new(),
+        "allowed by name"
+    );
 
     // Prose may name anything.
     let prose = "//! Doc.\n// teloxide, SELECT, std::fs\nfn f() {}\n";

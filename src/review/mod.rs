@@ -1,7 +1,8 @@
 //! The review web app: TUC reviewers work through the question log in a browser. Server-rendered
 //! HTML, behind a login; reads and writes the log only through `log`'s API.
 //!
-//! - [`auth`]: login, logout, sessions, lockout, and the middleware that guards every route.
+//! - [`auth`]: login, logout, sessions, and the middleware that guards every route;
+//!   [`backoff`]: how failed logins slow down, per account and per client address.
 //! - [`csrf`]: tokens and their constant-time check.
 //! - [`password`]: reviewer names and passwords: policy, argon2id hashing, verification.
 //! - [`accounts`]: the `reviewers` CLI.
@@ -14,6 +15,7 @@
 
 pub mod accounts;
 mod auth;
+mod backoff;
 mod charts;
 pub mod cluster;
 mod csrf;
