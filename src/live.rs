@@ -3,6 +3,7 @@
 
 use std::sync::{Arc, Mutex};
 
+use anyhow::Context as _;
 use arc_swap::ArcSwap;
 
 use crate::assistant::Assistant;
@@ -134,5 +135,37 @@ impl Reloader {
         self.metrics.reloads.inc("ok");
         tracing::info!(reload = why, %digest, "content reloaded");
         Ok(digest)
+    }
+}
+
+/// The assistant `serve` and `ask` answer with (as [`crate::run::assistant`]), but answers lexically when the model cannot be had, and says why.
+pub fn assistant_or_lexical(
+    g: &crate::cli::Global,
+) -> anyhow::Result<(Assistant, Result<(), crate::embed::ModelError>)> {
+    let content = Arc::new(crate::content::load_valid(
+        &g.content,
+        chrono::Utc::now().date_naive(),
+    )?);
+    // A rebuild is logged (once) by `open_or_build`.
+    let (index, _rebuilt) = crate::search::SearchIndex::open_or_build(&g.index, &content)
+        .with_context(|| {
+            format!(
+                "cannot open or build the search index in {}",
+                g.index.display()
+            )
+        })?;
+    let embedder = crate::embed::files::ensure(&g.model, &mut |line| eprintln!("{line}"))
+        .and_then(|()| crate::embed::Embedder::load(&g.model));
+    match embedder {
+        Ok(e) => {
+            let cache = crate::search::semantic::cache_dir(&g.index, g.vectors.as_deref());
+            let semantic =
+                crate::search::semantic::Semantic::build(&content, Arc::new(e), Some(&cache));
+            if semantic.embedded > 0 {
+                tracing::info!(texts = semantic.embedded, "content embedded");
+            }
+            Ok((Assistant::new(content, index, Some(semantic)), Ok(())))
+        }
+        Err(e) => Ok((Assistant::new(content, index, None), Err(e))),
     }
 }

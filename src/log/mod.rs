@@ -9,6 +9,7 @@
 pub mod driver;
 pub mod postgres;
 pub mod pseudonym;
+pub mod reader;
 pub mod redact;
 pub mod report;
 pub mod schema;
@@ -18,13 +19,14 @@ pub mod store;
 pub mod writer;
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+pub use crate::outcome::Outcome;
 pub use pseudonym::{Pseudonymiser, UserKey};
-pub use store::{Filter, Stats, Store, UpdateState};
+pub use reader::{Accounts, Reader};
+pub use store::{AccountStore, Filter, ReadStore, Stats, Store, UpdateState};
 pub use writer::{Log, LogOptions, WriterHealth};
 
 /// File name of the SQLite database inside `--data`.
@@ -79,71 +81,6 @@ impl LogError {
             path: path.to_path_buf(),
             source,
         }
-    }
-}
-
-/// How a question was met, as the log stores it (`as_str`, the stored text, never changes:
-/// existing databases keep reading).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-pub enum Outcome {
-    #[serde(rename = "answer")]
-    Answer,
-    #[serde(rename = "clarify")]
-    Clarify,
-    #[serde(rename = "no_answer")]
-    NoAnswer,
-    #[serde(rename = "crisis")]
-    Crisis,
-    /// A greeting, thanks, "ok" or emoji: not a question, so not in the rates.
-    #[serde(rename = "smalltalk")]
-    SmallTalk,
-}
-
-impl Outcome {
-    pub const ALL: [Outcome; 5] = [
-        Outcome::Answer,
-        Outcome::Clarify,
-        Outcome::NoAnswer,
-        Outcome::Crisis,
-        Outcome::SmallTalk,
-    ];
-
-    /// The stored text, also the value in the review app's query strings and the CSV export.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Outcome::Answer => "answer",
-            Outcome::Clarify => "clarify",
-            Outcome::NoAnswer => "no_answer",
-            Outcome::Crisis => "crisis",
-            Outcome::SmallTalk => "smalltalk",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Outcome> {
-        Outcome::ALL.into_iter().find(|o| o.as_str() == s)
-    }
-
-    /// What a reviewer reads.
-    pub fn label(self) -> &'static str {
-        match self {
-            Outcome::Answer => "answered",
-            Outcome::Clarify => "clarified",
-            Outcome::NoAnswer => "unanswered",
-            Outcome::Crisis => "crisis",
-            Outcome::SmallTalk => "small talk",
-        }
-    }
-}
-
-impl std::fmt::Display for Outcome {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl PartialEq<&str> for Outcome {
-    fn eq(&self, other: &&str) -> bool {
-        self.as_str() == *other
     }
 }
 
@@ -258,6 +195,19 @@ pub struct Question {
     pub review: Review,
 }
 
+/// A URL with any password replaced by `***`, for logs and `config show` (here, so the log
+/// depends on nothing above it).
+pub fn mask_url(url: &str) -> String {
+    match reqwest::Url::parse(url) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("***"));
+            u.to_string()
+        }
+        Ok(u) => u.to_string(),
+        Err(_) => "(not a URL)".to_string(),
+    }
+}
+
 /// A new random question id: positive, below 2^53 (safe in any JSON reader), so ids reveal
 /// neither order nor volume and need no round trip to the database.
 pub fn new_question_id() -> i64 {
@@ -270,45 +220,13 @@ pub fn new_question_id() -> i64 {
     ((u64::from_le_bytes(b) & ((1 << 53) - 1)).max(1)) as i64
 }
 
-/// Shared read access to a store: one connection behind a lock (reads are rare and quick).
-#[derive(Clone)]
-pub struct Reader(Arc<Mutex<Box<dyn Store>>>);
-
-impl Reader {
-    pub fn new(store: Box<dyn Store>) -> Reader {
-        Reader(Arc::new(Mutex::new(store)))
-    }
-
-    pub fn with<T>(
-        &self,
-        f: impl FnOnce(&mut dyn Store) -> Result<T, LogError>,
-    ) -> Result<T, LogError> {
-        let mut guard = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        f(guard.as_mut())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn outcomes_and_review_states_keep_their_stored_text() {
-        // Existing databases hold exactly these strings: changing one loses their rows' meaning.
-        let stored: Vec<&str> = Outcome::ALL.iter().map(|o| o.as_str()).collect();
-        assert_eq!(
-            stored,
-            ["answer", "clarify", "no_answer", "crisis", "smalltalk"]
-        );
-        for o in Outcome::ALL {
-            assert_eq!(Outcome::parse(o.as_str()), Some(o));
-            assert_eq!(serde_json::to_value(o).unwrap(), o.as_str());
-        }
-        assert_eq!(
-            Outcome::parse("unhelpful"),
-            None,
-            "a filter, not an outcome"
-        );
+        // The log stores the one `Outcome`; its stored text is tested in `crate::outcome`.
         for s in [ReviewState::New, ReviewState::Reviewed] {
             assert_eq!(ReviewState::parse(s.as_str()), Some(s));
         }

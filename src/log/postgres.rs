@@ -37,7 +37,7 @@ struct Conn {
 
 fn pg(url: &str, e: postgres::Error) -> LogError {
     LogError::Postgres {
-        url: crate::config::mask_url(url),
+        url: crate::log::mask_url(url),
         source: e,
     }
 }
@@ -145,7 +145,7 @@ impl Conn {
         let v = found.unwrap_or(0);
         if v > known {
             return Err(LogError::SchemaTooNew {
-                path: crate::config::mask_url(&url).into(),
+                path: crate::log::mask_url(&url).into(),
                 found: v,
                 known,
             });
@@ -272,7 +272,7 @@ impl Driver for Postgres {
             if read_only {
                 return Err(LogError::Invalid(format!(
                     "{}: the database is read-only",
-                    crate::config::mask_url(&c.url)
+                    crate::log::mask_url(&c.url)
                 )));
             }
             Ok(())

@@ -36,9 +36,9 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
 use super::backoff::{ACCOUNT, ADDRESS, ADDRESSES, Failures, UNKNOWN, client_addr};
-use super::{AppError, Nav, PUBLIC, csrf, layout, page, password, short_page, with_store};
+use super::{AppError, Nav, PUBLIC, csrf, layout, page, password, short_page, with_accounts};
 use crate::log::store::Session;
-use crate::serve::AppState;
+use crate::state::AppState;
 
 pub const SESSION_COOKIE: &str = "wh_session";
 pub const LOGIN_COOKIE: &str = "wh_login";
@@ -89,7 +89,7 @@ async fn session_of(state: &AppState, headers: &HeaderMap) -> Result<Option<Auth
     let now = Utc::now();
     let found = {
         let hash = hash.clone();
-        with_store(state, move |s| {
+        with_accounts(state, move |s| {
             let found = s.session(&hash)?;
             if found.as_ref().is_some_and(|x| x.expires_at <= now) {
                 s.remove_session(&hash)?;
@@ -283,9 +283,9 @@ fn reserve_account(
     now: DateTime<Utc>,
 ) -> Result<Reserved, crate::log::LogError> {
     if password::valid_name(name) {
-        // One closure holds the reader's lock (one count at a time in this process); the
-        // compare and set covers other processes sharing the store.
-        let known = log.reader().with(|s| {
+        // One closure holds the accounts handle's lock (one count at a time in this
+        // process); the compare and set covers other processes sharing the store.
+        let known = log.accounts().with(|s| {
             for _ in 0..20 {
                 let Some(r) = s.reviewer(name)? else {
                     return Ok(None);
@@ -501,7 +501,7 @@ async fn unreserve(state: &AppState, name: &str, reserved: Reserved, _now: DateT
         Reserved::Known { before, after, .. } => {
             let (log, name) = (state.log.clone(), name.to_string());
             let _ = tokio::task::spawn_blocking(move || {
-                log.reader()
+                log.accounts()
                     .with(|s| s.swap_login_failures(&name, after, before))
             })
             .await;
@@ -525,7 +525,7 @@ async fn start_session(
         expires_at: now + chrono::Duration::hours(SESSION_HOURS),
     };
     let name = name.to_string();
-    with_store(state, move |s| {
+    with_accounts(state, move |s| {
         s.clear_login_failures(&name)?;
         s.purge_sessions(now)?;
         s.put_session(&session)
@@ -539,7 +539,7 @@ pub async fn logout(
     axum::Extension(who): axum::Extension<Authed>,
 ) -> Result<Response, AppError> {
     let hash = who.token_hash.clone();
-    with_store(&state, move |s| s.remove_session(&hash)).await?;
+    with_accounts(&state, move |s| s.remove_session(&hash)).await?;
     tracing::info!(reviewer = %who.reviewer, "review app: logged out");
     let mut res = (StatusCode::SEE_OTHER, [(header::LOCATION, "/login")]).into_response();
     set_cookie(

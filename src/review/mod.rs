@@ -31,8 +31,9 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use maud::{DOCTYPE, Markup, html};
 
-use crate::log::{LogError, Store};
-use crate::serve::AppState;
+use crate::log::LogError;
+use crate::log::store::{AccountStore, ReadStore};
+use crate::state::AppState;
 
 pub use auth::Authed;
 
@@ -239,14 +240,26 @@ impl IntoResponse for AppError {
     }
 }
 
-/// Runs a read (or a small account write) on the log's reader connection, off the async
-/// threads.
+/// Runs a read on the log's [`crate::log::Reader`], off the async threads.
 pub(crate) async fn with_store<T: Send + 'static>(
     state: &AppState,
-    f: impl FnOnce(&mut dyn Store) -> Result<T, LogError> + Send + 'static,
+    f: impl FnOnce(&mut dyn ReadStore) -> Result<T, LogError> + Send + 'static,
 ) -> Result<T, AppError> {
     let log = state.log.clone();
     tokio::task::spawn_blocking(move || log.reader().with(f))
+        .await
+        .map_err(|e| AppError::Internal(format!("a store task failed: {e}")))?
+        .map_err(AppError::Store)
+}
+
+/// Runs a reviewer-account or session change on the log's [`crate::log::Accounts`], off the
+/// async threads.
+pub(crate) async fn with_accounts<T: Send + 'static>(
+    state: &AppState,
+    f: impl FnOnce(&mut dyn AccountStore) -> Result<T, LogError> + Send + 'static,
+) -> Result<T, AppError> {
+    let log = state.log.clone();
+    tokio::task::spawn_blocking(move || log.accounts().with(f))
         .await
         .map_err(|e| AppError::Internal(format!("a store task failed: {e}")))?
         .map_err(AppError::Store)

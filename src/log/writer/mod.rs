@@ -19,9 +19,10 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use tokio::sync::oneshot;
 
+use super::reader::{Accounts, Reader};
 use super::sqlite::SqliteStore;
 use super::store::{Applied, Store, UpdateState, WriteOp};
-use super::{DB_FILE, Feedback, LogError, NewQuestion, Pseudonymiser, Reader, UserKey, redact};
+use super::{DB_FILE, Feedback, LogError, NewQuestion, Pseudonymiser, UserKey, redact};
 use thread::{Closing, Msg, Writer};
 
 #[derive(Debug, Clone)]
@@ -76,6 +77,8 @@ pub struct Log {
     tx: Mutex<Option<SyncSender<Msg>>>,
     pseudonym: Pseudonymiser,
     reader: Reader,
+    /// Reviewer accounts and sessions, on the reader's connection.
+    accounts: Accounts,
     /// Settings cache: each entry is trusted for [`REGION_TTL`], so a region set through
     /// another replica sharing the store is seen within that time.
     regions: Mutex<HashMap<UserKey, (Option<String>, Instant)>>,
@@ -124,13 +127,14 @@ impl Log {
             }
             Some(other) => Err(LogError::Invalid(format!(
                 "--database-url: {}: expected postgres://... (or no URL for SQLite in --data)",
-                crate::config::mask_url(other)
+                crate::log::mask_url(other)
             ))),
             None => Log::open(data_dir, opts),
         }
     }
 
-    /// A log over any store: `writer` is moved to the writer thread, `reader` serves reads.
+    /// A log over any store: `writer` is moved to the writer thread; `reader` serves reads
+    /// ([`Log::reader`]) and reviewer accounts ([`Log::accounts`]).
     pub fn with_stores(
         writer: Box<dyn Store>,
         reader: Box<dyn Store>,
@@ -142,10 +146,12 @@ impl Log {
         let closing = Arc::new(Closing::default());
         let flush_wait = opts.close_deadline / 2;
         let thread = Writer::spawn(writer, rx, health.clone(), closing.clone(), opts);
+        let (reader, accounts) = super::reader::handles(reader);
         Log {
             tx: Mutex::new(Some(tx)),
             pseudonym,
-            reader: Reader::new(reader),
+            reader,
+            accounts,
             regions: Mutex::new(HashMap::new()),
             health,
             closing,
@@ -169,8 +175,14 @@ impl Log {
         self.pseudonym.derived_secret(purpose)
     }
 
+    /// Read access (it cannot write).
     pub fn reader(&self) -> &Reader {
         &self.reader
+    }
+
+    /// Reviewer accounts, sessions and login failures.
+    pub fn accounts(&self) -> &Accounts {
+        &self.accounts
     }
 
     pub fn health(&self) -> &Arc<WriterHealth> {
@@ -289,16 +301,11 @@ impl Log {
             .unwrap_or_default()
     }
 
-    /// The user's region, from memory (if fresh) or the store.
+    /// The user's region, from memory (if fresh) or the store (blocking: async code uses
+    /// [`Log::region_async`]).
     pub fn region(&self, user: &UserKey) -> Option<String> {
-        if let Some((r, at)) = self
-            .regions
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(user)
-            && at.elapsed() < REGION_TTL
-        {
-            return r.clone();
+        if let Some(r) = self.cached_region(user) {
+            return r;
         }
         match self.reader.with(|s| s.region(user)) {
             Ok(r) => {
@@ -309,6 +316,30 @@ impl Log {
                 tracing::error!(error = %e, "cannot read a chat's settings; answering without a region");
                 None
             }
+        }
+    }
+
+    /// [`Log::region`] for async code: from memory when fresh, else read on a blocking
+    /// thread, so a tokio worker never waits on the database or the reader's lock.
+    pub async fn region_async(self: &Arc<Self>, user: &UserKey) -> Option<String> {
+        if let Some(r) = self.cached_region(user) {
+            return r;
+        }
+        let (log, user) = (self.clone(), user.clone());
+        tokio::task::spawn_blocking(move || log.region(&user))
+            .await
+            .unwrap_or_else(|e| {
+                tracing::error!(error = %e, "cannot read a chat's settings; answering without a region");
+                None
+            })
+    }
+
+    /// The cached region, if still fresh: `Some(region)`, where the region may be none.
+    fn cached_region(&self, user: &UserKey) -> Option<Option<String>> {
+        let cache = self.regions.lock().unwrap_or_else(|p| p.into_inner());
+        match cache.get(user) {
+            Some((r, at)) if at.elapsed() < REGION_TTL => Some(r.clone()),
+            _ => None,
         }
     }
 

@@ -8,7 +8,7 @@ use maud::html;
 
 use crate::log::report;
 use crate::review::{AppError, Authed, Nav, layout, page, with_store};
-use crate::serve::AppState;
+use crate::state::AppState;
 
 use super::queue::QueueParams;
 
