@@ -62,6 +62,19 @@ pub struct Reloader {
     lock: Mutex<()>,
 }
 
+/// Why a reload changed nothing (the live assistant keeps answering).
+#[derive(Debug, thiserror::Error)]
+pub enum ReloadError {
+    /// The content has errors: each one `path:line:col: ...`, for the editors.
+    #[error("{}", .0.join("\n"))]
+    Invalid(Vec<String>),
+    #[error("{}: cannot build the search index: {source}", path.display())]
+    Index {
+        path: std::path::PathBuf,
+        source: crate::search::build::IndexError,
+    },
+}
+
 impl Reloader {
     pub fn new(
         content: std::path::PathBuf,
@@ -85,8 +98,8 @@ impl Reloader {
         self
     }
 
-    /// Returns the new content digest, or every error (one a line, `path:line:col: ...`).
-    pub fn reload(&self, why: &str) -> Result<String, String> {
+    /// Returns the new content digest, or why nothing changed.
+    pub fn reload(&self, why: &str) -> Result<String, ReloadError> {
         let _one = self.lock.lock().unwrap_or_else(|p| p.into_inner());
         let today = chrono::Utc::now().date_naive();
         let loaded = crate::content::load(&self.content, today);
@@ -101,10 +114,10 @@ impl Reloader {
             for e in &errors {
                 tracing::error!(reload = why, "{e}");
             }
-            let text = errors.join("\n");
-            self.live.set_problem(text.clone());
+            let e = ReloadError::Invalid(errors);
+            self.live.set_problem(e.to_string());
             self.metrics.reloads.inc("error");
-            return Err(text);
+            return Err(e);
         }
         let content = Arc::new(loaded.content);
         if content.digest == self.live.get().content().digest {
@@ -114,15 +127,15 @@ impl Reloader {
         }
         let index = match crate::search::SearchIndex::open_or_build(&self.index, &content) {
             Ok((index, _)) => index,
-            Err(e) => {
-                let text = format!(
-                    "{}: cannot build the search index: {e}",
-                    self.index.display()
-                );
-                tracing::error!(reload = why, "{text}");
-                self.live.set_problem(text.clone());
+            Err(source) => {
+                let e = ReloadError::Index {
+                    path: self.index.clone(),
+                    source,
+                };
+                tracing::error!(reload = why, "{e}");
+                self.live.set_problem(e.to_string());
                 self.metrics.reloads.inc("error");
-                return Err(text);
+                return Err(e);
             }
         };
         // The model stays loaded across reloads; only texts that changed are embedded again.

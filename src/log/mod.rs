@@ -71,8 +71,27 @@ pub enum LogError {
         "the question log could not be written within {0} seconds (is the disk full or locked?); the change stays queued and is applied once the log can be written"
     )]
     WriteTimeout(u64),
+    #[error("the question log's write queue is full (is the disk failing?)")]
+    QueueFull,
+    #[error("cannot start the {what} thread: {source}")]
+    Thread {
+        what: &'static str,
+        source: std::io::Error,
+    },
+    #[error("cannot write the CSV export: {0}")]
+    Export(#[from] csv::Error),
+    #[error("--database-url: {0}: expected postgres://... (or no URL for SQLite in --data)")]
+    DatabaseUrl(String),
+    #[error("{0}: the database is read-only")]
+    ReadOnly(String),
+    /// What the database returned is not what the log wrote (a damaged or foreign row).
     #[error("{0}")]
-    Invalid(String),
+    Corrupt(String),
+    /// A write that failed on the writer thread, as the writer saw it: the error itself
+    /// (shared by every caller waiting on its batch), so [`LogError::is_transient`] still
+    /// tells a failing disk from a refused entry.
+    #[error("{0}")]
+    Writer(std::sync::Arc<LogError>),
 }
 
 impl LogError {
@@ -233,5 +252,17 @@ mod tests {
         assert_eq!(ReviewState::New.as_str(), "new");
         assert_eq!(ReviewState::Reviewed.as_str(), "reviewed");
         assert_eq!(ReviewState::parse("done"), None);
+    }
+
+    #[test]
+    fn a_transient_error_stays_transient_through_the_writer() {
+        use std::sync::Arc;
+        let disk = LogError::io(Path::new("x"), std::io::Error::other("disk full"));
+        assert!(disk.is_transient());
+        assert!(LogError::Writer(Arc::new(disk)).is_transient());
+        let refused = LogError::Writer(Arc::new(LogError::Corrupt("a damaged row".into())));
+        assert!(!refused.is_transient());
+        assert_eq!(refused.to_string(), "a damaged row");
+        assert!(!LogError::QueueFull.is_transient());
     }
 }

@@ -73,7 +73,10 @@ impl PgStore {
                     job(&mut conn);
                 }
             })
-            .map_err(|e| LogError::Invalid(format!("cannot start the PostgreSQL thread: {e}")))?;
+            .map_err(|source| LogError::Thread {
+                what: "PostgreSQL",
+                source,
+            })?;
         let driver = Postgres { jobs };
         driver.call(|c| c.migrate())?;
         Ok(SqlStore { driver })
@@ -270,10 +273,7 @@ impl Driver for Postgres {
                 r.0.first() != Some(&Value::Int(0)) || r.0.get(1) != Some(&Value::from("off"))
             });
             if read_only {
-                return Err(LogError::Invalid(format!(
-                    "{}: the database is read-only",
-                    crate::log::mask_url(&c.url)
-                )));
+                return Err(LogError::ReadOnly(crate::log::mask_url(&c.url)));
             }
             Ok(())
         })

@@ -121,7 +121,7 @@ pub fn export_csv(
     filter: &Filter,
     out: impl Write,
 ) -> Result<u64, LogError> {
-    let io = |e: csv::Error| LogError::Invalid(format!("cannot write the CSV export: {e}"));
+    let io = LogError::Export;
     let mut w = csv::WriterBuilder::new()
         .terminator(csv::Terminator::CRLF)
         .from_writer(out);
@@ -142,8 +142,7 @@ pub fn export_csv(
         }
         offset += PAGE;
     }
-    w.flush()
-        .map_err(|e| LogError::Invalid(format!("cannot write the CSV export: {e}")))?;
+    w.flush().map_err(|e| LogError::Export(e.into()))?;
     Ok(n)
 }
 

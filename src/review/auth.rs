@@ -206,7 +206,7 @@ pub async fn login_form(State(state): State<AppState>, headers: HeaderMap) -> Re
         Some(t) => t.to_string(),
         None => match csrf::login_token(&key, now) {
             Ok(t) => t,
-            Err(e) => return AppError::Internal(e).into_response(),
+            Err(e) => return AppError::Random(e).into_response(),
         },
     };
     let mut res = login_page(StatusCode::OK, &token, "", None);
@@ -406,7 +406,7 @@ pub async fn login(
         }
         Err(e) => {
             release_addr();
-            return AppError::Internal(format!("login task failed: {e}")).into_response();
+            return AppError::task("the login task")(e).into_response();
         }
     };
     let (hash, failures) = match &reserved {
@@ -517,11 +517,11 @@ async fn start_session(
     name: &str,
     now: DateTime<Utc>,
 ) -> Result<String, AppError> {
-    let token = csrf::random_token().map_err(AppError::Internal)?;
+    let token = csrf::random_token()?;
     let session = Session {
         token_hash: token_hash(&token),
         reviewer: name.to_string(),
-        csrf: csrf::random_token().map_err(AppError::Internal)?,
+        csrf: csrf::random_token()?,
         expires_at: now + chrono::Duration::hours(SESSION_HOURS),
     };
     let name = name.to_string();

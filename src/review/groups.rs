@@ -118,7 +118,7 @@ async fn grouped(state: &AppState, days: i64) -> Result<Grouped, AppError> {
         Arc::new((questions, groups))
     })
     .await
-    .map_err(|e| AppError::Internal(format!("the grouping task failed: {e}")))?;
+    .map_err(AppError::task("the grouping task"))?;
     count_clustering(key.0);
     *cache = Some((key, g.clone()));
     Ok(g)

@@ -182,13 +182,32 @@ pub(crate) fn short_page(status: StatusCode, title: &str, message: &str) -> Resp
     )
 }
 
-/// What a handler can fail with.
-#[derive(Debug)]
+/// What a handler can fail with. Only `BadRequest` (what was wrong with the request) is shown
+/// as it is; every other error's detail goes to the server's log and the page says a fixed
+/// sentence.
+#[derive(Debug, thiserror::Error)]
 pub(crate) enum AppError {
+    #[error(transparent)]
     Store(LogError),
+    #[error("not found")]
     NotFound,
+    #[error("bad request: {0}")]
     BadRequest(String),
-    Internal(String),
+    /// No random bytes for a token.
+    #[error("cannot get random bytes: {0}")]
+    Random(#[from] getrandom::Error),
+    /// A task run off the async threads panicked or was cancelled.
+    #[error("{what} failed: {source}")]
+    Task {
+        what: &'static str,
+        source: tokio::task::JoinError,
+    },
+}
+
+impl AppError {
+    pub(crate) fn task(what: &'static str) -> impl FnOnce(tokio::task::JoinError) -> AppError {
+        move |source| AppError::Task { what, source }
+    }
 }
 
 impl From<LogError> for AppError {
@@ -220,7 +239,7 @@ impl IntoResponse for AppError {
                     "The question log could not be read or written. Try again in a minute; the details are in the server's log.",
                 )
             }
-            AppError::Internal(e) => {
+            e @ (AppError::Random(_) | AppError::Task { .. }) => {
                 tracing::error!(error = %e, "review app: internal error");
                 short_page(
                     StatusCode::INTERNAL_SERVER_ERROR,
@@ -248,7 +267,7 @@ pub(crate) async fn with_store<T: Send + 'static>(
     let log = state.log.clone();
     tokio::task::spawn_blocking(move || log.reader().with(f))
         .await
-        .map_err(|e| AppError::Internal(format!("a store task failed: {e}")))?
+        .map_err(AppError::task("a store task"))?
         .map_err(AppError::Store)
 }
 
@@ -261,7 +280,7 @@ pub(crate) async fn with_accounts<T: Send + 'static>(
     let log = state.log.clone();
     tokio::task::spawn_blocking(move || log.accounts().with(f))
         .await
-        .map_err(|e| AppError::Internal(format!("a store task failed: {e}")))?
+        .map_err(AppError::task("a store task"))?
         .map_err(AppError::Store)
 }
 

@@ -52,7 +52,7 @@ impl<D: Driver> SqlStore<D> {
             .query(sql, params)?
             .into_iter()
             .next()
-            .ok_or_else(|| LogError::Invalid(format!("no row from: {sql}")))
+            .ok_or_else(|| LogError::Corrupt(format!("no row from: {sql}")))
     }
 
     fn query_opt(&mut self, sql: &str, params: &[Value]) -> Result<Option<Row>, LogError> {

@@ -125,10 +125,7 @@ impl Log {
                     opts,
                 ))
             }
-            Some(other) => Err(LogError::Invalid(format!(
-                "--database-url: {}: expected postgres://... (or no URL for SQLite in --data)",
-                crate::log::mask_url(other)
-            ))),
+            Some(other) => Err(LogError::DatabaseUrl(crate::log::mask_url(other))),
             None => Log::open(data_dir, opts),
         }
     }
@@ -205,9 +202,7 @@ impl Log {
                     self.health.depth.fetch_sub(1, Ordering::Relaxed);
                 }
                 match e {
-                    TrySendError::Full(_) => Err(LogError::Invalid(
-                        "the question log's write queue is full (is the disk failing?)".into(),
-                    )),
+                    TrySendError::Full(_) => Err(LogError::QueueFull),
                     TrySendError::Disconnected(_) => Err(LogError::WriterGone),
                 }
             }
@@ -225,7 +220,7 @@ impl Log {
     fn op_queued(
         &self,
         op: WriteOp,
-    ) -> Result<oneshot::Receiver<Result<Applied, String>>, LogError> {
+    ) -> Result<oneshot::Receiver<Result<Applied, Arc<LogError>>>, LogError> {
         let (done, rx) = oneshot::channel();
         self.send(Msg::Op(op, Some(done)))?;
         Ok(rx)
@@ -453,10 +448,10 @@ fn create_data_dir(dir: &Path) -> Result<(), LogError> {
 }
 
 fn outcome(
-    r: Result<Result<Applied, String>, oneshot::error::RecvError>,
+    r: Result<Result<Applied, Arc<LogError>>, oneshot::error::RecvError>,
 ) -> Result<Applied, LogError> {
     match r {
-        Ok(r) => r.map_err(LogError::Invalid),
+        Ok(r) => r.map_err(LogError::Writer),
         Err(_) => Err(LogError::WriterGone),
     }
 }

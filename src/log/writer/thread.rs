@@ -16,7 +16,7 @@ use super::{LogOptions, WriterHealth};
 use crate::log::LogError;
 use crate::log::store::{Applied, Store, WriteOp};
 
-pub(super) type Done = oneshot::Sender<Result<Applied, String>>;
+pub(super) type Done = oneshot::Sender<Result<Applied, Arc<LogError>>>;
 
 pub(super) enum Msg {
     Op(WriteOp, Option<Done>),
@@ -158,8 +158,8 @@ impl Writer {
                         self.health.lost.fetch_add(n, Ordering::Relaxed);
                         tracing::error!(error = %e, lost = n,
                             "question log: giving up at shutdown; these entries are lost");
-                        let msg = e.to_string();
-                        self.finish(batch, ops.iter().map(|_| Err(msg.clone())).collect());
+                        let e = Arc::new(e);
+                        self.finish(batch, ops.iter().map(|_| Err(e.clone())).collect());
                         return;
                     }
                     self.pause(delay);
@@ -175,7 +175,7 @@ impl Writer {
                             Err(e) => {
                                 self.health.lost.fetch_add(1, Ordering::Relaxed);
                                 tracing::error!(error = %e, "question log: an entry was refused and is lost");
-                                Err(e.to_string())
+                                Err(Arc::new(e))
                             }
                         })
                         .collect();
@@ -186,7 +186,11 @@ impl Writer {
         }
     }
 
-    fn finish(&self, batch: Vec<(WriteOp, Option<Done>)>, results: Vec<Result<Applied, String>>) {
+    fn finish(
+        &self,
+        batch: Vec<(WriteOp, Option<Done>)>,
+        results: Vec<Result<Applied, Arc<LogError>>>,
+    ) {
         let n = batch.len() as u64;
         let ok = results.iter().filter(|r| r.is_ok()).count() as u64;
         self.health.depth.fetch_sub(n, Ordering::Relaxed);
@@ -233,6 +237,7 @@ impl LogError {
                             || c == "40P01"
                     })
             }
+            LogError::Writer(e) => e.is_transient(),
             _ => false,
         }
     }
