@@ -2,9 +2,10 @@
 //!
 //! The only module that writes the log. Questions are redacted ([`redact`]) and keyed by a
 //! pseudonymous user key ([`pseudonym`]) before they reach storage; writes go through one
-//! writer thread ([`writer`]) so the answering path never waits on the disk. Storage is
-//! behind the [`store::Store`] trait, implemented once in SQL ([`sql`]) over two drivers,
-//! [`sqlite`] and [`postgres`].
+//! writer thread ([`writer`]) so the answering path never waits on the disk. Reads go
+//! through [`Reader`], which cannot write; reviewer accounts and sessions through
+//! [`Accounts`] ([`reader`]). Storage is behind the [`store`] traits, implemented once in SQL
+//! ([`sql`]) over two drivers, [`sqlite`] and [`postgres`].
 
 pub mod driver;
 pub mod postgres;
