@@ -47,17 +47,7 @@ pub struct Sources {
     pub of: BTreeMap<String, String>,
 }
 
-/// A URL with any password replaced by `***`, for logs and `config show`.
-pub fn mask_url(url: &str) -> String {
-    match reqwest::Url::parse(url) {
-        Ok(mut u) if u.password().is_some() => {
-            let _ = u.set_password(Some("***"));
-            u.to_string()
-        }
-        Ok(u) => u.to_string(),
-        Err(_) => "(not a URL)".to_string(),
-    }
-}
+pub use crate::log::mask_url;
 
 /// The `--config` file named on the command line or in `WORKHEALTH_CONFIG`.
 fn config_path(args: &[OsString]) -> Option<PathBuf> {

@@ -3,6 +3,7 @@
 
 use std::sync::{Arc, Mutex};
 
+use anyhow::Context as _;
 use arc_swap::ArcSwap;
 
 use crate::assistant::Assistant;
@@ -61,6 +62,19 @@ pub struct Reloader {
     lock: Mutex<()>,
 }
 
+/// Why a reload changed nothing (the live assistant keeps answering).
+#[derive(Debug, thiserror::Error)]
+pub enum ReloadError {
+    /// The content has errors: each one `path:line:col: ...`, for the editors.
+    #[error("{}", .0.join("\n"))]
+    Invalid(Vec<String>),
+    #[error("{}: cannot build the search index: {source}", path.display())]
+    Index {
+        path: std::path::PathBuf,
+        source: crate::search::build::IndexError,
+    },
+}
+
 impl Reloader {
     pub fn new(
         content: std::path::PathBuf,
@@ -84,8 +98,8 @@ impl Reloader {
         self
     }
 
-    /// Returns the new content digest, or every error (one a line, `path:line:col: ...`).
-    pub fn reload(&self, why: &str) -> Result<String, String> {
+    /// Returns the new content digest, or why nothing changed.
+    pub fn reload(&self, why: &str) -> Result<String, ReloadError> {
         let _one = self.lock.lock().unwrap_or_else(|p| p.into_inner());
         let today = chrono::Utc::now().date_naive();
         let loaded = crate::content::load(&self.content, today);
@@ -100,10 +114,10 @@ impl Reloader {
             for e in &errors {
                 tracing::error!(reload = why, "{e}");
             }
-            let text = errors.join("\n");
-            self.live.set_problem(text.clone());
+            let e = ReloadError::Invalid(errors);
+            self.live.set_problem(e.to_string());
             self.metrics.reloads.inc("error");
-            return Err(text);
+            return Err(e);
         }
         let content = Arc::new(loaded.content);
         if content.digest == self.live.get().content().digest {
@@ -113,15 +127,15 @@ impl Reloader {
         }
         let index = match crate::search::SearchIndex::open_or_build(&self.index, &content) {
             Ok((index, _)) => index,
-            Err(e) => {
-                let text = format!(
-                    "{}: cannot build the search index: {e}",
-                    self.index.display()
-                );
-                tracing::error!(reload = why, "{text}");
-                self.live.set_problem(text.clone());
+            Err(source) => {
+                let e = ReloadError::Index {
+                    path: self.index.clone(),
+                    source,
+                };
+                tracing::error!(reload = why, "{e}");
+                self.live.set_problem(e.to_string());
                 self.metrics.reloads.inc("error");
-                return Err(text);
+                return Err(e);
             }
         };
         // The model stays loaded across reloads; only texts that changed are embedded again.
@@ -134,5 +148,37 @@ impl Reloader {
         self.metrics.reloads.inc("ok");
         tracing::info!(reload = why, %digest, "content reloaded");
         Ok(digest)
+    }
+}
+
+/// The assistant `serve` and `ask` answer with (as [`crate::run::assistant`]), but answers lexically when the model cannot be had, and says why.
+pub fn assistant_or_lexical(
+    g: &crate::cli::Global,
+) -> anyhow::Result<(Assistant, Result<(), crate::embed::ModelError>)> {
+    let content = Arc::new(crate::content::load_valid(
+        &g.content,
+        chrono::Utc::now().date_naive(),
+    )?);
+    // A rebuild is logged (once) by `open_or_build`.
+    let (index, _rebuilt) = crate::search::SearchIndex::open_or_build(&g.index, &content)
+        .with_context(|| {
+            format!(
+                "cannot open or build the search index in {}",
+                g.index.display()
+            )
+        })?;
+    let embedder = crate::embed::files::ensure(&g.model, &mut |line| eprintln!("{line}"))
+        .and_then(|()| crate::embed::Embedder::load(&g.model));
+    match embedder {
+        Ok(e) => {
+            let cache = crate::search::semantic::cache_dir(&g.index, g.vectors.as_deref());
+            let semantic =
+                crate::search::semantic::Semantic::build(&content, Arc::new(e), Some(&cache));
+            if semantic.embedded > 0 {
+                tracing::info!(texts = semantic.embedded, "content embedded");
+            }
+            Ok((Assistant::new(content, index, Some(semantic)), Ok(())))
+        }
+        Err(e) => Ok((Assistant::new(content, index, None), Err(e))),
     }
 }

@@ -107,33 +107,7 @@ pub fn assistant(g: &Global) -> Result<Assistant> {
     Ok(a)
 }
 
-/// As [`assistant`], but answers lexically when the model cannot be had, and says why.
-pub fn assistant_or_lexical(
-    g: &Global,
-) -> Result<(Assistant, Result<(), crate::embed::ModelError>)> {
-    let content = Arc::new(content::load_valid(&g.content, today())?);
-    // A rebuild is logged (once) by `open_or_build`.
-    let (index, _rebuilt) = SearchIndex::open_or_build(&g.index, &content).with_context(|| {
-        format!(
-            "cannot open or build the search index in {}",
-            g.index.display()
-        )
-    })?;
-    let embedder = crate::embed::files::ensure(&g.model, &mut |line| eprintln!("{line}"))
-        .and_then(|()| crate::embed::Embedder::load(&g.model));
-    match embedder {
-        Ok(e) => {
-            let cache = crate::search::semantic::cache_dir(&g.index, g.vectors.as_deref());
-            let semantic =
-                crate::search::semantic::Semantic::build(&content, Arc::new(e), Some(&cache));
-            if semantic.embedded > 0 {
-                tracing::info!(texts = semantic.embedded, "content embedded");
-            }
-            Ok((Assistant::new(content, index, Some(semantic)), Ok(())))
-        }
-        Err(e) => Ok((Assistant::new(content, index, None), Err(e))),
-    }
-}
+pub use crate::live::assistant_or_lexical;
 
 /// An assistant over an index built in memory, with the model in `model` (tests, benchmarks).
 pub fn assistant_in_memory(

@@ -23,21 +23,12 @@ use crate::live::{Live, Reloader};
 use crate::log::{Log, LogOptions};
 use crate::metrics::Metrics;
 pub use crate::readiness::Readiness;
+pub use crate::state::AppState;
 
 /// A usage problem `serve` reports in one line (exit code 2).
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
 pub struct ServeUsage(pub String);
-
-/// What the HTTP side shares.
-#[derive(Clone)]
-pub struct AppState {
-    pub live: Arc<Live>,
-    pub log: Arc<Log>,
-    pub metrics: Arc<Metrics>,
-    pub reloader: Arc<Reloader>,
-    pub ready: Arc<Readiness>,
-}
 
 pub fn run(g: &Global, args: &ServeArgs) -> Result<()> {
     let token = if args.no_telegram {
@@ -82,7 +73,7 @@ fn check_flags(g: &Global, args: &ServeArgs, token: Option<&str>) -> Result<()> 
     {
         return Err(ServeUsage(format!(
             "--database-url: {}: expected postgres://... (or no URL for SQLite in --data)",
-            crate::config::mask_url(url)
+            crate::log::mask_url(url)
         ))
         .into());
     }
@@ -111,7 +102,7 @@ async fn serve(
     token: Option<String>,
     listener: std::net::TcpListener,
 ) -> Result<()> {
-    let (assistant, model) = crate::run::assistant_or_lexical(g)?;
+    let (assistant, model) = crate::live::assistant_or_lexical(g)?;
     let model_error = model.err().map(|e| {
         tracing::error!("{e}; answering with words alone until it is there");
         e.to_string()

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use common::fake_telegram::{FakeTelegram, Fault, Sent};
 use common::serve::{Serve, T, settle};
-use workhealth::log::{Feedback, Filter, Store};
+use workhealth::log::{Feedback, Filter, ReadStore};
 
 fn plain(s: &Sent) -> String {
     s.plain.clone().unwrap_or_default()

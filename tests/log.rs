@@ -16,8 +16,8 @@ use rusqlite::Connection;
 use workhealth::log::sqlite::{MIGRATIONS, SqliteStore};
 use workhealth::log::store::{Applied, Day, Reviewer, Session, Suggestion, WriteOp};
 use workhealth::log::{
-    DB_FILE, Feedback, Filter, Log, LogError, LogOptions, NewQuestion, Outcome, Pseudonymiser,
-    Question, Stats, Store, UpdateState, UserKey,
+    AccountStore, DB_FILE, Feedback, Filter, Log, LogError, LogOptions, NewQuestion, Outcome,
+    Pseudonymiser, Question, ReadStore, Stats, Store, UpdateState, UserKey,
 };
 
 /// Forwards the listed `Store` methods to `self.inner`.
@@ -439,6 +439,9 @@ impl Store for Capped {
         }
         self.inner.apply(ops)
     }
+}
+
+impl ReadStore for Capped {
     delegate! {
         fn region(&mut self, user: &UserKey) -> Result<Option<String>, LogError>;
         fn stats(&mut self, since: Option<DateTime<Utc>>) -> Result<Stats, LogError>;
@@ -452,13 +455,18 @@ impl Store for Capped {
         fn writable(&mut self) -> Result<(), LogError>;
         fn reviewer(&mut self, name: &str) -> Result<Option<Reviewer>, LogError>;
         fn reviewers(&mut self) -> Result<Vec<Reviewer>, LogError>;
+        fn session(&mut self, token_hash: &str) -> Result<Option<Session>, LogError>;
+    }
+}
+
+impl AccountStore for Capped {
+    delegate! {
         fn put_reviewer(&mut self, name: &str, password_hash: &str) -> Result<(), LogError>;
         fn remove_reviewer(&mut self, name: &str) -> Result<bool, LogError>;
         fn record_login_failure(&mut self, name: &str, locked_until: Option<DateTime<Utc>>) -> Result<(), LogError>;
         fn clear_login_failures(&mut self, name: &str) -> Result<(), LogError>;
         fn swap_login_failures(&mut self, name: &str, old: (u32, Option<DateTime<Utc>>), new: (u32, Option<DateTime<Utc>>)) -> Result<bool, LogError>;
         fn put_session(&mut self, s: &Session) -> Result<(), LogError>;
-        fn session(&mut self, token_hash: &str) -> Result<Option<Session>, LogError>;
         fn remove_session(&mut self, token_hash: &str) -> Result<(), LogError>;
         fn purge_sessions(&mut self, now: DateTime<Utc>) -> Result<(), LogError>;
     }
@@ -777,7 +785,10 @@ fn review_updates_tags_notes_and_suggestions(db: &Db) {
         "% is literal in search"
     );
     // Reviewer accounts live in the same store; a new password ends their sessions.
-    r.with(|s| s.put_reviewer("ann", "$argon2id$fake")).unwrap();
+    let accounts = log.accounts().clone();
+    accounts
+        .with(|s| s.put_reviewer("ann", "$argon2id$fake"))
+        .unwrap();
     assert_eq!(r.with(|s| s.reviewers()).unwrap().len(), 1);
     let session = workhealth::log::store::Session {
         token_hash: "abc".into(),
@@ -785,16 +796,18 @@ fn review_updates_tags_notes_and_suggestions(db: &Db) {
         csrf: "x".into(),
         expires_at: Utc::now() + chrono::Duration::hours(1),
     };
-    r.with(|s| s.put_session(&session)).unwrap();
+    accounts.with(|s| s.put_session(&session)).unwrap();
     assert!(r.with(|s| s.session("abc")).unwrap().is_some());
-    r.with(|s| s.put_reviewer("ann", "$argon2id$new")).unwrap();
+    accounts
+        .with(|s| s.put_reviewer("ann", "$argon2id$new"))
+        .unwrap();
     assert!(
         r.with(|s| s.session("abc")).unwrap().is_none(),
         "{}",
         db.name()
     );
-    assert!(r.with(|s| s.remove_reviewer("ann")).unwrap());
-    assert!(!r.with(|s| s.remove_reviewer("ann")).unwrap());
+    assert!(accounts.with(|s| s.remove_reviewer("ann")).unwrap());
+    assert!(!accounts.with(|s| s.remove_reviewer("ann")).unwrap());
 }
 
 fn log_stats_export_and_purge_commands(db: &Db) {

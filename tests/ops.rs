@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use common::fake_telegram::FakeTelegram;
 use common::serve::{Launch, Serve, T};
-use workhealth::log::{Filter, Store};
+use workhealth::log::{Filter, ReadStore};
 
 const OLD_TITLE: &str = "Self-certifying sickness: the first seven days";
 const NEW_TITLE: &str = "Self-certifying sickness: seven days without a note";

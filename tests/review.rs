@@ -77,7 +77,7 @@ impl App {
     fn reviewer(&self, name: &str) {
         let hash = accounts::hash_password(PASSWORD).unwrap();
         self.log
-            .reader()
+            .accounts()
             .with(|s| s.put_reviewer(name, &hash))
             .unwrap();
     }
@@ -336,7 +336,7 @@ fn age_failures(a: &App, name: &str, secs: i64) {
     );
     assert!(
         a.log
-            .reader()
+            .accounts()
             .with(|s| s.swap_login_failures(name, before, after))
             .unwrap()
     );
@@ -1234,7 +1234,7 @@ async fn an_expired_or_removed_session_is_refused() {
     use sha2::Digest;
     let hash = hex::encode(sha2::Sha256::digest(token.as_bytes()));
     a.log
-        .reader()
+        .accounts()
         .with(|s| {
             s.put_session(&Session {
                 token_hash: hash.clone(),
@@ -1254,7 +1254,7 @@ async fn an_expired_or_removed_session_is_refused() {
     );
     // Removing a reviewer ends their sessions.
     let s = a.login("oli").await;
-    assert!(a.log.reader().with(|s| s.remove_reviewer("oli")).unwrap());
+    assert!(a.log.accounts().with(|s| s.remove_reviewer("oli")).unwrap());
     assert_redirects_to_login(&a.get("/", Some(&s.cookie)).await, "reviewer removed");
 }
 
@@ -1319,7 +1319,7 @@ fn the_reviewers_commands_add_list_and_remove() {
         let log = Log::open(data, LogOptions::default()).unwrap();
         let until = Utc::now() + chrono::Duration::minutes(10);
         assert!(
-            log.reader()
+            log.accounts()
                 .with(|s| s.swap_login_failures("alice", (0, None), (7, Some(until))))
                 .unwrap()
         );
@@ -1406,31 +1406,13 @@ async fn the_overview_lists_entries_past_their_review_by_date() {
 #[tokio::test]
 async fn a_review_save_on_a_full_disk_answers_within_seconds() {
     use workhealth::log::sqlite::SqliteStore;
-    use workhealth::log::store::WriteOp;
-    let a = app_on(|data| {
-        let db = data.join(workhealth::log::DB_FILE);
-        let mut writer = SqliteStore::open(&db).unwrap();
-        let reader = SqliteStore::open(&db).unwrap();
-        // The writer's connection cannot grow the file: the disk is full.
-        writer
-            .limit_pages(Some(writer.page_count().unwrap()))
-            .unwrap();
-        Log::with_stores(
-            Box::new(writer),
-            Box::new(reader),
-            workhealth::log::Pseudonymiser::from_secret([3; 32]),
-            LogOptions {
-                close_deadline: Duration::from_secs(1),
-                ..Default::default()
-            },
-        )
-    });
-    a.reviewer("gail");
+    use workhealth::log::store::{Store, WriteOp};
+    let pseudonym = || workhealth::log::Pseudonymiser::from_secret([3; 32]);
     // The question is there already (written before the disk filled).
     let q = NewQuestion {
         id: 77,
         asked_at: Utc::now(),
-        user: a.log.user_key("telegram", 5),
+        user: pseudonym().key("telegram", 5),
         region: None,
         channel: "telegram".into(),
         text: "is jury service paid?".into(),
@@ -1440,10 +1422,26 @@ async fn a_review_save_on_a_full_disk_answers_within_seconds() {
         content_digest: "d".into(),
         reply_text: None,
     };
-    a.log
-        .reader()
-        .with(|s| s.apply(&[WriteOp::Insert(Box::new(q))]))
-        .unwrap();
+    let a = app_on(move |data| {
+        let db = data.join(workhealth::log::DB_FILE);
+        let mut writer = SqliteStore::open(&db).unwrap();
+        let mut reader = SqliteStore::open(&db).unwrap();
+        reader.apply(&[WriteOp::Insert(Box::new(q))]).unwrap();
+        // The writer's connection cannot grow the file: the disk is full.
+        writer
+            .limit_pages(Some(writer.page_count().unwrap()))
+            .unwrap();
+        Log::with_stores(
+            Box::new(writer),
+            Box::new(reader),
+            pseudonym(),
+            LogOptions {
+                close_deadline: Duration::from_secs(1),
+                ..Default::default()
+            },
+        )
+    });
+    a.reviewer("gail");
     let s = a.login("gail").await;
     // Questions keep arriving and cannot be written: the writer is retrying.
     for i in 0..20 {

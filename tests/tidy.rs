@@ -1,8 +1,12 @@
 //! Tidy: the architecture's invariants (ARCHITECTURE.md), checked over the source text so
 //! they stay true. It fails when Telegram (`teloxide`) appears outside `src/bot/`, SQL or a
 //! database crate outside `src/log/`, file, network or terminal I/O in `src/assistant/`, or
-//! a source file opens without its `//!` doc comment. Exceptions are listed by path below,
-//! each with its reason; remove one once its file complies.
+//! a source file opens without its `//!` doc comment, the log's read path holds a write
+//! (`INSERT`, `UPDATE`, `DELETE`), a module reaches up the layers (`review` into `serve` or
+//! `run`, `serve` into `run`, `log` into anything but itself and the shared `outcome`), the
+//! bot reads the log in a way that blocks a tokio worker, or a source file holds more than
+//! [`MAX_CODE_LINES`] lines of code before its test module (one concept per file). Exceptions
+//! are listed by path below, each with its reason; remove one once its file complies.
 
 use std::path::{Path, PathBuf};
 
@@ -14,6 +18,58 @@ const DATABASE_ALLOWED: &[(&str, &str)] = &[];
 
 /// Files in `src/assistant/` allowed to do I/O, and why.
 const ASSISTANT_IO_ALLOWED: &[(&str, &str)] = &[];
+
+/// Most lines of code (blank lines and comments aside) a source file may hold before its
+/// `#[cfg(test)]` module: past this, a file usually holds more than one concept.
+const MAX_CODE_LINES: usize = 600;
+
+/// Files allowed more than [`MAX_CODE_LINES`], and why.
+const LONG_ALLOWED: &[(&str, &str)] = &[(
+    "src/assistant/mod.rs",
+    "the answering engine is being rebuilt in another issue; split it there, not here",
+)];
+
+/// The log's read path: the read handle and the SQL behind it. Nothing here may write.
+const READ_PATH: &[&str] = &["src/log/reader.rs", "src/log/sql/read.rs"];
+
+/// SQL that writes.
+const SQL_WRITES: &[&str] = &["INSERT ", "UPDATE ", "DELETE ", "REPLACE ", ".apply("];
+
+/// Which modules may not name which (a path prefix, then what it must not name, and why), so
+/// the modules stay layered without a cycle.
+const LAYERS: &[(&str, &[&str], &str)] = &[
+    (
+        "src/review/",
+        &["crate::serve", "crate::run"],
+        "serve and run use the review app, not the other way round",
+    ),
+    (
+        "src/serve.rs",
+        &["crate::run"],
+        "run starts serve, not the other way round",
+    ),
+    (
+        "src/state.rs",
+        &["crate::serve", "crate::review"],
+        "the shared state is below both",
+    ),
+    (
+        "src/log/",
+        &[
+            "crate::config",
+            "crate::serve",
+            "crate::review",
+            "crate::bot",
+            "crate::run",
+            "crate::assistant",
+            "crate::live",
+        ],
+        "the log is the lowest layer: it depends on nothing above it",
+    ),
+];
+
+/// Calls that read the log on the calling thread: the bot (async) uses their async forms.
+const BOT_BLOCKING_READS: &[&str] = &["log.region(", ".reader()", ".accounts()"];
 
 /// Database crates: only the log may use them.
 const DATABASE_CRATES: &[&str] = &[
@@ -88,6 +144,17 @@ fn allowed(list: &[(&str, &str)], path: &str) -> bool {
     list.iter().any(|(p, _)| *p == path)
 }
 
+/// Lines of code before the file's `#[cfg(test)]` module: neither blank nor a comment.
+fn code_lines_before_tests(text: &str) -> usize {
+    text.lines()
+        .take_while(|l| l.trim() != "#[cfg(test)]")
+        .filter(|l| {
+            let t = l.trim();
+            !t.is_empty() && !t.starts_with("//")
+        })
+        .count()
+}
+
 /// What is wrong with one source file, each problem as `path:line: what`.
 fn problems(path: &str, text: &str) -> Vec<String> {
     let mut out = Vec::new();
@@ -97,10 +164,51 @@ fn problems(path: &str, text: &str) -> Vec<String> {
             "{path}:1: no `//!` doc comment saying what the module is"
         ));
     }
+    let code = code_lines_before_tests(text);
+    if code > MAX_CODE_LINES && !allowed(LONG_ALLOWED, path) {
+        out.push(format!(
+            "{path}:1: {code} lines of code before its tests (at most {MAX_CODE_LINES}): split it \
+             by concern"
+        ));
+    }
     let in_bot = path.starts_with("src/bot/");
     let in_log = path.starts_with("src/log/");
     let in_assistant = path.starts_with("src/assistant/");
+    let read_path = READ_PATH.contains(&path);
     for (n, line) in code_lines(text) {
+        if read_path {
+            for word in SQL_WRITES {
+                if line.contains(word) {
+                    out.push(format!(
+                        "{path}:{n}: a write (`{}`) in the log's read path: {}",
+                        word.trim(),
+                        line.trim()
+                    ));
+                }
+            }
+        }
+        for (prefix, banned, why) in LAYERS {
+            if path.starts_with(prefix) {
+                for word in banned.iter() {
+                    if line.contains(word) {
+                        out.push(format!(
+                            "{path}:{n}: names `{word}` ({why}): {}",
+                            line.trim()
+                        ));
+                    }
+                }
+            }
+        }
+        if in_bot {
+            for word in BOT_BLOCKING_READS {
+                if line.contains(word) {
+                    out.push(format!(
+                        "{path}:{n}: a blocking read of the log (`{word}`) in the bot: {}",
+                        line.trim()
+                    ));
+                }
+            }
+        }
         if !in_bot && !allowed(TELOXIDE_ALLOWED, path) && line.contains("teloxide") {
             out.push(format!(
                 "{path}:{n}: Telegram (`teloxide`) outside src/bot/: {}",
@@ -152,6 +260,7 @@ fn the_sources_keep_the_architectures_invariants() {
         .iter()
         .chain(DATABASE_ALLOWED)
         .chain(ASSISTANT_IO_ALLOWED)
+        .chain(LONG_ALLOWED)
     {
         assert!(
             files.iter().any(|(rel, _)| rel == path),
@@ -189,6 +298,49 @@ fn tidy_finds_each_kind_of_breach() {
     let io = "//! Doc.\nfn f() { let _ = std::fs::read(\"x\"); }\n";
     assert_eq!(problems("src/content/load.rs", io), Vec::<String>::new());
     assert!(problems("src/assistant/mod.rs", io)[0].contains("I/O (`std::fs`)"));
+
+    // The log's read path does not write; layers are not crossed upwards; the bot does not
+    // block on the log.
+    let write = "//! Doc.\nconst Q: &str = \"UPDATE questions SET note = ?1\";\n";
+    assert_eq!(
+        problems("src/log/sql/accounts.rs", write),
+        Vec::<String>::new()
+    );
+    assert!(problems("src/log/sql/read.rs", write)[0].contains("a write (`UPDATE`)"));
+    let up = "//! Doc.\nuse crate::serve::AppState;\n";
+    assert_eq!(problems("src/bot/start.rs", up), Vec::<String>::new());
+    assert!(problems("src/review/auth.rs", up)[0].contains("names `crate::serve`"));
+    let config = "//! Doc.\nfn f() { crate::config::mask_url(\"x\"); }\n";
+    assert!(problems("src/log/postgres.rs", config)[0].contains("the lowest layer"));
+    let blocking = "//! Doc.\nfn f() { let r = self.log.region(&key); }\n";
+    assert!(problems("src/bot/mod.rs", blocking)[0].contains("blocking read"));
+    let not_blocking = "//! Doc.\nasync fn f() { let r = self.log.region_async(&key).await; }\n";
+    assert_eq!(
+        problems("src/bot/mod.rs", not_blocking),
+        Vec::<String>::new()
+    );
+
+    // Length counts code before the tests, not blank lines, comments or the tests.
+    let mut long = String::from("//! Doc.\n");
+    for i in 0..MAX_CODE_LINES {
+        long.push_str(&format!("// note {i}\n\nconst C{i}: u8 = 0;\n"));
+    }
+    assert_eq!(code_lines_before_tests(&long), MAX_CODE_LINES);
+    assert_eq!(problems("src/log/sql/mod.rs", &long), Vec::<String>::new());
+    let tested = format!("{long}#[cfg(test)]\nmod tests {{\n    const T: u8 = 0;\n}}\n");
+    assert_eq!(
+        problems("src/log/sql/mod.rs", &tested),
+        Vec::<String>::new()
+    );
+    let too_long = format!("{long}const ONE_MORE: u8 = 0;\n");
+    let found = problems("src/log/sql/mod.rs", &too_long);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(found[0].contains("601 lines of code"), "{found:?}");
+    assert_eq!(
+        problems("src/assistant/mod.rs", &too_long),
+        Vec::<String>::new(),
+        "allowed by name"
+    );
 
     // Prose may name anything.
     let prose = "//! Doc.\n// teloxide, SELECT, std::fs\nfn f() {}\n";

@@ -4,35 +4,7 @@
 use serde::Serialize;
 
 use crate::content::Kind;
-
-/// What the assistant decided to do with a question.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Outcome {
-    /// The best entry is a clear match: show it.
-    Answer,
-    /// Two or three entries are close: offer them.
-    Clarify,
-    /// Nothing matches well enough: say so honestly.
-    NoAnswer,
-    /// The question signals a risk to life: the crisis message comes first.
-    Crisis,
-    /// A greeting, thanks, "ok", emoji or other noise: a friendly word, not a question.
-    #[serde(rename = "smalltalk")]
-    SmallTalk,
-}
-
-impl Outcome {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Outcome::Answer => "answer",
-            Outcome::Clarify => "clarify",
-            Outcome::NoAnswer => "no_answer",
-            Outcome::Crisis => "crisis",
-            Outcome::SmallTalk => "smalltalk",
-        }
-    }
-}
+pub use crate::outcome::Outcome;
 
 /// One ranked search result.
 #[derive(Debug, Clone, PartialEq, Serialize)]

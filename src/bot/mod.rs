@@ -260,7 +260,7 @@ impl BotState {
         let started = Instant::now();
         let key = self.key(chat);
         let cx = Context {
-            region: self.log.region(&key),
+            region: self.log.region_async(&key).await,
         };
         let assistant = self.live.get();
         let previous = self.recent.get(chat.0);
@@ -328,7 +328,7 @@ impl BotState {
     }
 
     async fn programmes(&self, chat: ChatId, a: &Assistant) {
-        let region = self.log.region(&self.key(chat));
+        let region = self.log.region_async(&self.key(chat)).await;
         let cards = a.programmes_for(region.as_deref());
         let heading = texts::programmes_heading(
             region
@@ -413,7 +413,7 @@ impl BotState {
             Callback::Show { id, question } => {
                 answer_callback(&self.tg, &self.metrics, q.id, None).await;
                 let cx = Context {
-                    region: self.log.region(&key),
+                    region: self.log.region_async(&key).await,
                 };
                 match a.show(&cx, &id) {
                     Some(reply) => {
@@ -432,7 +432,7 @@ impl BotState {
             Callback::ReadMore(id) => {
                 answer_callback(&self.tg, &self.metrics, q.id, None).await;
                 let cx = Context {
-                    region: self.log.region(&key),
+                    region: self.log.region_async(&key).await,
                 };
                 match a.show(&cx, &id) {
                     Some(reply) => {
@@ -472,7 +472,7 @@ impl BotState {
             cb @ (Callback::TalkToSomeone | Callback::CrisisLines) => {
                 answer_callback(&self.tg, &self.metrics, q.id, None).await;
                 let cx = Context {
-                    region: self.log.region(&key),
+                    region: self.log.region_async(&key).await,
                 };
                 let reply = if cb == Callback::CrisisLines {
                     a.crisis_lines(&cx)
@@ -537,8 +537,7 @@ fn new_question(id: i64, user: UserKey, text: &str, r: &Reply, sent: String) -> 
         region: r.region.clone(),
         channel: CHANNEL.to_string(),
         text: text.chars().take(4096).collect(),
-        outcome: crate::log::Outcome::parse(r.outcome.as_str())
-            .unwrap_or(crate::log::Outcome::NoAnswer),
+        outcome: r.outcome,
         results: logged_results(r),
         shown_id: match r.outcome {
             Outcome::Answer | Outcome::Crisis => r.shown.as_ref().map(|s| s.id().to_string()),

@@ -60,11 +60,11 @@ impl Row {
     pub(super) fn get(&self, i: usize) -> Result<&Value, LogError> {
         self.0
             .get(i)
-            .ok_or_else(|| LogError::Invalid(format!("the log's query has no column {i}")))
+            .ok_or_else(|| LogError::Corrupt(format!("the log's query has no column {i}")))
     }
 
     pub(super) fn mismatch(&self, i: usize, want: &str) -> LogError {
-        LogError::Invalid(format!(
+        LogError::Corrupt(format!(
             "the log's column {i} holds {:?}, not {want}",
             self.0.get(i)
         ))
@@ -97,13 +97,13 @@ impl Row {
     pub(super) fn outcome(&self, i: usize) -> Result<Outcome, LogError> {
         let s = self.text(i)?;
         Outcome::parse(&s)
-            .ok_or_else(|| LogError::Invalid(format!("the log holds an unknown outcome `{s}`")))
+            .ok_or_else(|| LogError::Corrupt(format!("the log holds an unknown outcome `{s}`")))
     }
 
     pub(super) fn review_state(&self, i: usize) -> Result<ReviewState, LogError> {
         let s = self.text(i)?;
         ReviewState::parse(&s).ok_or_else(|| {
-            LogError::Invalid(format!("the log holds an unknown review state `{s}`"))
+            LogError::Corrupt(format!("the log holds an unknown review state `{s}`"))
         })
     }
 

@@ -2,13 +2,15 @@
 //!
 //! The only module that writes the log. Questions are redacted ([`redact`]) and keyed by a
 //! pseudonymous user key ([`pseudonym`]) before they reach storage; writes go through one
-//! writer thread ([`writer`]) so the answering path never waits on the disk. Storage is
-//! behind the [`store::Store`] trait, implemented once in SQL ([`sql`]) over two drivers,
-//! [`sqlite`] and [`postgres`].
+//! writer thread ([`writer`]) so the answering path never waits on the disk. Reads go
+//! through [`Reader`], which cannot write; reviewer accounts and sessions through
+//! [`Accounts`] ([`reader`]). Storage is behind the [`store`] traits, implemented once in SQL
+//! ([`sql`]) over two drivers, [`sqlite`] and [`postgres`].
 
 pub mod driver;
 pub mod postgres;
 pub mod pseudonym;
+pub mod reader;
 pub mod redact;
 pub mod report;
 pub mod schema;
@@ -18,13 +20,14 @@ pub mod store;
 pub mod writer;
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+pub use crate::outcome::Outcome;
 pub use pseudonym::{Pseudonymiser, UserKey};
-pub use store::{Filter, Stats, Store, UpdateState};
+pub use reader::{Accounts, Reader};
+pub use store::{AccountStore, Filter, ReadStore, Stats, Store, UpdateState};
 pub use writer::{Log, LogOptions, WriterHealth};
 
 /// File name of the SQLite database inside `--data`.
@@ -69,8 +72,27 @@ pub enum LogError {
         "the question log could not be written within {0} seconds (is the disk full or locked?); the change stays queued and is applied once the log can be written"
     )]
     WriteTimeout(u64),
+    #[error("the question log's write queue is full (is the disk failing?)")]
+    QueueFull,
+    #[error("cannot start the {what} thread: {source}")]
+    Thread {
+        what: &'static str,
+        source: std::io::Error,
+    },
+    #[error("cannot write the CSV export: {0}")]
+    Export(#[from] csv::Error),
+    #[error("--database-url: {0}: expected postgres://... (or no URL for SQLite in --data)")]
+    DatabaseUrl(String),
+    #[error("{0}: the database is read-only")]
+    ReadOnly(String),
+    /// What the database returned is not what the log wrote (a damaged or foreign row).
     #[error("{0}")]
-    Invalid(String),
+    Corrupt(String),
+    /// A write that failed on the writer thread, as the writer saw it: the error itself
+    /// (shared by every caller waiting on its batch), so [`LogError::is_transient`] still
+    /// tells a failing disk from a refused entry.
+    #[error("{0}")]
+    Writer(std::sync::Arc<LogError>),
 }
 
 impl LogError {
@@ -79,71 +101,6 @@ impl LogError {
             path: path.to_path_buf(),
             source,
         }
-    }
-}
-
-/// How a question was met, as the log stores it (`as_str`, the stored text, never changes:
-/// existing databases keep reading).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-pub enum Outcome {
-    #[serde(rename = "answer")]
-    Answer,
-    #[serde(rename = "clarify")]
-    Clarify,
-    #[serde(rename = "no_answer")]
-    NoAnswer,
-    #[serde(rename = "crisis")]
-    Crisis,
-    /// A greeting, thanks, "ok" or emoji: not a question, so not in the rates.
-    #[serde(rename = "smalltalk")]
-    SmallTalk,
-}
-
-impl Outcome {
-    pub const ALL: [Outcome; 5] = [
-        Outcome::Answer,
-        Outcome::Clarify,
-        Outcome::NoAnswer,
-        Outcome::Crisis,
-        Outcome::SmallTalk,
-    ];
-
-    /// The stored text, also the value in the review app's query strings and the CSV export.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Outcome::Answer => "answer",
-            Outcome::Clarify => "clarify",
-            Outcome::NoAnswer => "no_answer",
-            Outcome::Crisis => "crisis",
-            Outcome::SmallTalk => "smalltalk",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Outcome> {
-        Outcome::ALL.into_iter().find(|o| o.as_str() == s)
-    }
-
-    /// What a reviewer reads.
-    pub fn label(self) -> &'static str {
-        match self {
-            Outcome::Answer => "answered",
-            Outcome::Clarify => "clarified",
-            Outcome::NoAnswer => "unanswered",
-            Outcome::Crisis => "crisis",
-            Outcome::SmallTalk => "small talk",
-        }
-    }
-}
-
-impl std::fmt::Display for Outcome {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl PartialEq<&str> for Outcome {
-    fn eq(&self, other: &&str) -> bool {
-        self.as_str() == *other
     }
 }
 
@@ -258,6 +215,19 @@ pub struct Question {
     pub review: Review,
 }
 
+/// A URL with any password replaced by `***`, for logs and `config show` (here, so the log
+/// depends on nothing above it).
+pub fn mask_url(url: &str) -> String {
+    match reqwest::Url::parse(url) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("***"));
+            u.to_string()
+        }
+        Ok(u) => u.to_string(),
+        Err(_) => "(not a URL)".to_string(),
+    }
+}
+
 /// A new random question id: positive, below 2^53 (safe in any JSON reader), so ids reveal
 /// neither order nor volume and need no round trip to the database.
 pub fn new_question_id() -> i64 {
@@ -270,50 +240,30 @@ pub fn new_question_id() -> i64 {
     ((u64::from_le_bytes(b) & ((1 << 53) - 1)).max(1)) as i64
 }
 
-/// Shared read access to a store: one connection behind a lock (reads are rare and quick).
-#[derive(Clone)]
-pub struct Reader(Arc<Mutex<Box<dyn Store>>>);
-
-impl Reader {
-    pub fn new(store: Box<dyn Store>) -> Reader {
-        Reader(Arc::new(Mutex::new(store)))
-    }
-
-    pub fn with<T>(
-        &self,
-        f: impl FnOnce(&mut dyn Store) -> Result<T, LogError>,
-    ) -> Result<T, LogError> {
-        let mut guard = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        f(guard.as_mut())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn outcomes_and_review_states_keep_their_stored_text() {
-        // Existing databases hold exactly these strings: changing one loses their rows' meaning.
-        let stored: Vec<&str> = Outcome::ALL.iter().map(|o| o.as_str()).collect();
-        assert_eq!(
-            stored,
-            ["answer", "clarify", "no_answer", "crisis", "smalltalk"]
-        );
-        for o in Outcome::ALL {
-            assert_eq!(Outcome::parse(o.as_str()), Some(o));
-            assert_eq!(serde_json::to_value(o).unwrap(), o.as_str());
-        }
-        assert_eq!(
-            Outcome::parse("unhelpful"),
-            None,
-            "a filter, not an outcome"
-        );
+        // The log stores the one `Outcome`; its stored text is tested in `crate::outcome`.
         for s in [ReviewState::New, ReviewState::Reviewed] {
             assert_eq!(ReviewState::parse(s.as_str()), Some(s));
         }
         assert_eq!(ReviewState::New.as_str(), "new");
         assert_eq!(ReviewState::Reviewed.as_str(), "reviewed");
         assert_eq!(ReviewState::parse("done"), None);
+    }
+
+    #[test]
+    fn a_transient_error_stays_transient_through_the_writer() {
+        use std::sync::Arc;
+        let disk = LogError::io(Path::new("x"), std::io::Error::other("disk full"));
+        assert!(disk.is_transient());
+        assert!(LogError::Writer(Arc::new(disk)).is_transient());
+        let refused = LogError::Writer(Arc::new(LogError::Corrupt("a damaged row".into())));
+        assert!(!refused.is_transient());
+        assert_eq!(refused.to_string(), "a damaged row");
+        assert!(!LogError::QueueFull.is_transient());
     }
 }

@@ -37,7 +37,7 @@ struct Conn {
 
 fn pg(url: &str, e: postgres::Error) -> LogError {
     LogError::Postgres {
-        url: crate::config::mask_url(url),
+        url: crate::log::mask_url(url),
         source: e,
     }
 }
@@ -73,7 +73,10 @@ impl PgStore {
                     job(&mut conn);
                 }
             })
-            .map_err(|e| LogError::Invalid(format!("cannot start the PostgreSQL thread: {e}")))?;
+            .map_err(|source| LogError::Thread {
+                what: "PostgreSQL",
+                source,
+            })?;
         let driver = Postgres { jobs };
         driver.call(|c| c.migrate())?;
         Ok(SqlStore { driver })
@@ -145,7 +148,7 @@ impl Conn {
         let v = found.unwrap_or(0);
         if v > known {
             return Err(LogError::SchemaTooNew {
-                path: crate::config::mask_url(&url).into(),
+                path: crate::log::mask_url(&url).into(),
                 found: v,
                 known,
             });
@@ -270,10 +273,7 @@ impl Driver for Postgres {
                 r.0.first() != Some(&Value::Int(0)) || r.0.get(1) != Some(&Value::from("off"))
             });
             if read_only {
-                return Err(LogError::Invalid(format!(
-                    "{}: the database is read-only",
-                    crate::config::mask_url(&c.url)
-                )));
+                return Err(LogError::ReadOnly(crate::log::mask_url(&c.url)));
             }
             Ok(())
         })

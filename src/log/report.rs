@@ -4,7 +4,7 @@ use std::io::Write;
 
 use chrono::{DateTime, Utc};
 
-use super::store::{Filter, Stats, Store};
+use super::store::{Filter, ReadStore, Stats};
 use super::{LogError, Question};
 
 /// `log stats` as plain text.
@@ -117,11 +117,11 @@ fn row(q: &Question) -> [String; 15] {
 /// Writes the questions matching `filter` as RFC 4180 CSV (header row, CRLF line ends,
 /// fields quoted where needed), oldest pages streamed in turn so memory stays flat.
 pub fn export_csv(
-    store: &mut dyn Store,
+    store: &mut dyn ReadStore,
     filter: &Filter,
     out: impl Write,
 ) -> Result<u64, LogError> {
-    let io = |e: csv::Error| LogError::Invalid(format!("cannot write the CSV export: {e}"));
+    let io = LogError::Export;
     let mut w = csv::WriterBuilder::new()
         .terminator(csv::Terminator::CRLF)
         .from_writer(out);
@@ -142,8 +142,7 @@ pub fn export_csv(
         }
         offset += PAGE;
     }
-    w.flush()
-        .map_err(|e| LogError::Invalid(format!("cannot write the CSV export: {e}")))?;
+    w.flush().map_err(|e| LogError::Export(e.into()))?;
     Ok(n)
 }
 

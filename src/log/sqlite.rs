@@ -178,7 +178,7 @@ impl Driver for Sqlite {
                         Value::Text(String::from_utf8_lossy(t).into_owned())
                     }
                     ValueRef::Real(_) => {
-                        return Err(LogError::Invalid(format!(
+                        return Err(LogError::Corrupt(format!(
                             "{}: a fractional number where the log stores none",
                             self.path.display()
                         )));

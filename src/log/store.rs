@@ -1,5 +1,7 @@
-//! The storage boundary: everything the log keeps, behind one trait, so the SQL store (on
-//! SQLite or PostgreSQL, [`super::sql`]) and the tests' stand-ins behave the same way.
+//! The storage boundary: everything the log keeps, behind three traits, so the SQL store (on
+//! SQLite or PostgreSQL, [`super::sql`]) and the tests' stand-ins behave the same way:
+//! [`ReadStore`] (every read), [`AccountStore`] (reviewer accounts and sessions) and
+//! [`Store`] (the question log's writes, applied by the writer thread).
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
@@ -174,10 +176,9 @@ pub struct Applied {
     pub rows: u64,
 }
 
-pub trait Store: Send {
-    /// Applies the operations in one transaction, all or nothing; returns rows changed by each.
-    fn apply(&mut self, ops: &[WriteOp]) -> Result<Vec<Applied>, LogError>;
-
+/// Every read of the log. [`super::Reader`] hands out only this, so the read handle cannot
+/// write.
+pub trait ReadStore: Send {
     fn region(&mut self, user: &UserKey) -> Result<Option<String>, LogError>;
     fn stats(&mut self, since: Option<DateTime<Utc>>) -> Result<Stats, LogError>;
     /// Newest first.
@@ -192,7 +193,7 @@ pub trait Store: Send {
     fn days(&mut self, since: DateTime<Utc>) -> Result<Vec<Day>, LogError>;
     fn suggestions(&mut self) -> Result<Vec<Suggestion>, LogError>;
     /// Every entry id shown as an answer since then, with counts, most shown first (the
-    /// review app's top topics). The default is the top ten of [`Store::stats`].
+    /// review app's top topics). The default is the top ten of [`ReadStore::stats`].
     fn shown_counts(
         &mut self,
         since: Option<DateTime<Utc>>,
@@ -203,7 +204,7 @@ pub trait Store: Send {
     fn tags(&mut self) -> Result<Vec<(String, u64)>, LogError>;
     /// How many questions this user has in the log (for /forget's confirmation).
     fn user_questions(&mut self, user: &UserKey) -> Result<u64, LogError>;
-    /// Checks the store can be written to (for readiness).
+    /// Checks the store can be written to (for readiness), changing nothing.
     fn writable(&mut self) -> Result<(), LogError>;
     /// How far this Telegram update's handling got, if recorded at or after `since`.
     fn update_state(
@@ -217,6 +218,13 @@ pub trait Store: Send {
 
     fn reviewer(&mut self, name: &str) -> Result<Option<Reviewer>, LogError>;
     fn reviewers(&mut self) -> Result<Vec<Reviewer>, LogError>;
+    fn session(&mut self, token_hash: &str) -> Result<Option<Session>, LogError>;
+}
+
+/// Reviewer accounts, sessions and login failures: what the review app and the `reviewers`
+/// CLI write, through [`super::Accounts`]. The question log itself is written only by the
+/// writer thread, through [`Store::apply`].
+pub trait AccountStore: ReadStore {
     /// Adds or replaces (a new password) a reviewer.
     fn put_reviewer(&mut self, name: &str, password_hash: &str) -> Result<(), LogError>;
     /// Removes a reviewer and their sessions; false when there was none.
@@ -237,7 +245,12 @@ pub trait Store: Send {
         new: (u32, Option<DateTime<Utc>>),
     ) -> Result<bool, LogError>;
     fn put_session(&mut self, s: &Session) -> Result<(), LogError>;
-    fn session(&mut self, token_hash: &str) -> Result<Option<Session>, LogError>;
     fn remove_session(&mut self, token_hash: &str) -> Result<(), LogError>;
     fn purge_sessions(&mut self, now: DateTime<Utc>) -> Result<(), LogError>;
+}
+
+/// The whole store: the writer thread applies [`WriteOp`]s through it.
+pub trait Store: AccountStore {
+    /// Applies the operations in one transaction, all or nothing; returns rows changed by each.
+    fn apply(&mut self, ops: &[WriteOp]) -> Result<Vec<Applied>, LogError>;
 }

@@ -45,7 +45,7 @@ pub fn add(log: &Log, name: &str) -> Result<()> {
     check_password(&password)?;
     let hash = hash_password(&password)?;
     let existed = log.reader().with(|s| s.reviewer(name))?.is_some();
-    log.reader().with(|s| s.put_reviewer(name, &hash))?;
+    log.accounts().with(|s| s.put_reviewer(name, &hash))?;
     if existed {
         println!("updated reviewer {name} (new password)");
     } else {
@@ -55,7 +55,7 @@ pub fn add(log: &Log, name: &str) -> Result<()> {
 }
 
 pub fn remove(log: &Log, name: &str) -> Result<()> {
-    if !log.reader().with(|s| s.remove_reviewer(name))? {
+    if !log.accounts().with(|s| s.remove_reviewer(name))? {
         bail!("reviewers remove: no reviewer called `{name}`");
     }
     println!("removed reviewer {name} (and ended their sessions)");
@@ -67,7 +67,7 @@ pub fn unlock(log: &Log, name: &str) -> Result<()> {
     if log.reader().with(|s| s.reviewer(name))?.is_none() {
         bail!("reviewers unlock: no reviewer called `{name}`");
     }
-    log.reader().with(|s| s.clear_login_failures(name))?;
+    log.accounts().with(|s| s.clear_login_failures(name))?;
     println!("unlocked reviewer {name} (failed logins cleared)");
     Ok(())
 }

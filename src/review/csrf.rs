@@ -8,9 +8,9 @@
 pub const FIELD: &str = "csrf";
 
 /// 32 random bytes as 64 hex characters.
-pub fn random_token() -> Result<String, String> {
+pub fn random_token() -> Result<String, getrandom::Error> {
     let mut b = [0u8; 32];
-    getrandom::fill(&mut b).map_err(|e| format!("cannot get random bytes: {e}"))?;
+    getrandom::fill(&mut b)?;
     Ok(hex::encode(b))
 }
 
@@ -28,9 +28,9 @@ fn login_mac(key: &[u8; 32], issued: &str, nonce: &str) -> String {
 }
 
 /// A new login token issued at `now` (Unix seconds): `ISSUED.NONCE.MAC`, all hex.
-pub fn login_token(key: &[u8; 32], now: i64) -> Result<String, String> {
+pub fn login_token(key: &[u8; 32], now: i64) -> Result<String, getrandom::Error> {
     let mut b = [0u8; 16];
-    getrandom::fill(&mut b).map_err(|e| format!("cannot get random bytes: {e}"))?;
+    getrandom::fill(&mut b)?;
     let issued = format!("{:x}", now.max(0));
     let nonce = hex::encode(b);
     let mac = login_mac(key, &issued, &nonce);

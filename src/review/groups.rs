@@ -19,7 +19,7 @@ use super::cluster::{Canon, DEFAULT_DAYS, Group, MAX_QUESTIONS, THRESHOLD, clust
 use super::pages::when;
 use super::{AppError, Authed, Nav, layout, page, with_store};
 use crate::log::{Filter, Outcome, Question};
-use crate::serve::AppState;
+use crate::state::AppState;
 
 #[derive(Debug, Deserialize, Default)]
 pub struct GroupParams {
@@ -29,7 +29,7 @@ pub struct GroupParams {
 
 /// The questions to group: unanswered, clarified or 👎, in the period, newest first.
 fn candidates(
-    store: &mut dyn crate::log::Store,
+    store: &mut dyn crate::log::store::ReadStore,
     days: i64,
 ) -> Result<Vec<Question>, crate::log::LogError> {
     let since = Some(Utc::now() - Duration::days(days));
@@ -118,7 +118,7 @@ async fn grouped(state: &AppState, days: i64) -> Result<Grouped, AppError> {
         Arc::new((questions, groups))
     })
     .await
-    .map_err(|e| AppError::Internal(format!("the grouping task failed: {e}")))?;
+    .map_err(AppError::task("the grouping task"))?;
     count_clustering(key.0);
     *cache = Some((key, g.clone()));
     Ok(g)

@@ -1,7 +1,8 @@
 //! The review web app: TUC reviewers work through the question log in a browser. Server-rendered
 //! HTML, behind a login; reads and writes the log only through `log`'s API.
 //!
-//! - [`auth`]: login, logout, sessions, lockout, and the middleware that guards every route.
+//! - [`auth`]: login, logout, sessions, and the middleware that guards every route;
+//!   [`backoff`]: how failed logins slow down, per account and per client address.
 //! - [`csrf`]: tokens and their constant-time check.
 //! - [`password`]: reviewer names and passwords: policy, argon2id hashing, verification.
 //! - [`accounts`]: the `reviewers` CLI.
@@ -14,6 +15,7 @@
 
 pub mod accounts;
 mod auth;
+mod backoff;
 mod charts;
 pub mod cluster;
 mod csrf;
@@ -29,8 +31,9 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use maud::{DOCTYPE, Markup, html};
 
-use crate::log::{LogError, Store};
-use crate::serve::AppState;
+use crate::log::LogError;
+use crate::log::store::{AccountStore, ReadStore};
+use crate::state::AppState;
 
 pub use auth::Authed;
 
@@ -179,13 +182,32 @@ pub(crate) fn short_page(status: StatusCode, title: &str, message: &str) -> Resp
     )
 }
 
-/// What a handler can fail with.
-#[derive(Debug)]
+/// What a handler can fail with. Only `BadRequest` (what was wrong with the request) is shown
+/// as it is; every other error's detail goes to the server's log and the page says a fixed
+/// sentence.
+#[derive(Debug, thiserror::Error)]
 pub(crate) enum AppError {
+    #[error(transparent)]
     Store(LogError),
+    #[error("not found")]
     NotFound,
+    #[error("bad request: {0}")]
     BadRequest(String),
-    Internal(String),
+    /// No random bytes for a token.
+    #[error("cannot get random bytes: {0}")]
+    Random(#[from] getrandom::Error),
+    /// A task run off the async threads panicked or was cancelled.
+    #[error("{what} failed: {source}")]
+    Task {
+        what: &'static str,
+        source: tokio::task::JoinError,
+    },
+}
+
+impl AppError {
+    pub(crate) fn task(what: &'static str) -> impl FnOnce(tokio::task::JoinError) -> AppError {
+        move |source| AppError::Task { what, source }
+    }
 }
 
 impl From<LogError> for AppError {
@@ -217,7 +239,7 @@ impl IntoResponse for AppError {
                     "The question log could not be read or written. Try again in a minute; the details are in the server's log.",
                 )
             }
-            AppError::Internal(e) => {
+            e @ (AppError::Random(_) | AppError::Task { .. }) => {
                 tracing::error!(error = %e, "review app: internal error");
                 short_page(
                     StatusCode::INTERNAL_SERVER_ERROR,
@@ -237,16 +259,28 @@ impl IntoResponse for AppError {
     }
 }
 
-/// Runs a read (or a small account write) on the log's reader connection, off the async
-/// threads.
+/// Runs a read on the log's [`crate::log::Reader`], off the async threads.
 pub(crate) async fn with_store<T: Send + 'static>(
     state: &AppState,
-    f: impl FnOnce(&mut dyn Store) -> Result<T, LogError> + Send + 'static,
+    f: impl FnOnce(&mut dyn ReadStore) -> Result<T, LogError> + Send + 'static,
 ) -> Result<T, AppError> {
     let log = state.log.clone();
     tokio::task::spawn_blocking(move || log.reader().with(f))
         .await
-        .map_err(|e| AppError::Internal(format!("a store task failed: {e}")))?
+        .map_err(AppError::task("a store task"))?
+        .map_err(AppError::Store)
+}
+
+/// Runs a reviewer-account or session change on the log's [`crate::log::Accounts`], off the
+/// async threads.
+pub(crate) async fn with_accounts<T: Send + 'static>(
+    state: &AppState,
+    f: impl FnOnce(&mut dyn AccountStore) -> Result<T, LogError> + Send + 'static,
+) -> Result<T, AppError> {
+    let log = state.log.clone();
+    tokio::task::spawn_blocking(move || log.accounts().with(f))
+        .await
+        .map_err(AppError::task("a store task"))?
         .map_err(AppError::Store)
 }
 

@@ -6,9 +6,10 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use maud::html;
 
+use crate::live::ReloadError;
 use crate::log::report;
 use crate::review::{AppError, Authed, Nav, layout, page, with_store};
-use crate::serve::AppState;
+use crate::state::AppState;
 
 use super::queue::QueueParams;
 
@@ -43,7 +44,7 @@ pub async fn reload(
     let reloader = state.reloader.clone();
     let result = tokio::task::spawn_blocking(move || reloader.reload("review app"))
         .await
-        .map_err(|e| AppError::Internal(format!("the reload task failed: {e}")))?;
+        .map_err(AppError::task("the reload task"))?;
     tracing::info!(reviewer = %who.reviewer, ok = result.is_ok(), "review app: content reload");
     let (status, body) = match &result {
         Ok(digest) => (
@@ -61,7 +62,12 @@ pub async fn reload(
                 p.notice.error role="alert" {
                     "The content has errors, so nothing changed: the bot keeps answering from the last good content."
                 }
-                pre { (errors) }
+                @match errors {
+                    // The content's own errors are for the editors: shown as they are.
+                    ReloadError::Invalid(_) => pre { (errors) },
+                    // Anything else is the server's: its detail is in the server's log.
+                    ReloadError::Index { .. } => p { "The search index could not be rebuilt; the details are in the server's log." },
+                }
                 p { a href="/" { "Back to the overview" } }
             },
         ),

@@ -13,7 +13,7 @@ use serde::Deserialize;
 
 use crate::review::charts::{self, Point};
 use crate::review::{AppError, Authed, Nav, layout, page, with_store};
-use crate::serve::AppState;
+use crate::state::AppState;
 
 use super::{pct, title_of};
 

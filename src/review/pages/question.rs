@@ -14,7 +14,7 @@ use crate::content::Content;
 use crate::log::store::{ReviewUpdate, WriteOp};
 use crate::log::{Question, ReviewState};
 use crate::review::{AppError, Authed, Nav, layout, page, with_store};
-use crate::serve::AppState;
+use crate::state::AppState;
 
 use super::{title_of, when};
 

@@ -11,7 +11,7 @@ use serde::Deserialize;
 
 use crate::log::{Filter, Outcome, ReviewState};
 use crate::review::{AppError, Authed, Nav, layout, page, with_store};
-use crate::serve::AppState;
+use crate::state::AppState;
 
 use super::{UNHELPFUL, outcome_choices, query_string};
 

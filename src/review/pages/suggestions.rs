@@ -9,7 +9,7 @@ use maud::html;
 use serde::Deserialize;
 
 use crate::review::{AppError, Authed, Nav, layout, page, with_store};
-use crate::serve::AppState;
+use crate::state::AppState;
 
 use super::title_of;
 

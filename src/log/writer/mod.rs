@@ -2,11 +2,16 @@
 //! operations in batches, one transaction each. Channels hand it work without waiting on the
 //! disk; a failing disk (full, read-only, locked) is reported and retried with backoff while
 //! the bot keeps answering, and nothing queued is dropped silently.
+//!
+//! [`Log`] here is the handle channels hold; [`thread`] is the writer thread itself (batches,
+//! transactions, retries, and which errors are worth retrying).
+
+mod thread;
 
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
+use std::sync::mpsc::{self, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -14,9 +19,11 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use tokio::sync::oneshot;
 
+use super::reader::{Accounts, Reader};
 use super::sqlite::SqliteStore;
 use super::store::{Applied, Store, UpdateState, WriteOp};
-use super::{DB_FILE, Feedback, LogError, NewQuestion, Pseudonymiser, Reader, UserKey, redact};
+use super::{DB_FILE, Feedback, LogError, NewQuestion, Pseudonymiser, UserKey, redact};
+use thread::{Closing, Msg, Writer};
 
 #[derive(Debug, Clone)]
 pub struct LogOptions {
@@ -57,8 +64,6 @@ pub struct WriterHealth {
     pub last_error: Mutex<Option<String>>,
 }
 
-type Done = oneshot::Sender<Result<Applied, String>>;
-
 /// How long a caller waits for a write it asked for before it is told the log is not
 /// writable just now.
 pub const WRITE_WAIT: Duration = Duration::from_secs(5);
@@ -67,16 +72,13 @@ pub const WRITE_WAIT: Duration = Duration::from_secs(5);
 pub const REGION_TTL: Duration = Duration::from_secs(30);
 const REGION_CACHE_MAX: usize = 100_000;
 
-enum Msg {
-    Op(WriteOp, Option<Done>),
-    Flush(oneshot::Sender<()>),
-}
-
 /// The question log: pseudonymise, redact, queue for the writer; read through [`Reader`].
 pub struct Log {
     tx: Mutex<Option<SyncSender<Msg>>>,
     pseudonym: Pseudonymiser,
     reader: Reader,
+    /// Reviewer accounts and sessions, on the reader's connection.
+    accounts: Accounts,
     /// Settings cache: each entry is trusted for [`REGION_TTL`], so a region set through
     /// another replica sharing the store is seen within that time.
     regions: Mutex<HashMap<UserKey, (Option<String>, Instant)>>,
@@ -86,30 +88,6 @@ pub struct Log {
     flush_wait: Duration,
     thread: Mutex<Option<JoinHandle<()>>>,
 }
-
-/// Set once [`Log::close`] is called, with the time, so every batch still queued shares one
-/// deadline.
-#[derive(Default)]
-struct Closing {
-    flag: AtomicBool,
-    at: std::sync::OnceLock<Instant>,
-}
-
-impl Closing {
-    fn start(&self) {
-        let _ = self.at.set(Instant::now());
-        self.flag.store(true, Ordering::Relaxed);
-    }
-
-    fn since(&self) -> Option<Instant> {
-        if self.flag.load(Ordering::Relaxed) {
-            self.at.get().copied()
-        } else {
-            None
-        }
-    }
-}
-
 impl Log {
     /// Opens the SQLite log in `data_dir` (created if needed), with its pseudonymisation key.
     pub fn open(data_dir: &Path, opts: LogOptions) -> Result<Log, LogError> {
@@ -147,15 +125,13 @@ impl Log {
                     opts,
                 ))
             }
-            Some(other) => Err(LogError::Invalid(format!(
-                "--database-url: {}: expected postgres://... (or no URL for SQLite in --data)",
-                crate::config::mask_url(other)
-            ))),
+            Some(other) => Err(LogError::DatabaseUrl(crate::log::mask_url(other))),
             None => Log::open(data_dir, opts),
         }
     }
 
-    /// A log over any store: `writer` is moved to the writer thread, `reader` serves reads.
+    /// A log over any store: `writer` is moved to the writer thread; `reader` serves reads
+    /// ([`Log::reader`]) and reviewer accounts ([`Log::accounts`]).
     pub fn with_stores(
         writer: Box<dyn Store>,
         reader: Box<dyn Store>,
@@ -166,21 +142,13 @@ impl Log {
         let health = Arc::new(WriterHealth::default());
         let closing = Arc::new(Closing::default());
         let flush_wait = opts.close_deadline / 2;
-        let w = Writer {
-            store: writer,
-            rx,
-            health: health.clone(),
-            closing: closing.clone(),
-            opts,
-        };
-        let thread = std::thread::Builder::new()
-            .name("log-writer".into())
-            .spawn(move || w.run())
-            .expect("spawn the log writer thread");
+        let thread = Writer::spawn(writer, rx, health.clone(), closing.clone(), opts);
+        let (reader, accounts) = super::reader::handles(reader);
         Log {
             tx: Mutex::new(Some(tx)),
             pseudonym,
-            reader: Reader::new(reader),
+            reader,
+            accounts,
             regions: Mutex::new(HashMap::new()),
             health,
             closing,
@@ -204,8 +172,14 @@ impl Log {
         self.pseudonym.derived_secret(purpose)
     }
 
+    /// Read access (it cannot write).
     pub fn reader(&self) -> &Reader {
         &self.reader
+    }
+
+    /// Reviewer accounts, sessions and login failures.
+    pub fn accounts(&self) -> &Accounts {
+        &self.accounts
     }
 
     pub fn health(&self) -> &Arc<WriterHealth> {
@@ -228,9 +202,7 @@ impl Log {
                     self.health.depth.fetch_sub(1, Ordering::Relaxed);
                 }
                 match e {
-                    TrySendError::Full(_) => Err(LogError::Invalid(
-                        "the question log's write queue is full (is the disk failing?)".into(),
-                    )),
+                    TrySendError::Full(_) => Err(LogError::QueueFull),
                     TrySendError::Disconnected(_) => Err(LogError::WriterGone),
                 }
             }
@@ -248,7 +220,7 @@ impl Log {
     fn op_queued(
         &self,
         op: WriteOp,
-    ) -> Result<oneshot::Receiver<Result<Applied, String>>, LogError> {
+    ) -> Result<oneshot::Receiver<Result<Applied, Arc<LogError>>>, LogError> {
         let (done, rx) = oneshot::channel();
         self.send(Msg::Op(op, Some(done)))?;
         Ok(rx)
@@ -324,16 +296,11 @@ impl Log {
             .unwrap_or_default()
     }
 
-    /// The user's region, from memory (if fresh) or the store.
+    /// The user's region, from memory (if fresh) or the store (blocking: async code uses
+    /// [`Log::region_async`]).
     pub fn region(&self, user: &UserKey) -> Option<String> {
-        if let Some((r, at)) = self
-            .regions
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(user)
-            && at.elapsed() < REGION_TTL
-        {
-            return r.clone();
+        if let Some(r) = self.cached_region(user) {
+            return r;
         }
         match self.reader.with(|s| s.region(user)) {
             Ok(r) => {
@@ -344,6 +311,30 @@ impl Log {
                 tracing::error!(error = %e, "cannot read a chat's settings; answering without a region");
                 None
             }
+        }
+    }
+
+    /// [`Log::region`] for async code: from memory when fresh, else read on a blocking
+    /// thread, so a tokio worker never waits on the database or the reader's lock.
+    pub async fn region_async(self: &Arc<Self>, user: &UserKey) -> Option<String> {
+        if let Some(r) = self.cached_region(user) {
+            return r;
+        }
+        let (log, user) = (self.clone(), user.clone());
+        tokio::task::spawn_blocking(move || log.region(&user))
+            .await
+            .unwrap_or_else(|e| {
+                tracing::error!(error = %e, "cannot read a chat's settings; answering without a region");
+                None
+            })
+    }
+
+    /// The cached region, if still fresh: `Some(region)`, where the region may be none.
+    fn cached_region(&self, user: &UserKey) -> Option<Option<String>> {
+        let cache = self.regions.lock().unwrap_or_else(|p| p.into_inner());
+        match cache.get(user) {
+            Some((r, at)) if at.elapsed() < REGION_TTL => Some(r.clone()),
+            _ => None,
         }
     }
 
@@ -457,10 +448,10 @@ fn create_data_dir(dir: &Path) -> Result<(), LogError> {
 }
 
 fn outcome(
-    r: Result<Result<Applied, String>, oneshot::error::RecvError>,
+    r: Result<Result<Applied, Arc<LogError>>, oneshot::error::RecvError>,
 ) -> Result<Applied, LogError> {
     match r {
-        Ok(r) => r.map_err(LogError::Invalid),
+        Ok(r) => r.map_err(LogError::Writer),
         Err(_) => Err(LogError::WriterGone),
     }
 }
@@ -474,176 +465,5 @@ fn purge_op(days: u32) -> WriteOp {
 impl Drop for Log {
     fn drop(&mut self) {
         self.close();
-    }
-}
-
-struct Writer {
-    store: Box<dyn Store>,
-    rx: Receiver<Msg>,
-    health: Arc<WriterHealth>,
-    closing: Arc<Closing>,
-    opts: LogOptions,
-}
-
-impl Writer {
-    fn run(mut self) {
-        let mut pending: Vec<(WriteOp, Option<Done>)> = Vec::new();
-        while let Ok(first) = self.rx.recv() {
-            let mut next = Some(first);
-            while let Some(msg) = next.take() {
-                match msg {
-                    Msg::Op(op, done) => pending.push((op, done)),
-                    Msg::Flush(done) => {
-                        self.commit(&mut pending);
-                        let _ = done.send(());
-                    }
-                }
-                if pending.len() >= self.opts.batch {
-                    self.commit(&mut pending);
-                }
-                next = self.rx.try_recv().ok();
-            }
-            self.commit(&mut pending);
-        }
-        self.commit(&mut pending);
-        let lost = self.health.lost.load(Ordering::Relaxed);
-        if lost > 0 {
-            tracing::error!(
-                lost,
-                "question log: closed; entries that could not be written since start: {lost}"
-            );
-        }
-    }
-
-    /// Sleeps up to `delay`, waking early when close has begun and its deadline comes first.
-    fn pause(&self, delay: Duration) {
-        let until = Instant::now() + delay;
-        loop {
-            let now = Instant::now();
-            let mut end = until;
-            if let Some(at) = self.closing.since() {
-                end = end.min(at + self.opts.close_deadline);
-            }
-            if now >= end {
-                return;
-            }
-            std::thread::sleep((end - now).min(Duration::from_millis(50)));
-        }
-    }
-
-    fn commit(&mut self, pending: &mut Vec<(WriteOp, Option<Done>)>) {
-        if pending.is_empty() {
-            return;
-        }
-        let batch = std::mem::take(pending);
-        let ops: Vec<WriteOp> = batch.iter().map(|(op, _)| op.clone()).collect();
-        let mut delay = self.opts.retry_min;
-        let mut attempts = 0u32;
-        loop {
-            match self.store.apply(&ops) {
-                Ok(applied) => {
-                    self.finish(batch, applied.into_iter().map(Ok).collect());
-                    if self.health.failing.swap(false, Ordering::Relaxed) {
-                        tracing::info!(attempts, "question log: writing again after failures");
-                    }
-                    return;
-                }
-                Err(e) if e.is_transient() => {
-                    attempts += 1;
-                    self.health.write_errors.fetch_add(1, Ordering::Relaxed);
-                    self.health.failing.store(true, Ordering::Relaxed);
-                    *self
-                        .health
-                        .last_error
-                        .lock()
-                        .unwrap_or_else(|p| p.into_inner()) = Some(e.to_string());
-                    if attempts == 1 || attempts.is_power_of_two() {
-                        tracing::error!(error = %e, attempts, queued = ops.len(),
-                            "question log: cannot write; retrying (the bot keeps answering)");
-                    }
-                    if let Some(at) = self.closing.since()
-                        && at.elapsed() >= self.opts.close_deadline
-                    {
-                        let n = batch.len() as u64;
-                        self.health.lost.fetch_add(n, Ordering::Relaxed);
-                        tracing::error!(error = %e, lost = n,
-                            "question log: giving up at shutdown; these entries are lost");
-                        let msg = e.to_string();
-                        self.finish(batch, ops.iter().map(|_| Err(msg.clone())).collect());
-                        return;
-                    }
-                    self.pause(delay);
-                    delay = (delay * 2).min(self.opts.retry_max);
-                }
-                Err(e) => {
-                    // A permanent error: apply one by one so one bad entry costs only itself.
-                    tracing::warn!(error = %e, "question log: batch refused; writing entries singly");
-                    let results = ops
-                        .iter()
-                        .map(|op| match self.store.apply(std::slice::from_ref(op)) {
-                            Ok(mut a) => Ok(a.pop().unwrap_or(Applied { rows: 0 })),
-                            Err(e) => {
-                                self.health.lost.fetch_add(1, Ordering::Relaxed);
-                                tracing::error!(error = %e, "question log: an entry was refused and is lost");
-                                Err(e.to_string())
-                            }
-                        })
-                        .collect();
-                    self.finish(batch, results);
-                    return;
-                }
-            }
-        }
-    }
-
-    fn finish(&self, batch: Vec<(WriteOp, Option<Done>)>, results: Vec<Result<Applied, String>>) {
-        let n = batch.len() as u64;
-        let ok = results.iter().filter(|r| r.is_ok()).count() as u64;
-        self.health.depth.fetch_sub(n, Ordering::Relaxed);
-        self.health.committed.fetch_add(ok, Ordering::Relaxed);
-        for ((_, done), r) in batch.into_iter().zip(results) {
-            if let Some(done) = done {
-                let _ = done.send(r);
-            }
-        }
-    }
-}
-
-impl LogError {
-    /// Errors worth retrying: the disk or the database may recover (space freed, lock gone).
-    pub fn is_transient(&self) -> bool {
-        use rusqlite::ErrorCode::*;
-        match self {
-            LogError::Sqlite {
-                source: rusqlite::Error::SqliteFailure(e, _),
-                ..
-            } => matches!(
-                e.code,
-                DiskFull
-                    | ReadOnly
-                    | DatabaseBusy
-                    | DatabaseLocked
-                    | SystemIoFailure
-                    | CannotOpen
-                    | FileLockingProtocolFailed
-                    | OutOfMemory
-            ),
-            LogError::Io { .. } => true,
-            // Lost connections, a full disk, a read-only or restarting server, conflicts.
-            LogError::Postgres { source, .. } => {
-                source.is_closed()
-                    || source.code().is_none()
-                    || source.code().is_some_and(|c| {
-                        let c = c.code();
-                        c.starts_with("08")
-                            || c.starts_with("53")
-                            || c.starts_with("57P")
-                            || c == "25006"
-                            || c == "40001"
-                            || c == "40P01"
-                    })
-            }
-            _ => false,
-        }
     }
 }
