@@ -269,6 +269,7 @@ fn apply_one(d: &mut impl Driver, op: &WriteOp) -> Result<u64, LogError> {
         WriteOp::UpdateProgress {
             update_id,
             sent,
+            sending,
             done,
             at,
         } => {
@@ -278,11 +279,15 @@ fn apply_one(d: &mut impl Driver, op: &WriteOp) -> Result<u64, LogError> {
             )?;
             // Never backwards: each count only grows (CASE, as SQLite has no GREATEST).
             d.execute(
-                "INSERT INTO telegram_updates (update_id, messages_sent, done, updated_at)
-                 VALUES (?1, ?2, ?3, ?4)
+                "INSERT INTO telegram_updates
+                     (update_id, messages_sent, messages_sending, done, updated_at)
+                 VALUES (?1, ?2, ?5, ?3, ?4)
                  ON CONFLICT (update_id) DO UPDATE SET
                      messages_sent = CASE WHEN excluded.messages_sent > telegram_updates.messages_sent
                          THEN excluded.messages_sent ELSE telegram_updates.messages_sent END,
+                     messages_sending = CASE
+                         WHEN excluded.messages_sending > telegram_updates.messages_sending
+                         THEN excluded.messages_sending ELSE telegram_updates.messages_sending END,
                      done = CASE WHEN excluded.done > telegram_updates.done
                          THEN excluded.done ELSE telegram_updates.done END,
                      updated_at = excluded.updated_at",
@@ -291,6 +296,7 @@ fn apply_one(d: &mut impl Driver, op: &WriteOp) -> Result<u64, LogError> {
                     (*sent).into(),
                     i64::from(*done).into(),
                     (*at).into(),
+                    (*sending.max(sent)).into(),
                 ],
             )
         }
@@ -522,13 +528,17 @@ impl<D: Driver> Store for SqlStore<D> {
         since: DateTime<Utc>,
     ) -> Result<Option<UpdateState>, LogError> {
         let row = self.query_opt(
-            "SELECT messages_sent, done FROM telegram_updates
+            "SELECT messages_sent, done, messages_sending FROM telegram_updates
              WHERE update_id = ?1 AND updated_at >= ?2",
             &[update_id.into(), since.into()],
         )?;
         row.map(|r| {
+            let sent = u32::try_from(r.int(0)?.max(0)).unwrap_or(u32::MAX);
             Ok(UpdateState {
-                sent: u32::try_from(r.int(0)?.max(0)).unwrap_or(u32::MAX),
+                sent,
+                sending: u32::try_from(r.int(2)?.max(0))
+                    .unwrap_or(u32::MAX)
+                    .max(sent),
                 done: r.int(1)? != 0,
             })
         })
