@@ -1051,7 +1051,8 @@ async fn kill_9_during_a_burst_loses_no_question_and_answers_none_twice() {
             resent += twice;
         }
         // And at most what the bot lets be on the wire at once.
-        let slots = workhealth::bot::send::SENDS_IN_FLIGHT + workhealth::bot::send::URGENT_IN_FLIGHT;
+        let slots =
+            workhealth::bot::send::SENDS_IN_FLIGHT + workhealth::bot::send::URGENT_IN_FLIGHT;
         assert!(
             resent <= slots,
             "run {run}: {resent} messages sent twice, more than the {slots} sends ever in flight"

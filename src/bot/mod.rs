@@ -254,7 +254,6 @@ impl BotState {
         send_all(&self.tg, &self.metrics, chat, &msgs, None).await;
     }
 
-
     async fn on_message(self: Arc<Self>, m: Message, update_id: u32) {
         let chat = m.chat.id;
         if m.sticker().is_some() && m.chat.is_private() {
@@ -278,9 +277,7 @@ impl BotState {
             .next()
             .is_some_and(|w| w.starts_with('/') && w.contains('@'));
         let (username, bot_id) = if m.chat.is_private() && !named {
-            self.me
-                .get()
-                .unwrap_or_else(|| (String::new(), UserId(0)))
+            self.me.get().unwrap_or_else(|| (String::new(), UserId(0)))
         } else {
             self.me.wait().await
         };

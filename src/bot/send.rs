@@ -450,7 +450,12 @@ async fn deliver(
             let _slot = slots.acquire().await;
             let r = tokio::time::timeout(timeout, call(&tg.bot, "sendMessage", &body, timeout))
                 .await
-                .unwrap_or_else(|_| Err(Refusal::backoff("timeout", "sendMessage: no answer in time")));
+                .unwrap_or_else(|_| {
+                    Err(Refusal::backoff(
+                        "timeout",
+                        "sendMessage: no answer in time",
+                    ))
+                });
             if r.is_ok()
                 && let Some(n) = number
             {
@@ -470,11 +475,19 @@ async fn deliver(
         }
         let wait = match e.retry {
             Retry::Markup if as_html => {
-                tracing::error!(why = e.why, urgent, "Telegram refused our HTML; sending it as plain text");
+                tracing::error!(
+                    why = e.why,
+                    urgent,
+                    "Telegram refused our HTML; sending it as plain text"
+                );
                 as_html = false;
                 continue;
             }
-            Retry::After(d) => d.min(if urgent { URGENT_MAX_WAIT } else { MAX_RETRY_AFTER }),
+            Retry::After(d) => d.min(if urgent {
+                URGENT_MAX_WAIT
+            } else {
+                MAX_RETRY_AFTER
+            }),
             Retry::Backoff => backoff,
             Retry::Markup | Retry::Final => return Err(e),
         };
@@ -542,9 +555,17 @@ async fn send_each(
         if let Err(e) = deliver(tg, metrics, chat, &m.html, markup.as_ref(), urgent).await {
             metrics.undelivered.fetch_add(1, Ordering::Relaxed);
             if urgent {
-                tracing::error!(error = e.why, kind = e.kind, "a crisis reply could not be delivered");
+                tracing::error!(
+                    error = e.why,
+                    kind = e.kind,
+                    "a crisis reply could not be delivered"
+                );
             } else {
-                tracing::error!(error = e.why, kind = e.kind, "a reply could not be delivered");
+                tracing::error!(
+                    error = e.why,
+                    kind = e.kind,
+                    "a reply could not be delivered"
+                );
             }
             return false;
         }
@@ -564,7 +585,11 @@ pub async fn send_menu(
         Ok(()) => true,
         Err(e) => {
             metrics.undelivered.fetch_add(1, Ordering::Relaxed);
-            tracing::error!(error = e.why, kind = e.kind, "a menu could not be delivered");
+            tracing::error!(
+                error = e.why,
+                kind = e.kind,
+                "a menu could not be delivered"
+            );
             false
         }
     }
@@ -583,7 +608,14 @@ pub async fn answer_callback(
     }
     // A callback query expires within seconds: one retry at most.
     for attempt in 1..=2 {
-        match call(&tg.bot, "answerCallbackQuery", &body, Duration::from_secs(5)).await {
+        match call(
+            &tg.bot,
+            "answerCallbackQuery",
+            &body,
+            Duration::from_secs(5),
+        )
+        .await
+        {
             Ok(_) => return,
             Err(e) => {
                 metrics.telegram_errors.inc(e.kind);

@@ -304,7 +304,10 @@ fn spawn_get_me(
                         let _ = fatal.send(why);
                         return;
                     }
-                    tracing::warn!(error = why, "getMe failed; asking again (answering meanwhile)");
+                    tracing::warn!(
+                        error = why,
+                        "getMe failed; asking again (answering meanwhile)"
+                    );
                     ready.set(Err(why));
                     tokio::time::sleep(wait).await;
                     wait = (wait * 2).min(Duration::from_secs(30));
