@@ -237,11 +237,13 @@ fn telegram_update_progress_only_moves_forward_and_a_question_is_kept_once(db: &
         log.flush_blocking();
         let two = UpdateState {
             sent: 2,
+            sending: 2,
             done: false,
         };
         assert_eq!(log.update_state(41), two, "{name}: never backwards");
         let done = UpdateState {
             sent: 0,
+            sending: 0,
             done: true,
         };
         assert_eq!(log.update_state(42), done, "{name}");
@@ -250,6 +252,7 @@ fn telegram_update_progress_only_moves_forward_and_a_question_is_kept_once(db: &
         log.flush_blocking();
         let all = UpdateState {
             sent: 3,
+            sending: 3,
             done: true,
         };
         assert_eq!(log.update_state(41), all, "{name}: done stays done");
@@ -258,10 +261,34 @@ fn telegram_update_progress_only_moves_forward_and_a_question_is_kept_once(db: &
         let kept = log.reader().with(|s| s.question(777)).unwrap().unwrap();
         assert_eq!(kept.outcome, "answer", "{name}: the first is kept");
         assert_eq!(log.health().lost.load(Ordering::Relaxed), 0, "{name}");
+        // A message being sent: recorded before it goes, kept until it is delivered.
+        let sending = |sent, sending| WriteOp::UpdateProgress {
+            update_id: 43,
+            sent,
+            sending,
+            done: false,
+            at: Utc::now(),
+        };
+        log.write_blocking(sending(0, 1)).unwrap();
+        let in_flight = UpdateState {
+            sent: 0,
+            sending: 1,
+            done: false,
+        };
+        assert_eq!(log.update_state(43), in_flight, "{name}");
+        log.write_blocking(sending(1, 1)).unwrap();
+        log.write_blocking(sending(0, 0)).unwrap();
+        let delivered = UpdateState {
+            sent: 1,
+            sending: 1,
+            done: false,
+        };
+        assert_eq!(log.update_state(43), delivered, "{name}: never backwards");
         // Older than two days: forgotten (Telegram keeps an update a day at most).
         log.write_blocking(WriteOp::UpdateProgress {
             update_id: 50,
             sent: 1,
+            sending: 1,
             done: true,
             at: Utc::now() - chrono::TimeDelta::days(3),
         })

@@ -2,12 +2,13 @@
 //! asked, and chats never wait for each other; a crisis message jumps its chat's lane.
 //!
 //! - Every update is marked in flight ([`InFlight`]) until handled, so polling confirms it to
-//!   Telegram only once it is done. Each message delivered in reply, and the end of handling,
-//!   is recorded in the question log ([`Progress`]), so an update delivered again after a
-//!   crash is not answered again, and one answered in part gets only the rest.
+//!   Telegram only once it is done. Each message's sending and delivery in reply (committed
+//!   before the handler goes on), and the end of handling, are recorded in the question log
+//!   ([`Progress`]), so an update delivered again after a crash is not answered again, and
+//!   one answered in part gets only the rest.
 //! - While a chat's lane is busy (a reply waiting out Telegram's retries, say), a message
 //!   whose reply would be the crisis reply is handled at once beside the lane instead of
-//!   behind it; its reply goes out on the unthrottled client ([`super::send::send_urgent`]).
+//!   behind it; its reply is never paced ([`super::send::send_urgent`]).
 //! - [`Lanes::drain`] waits for everything handed over to finish (graceful stop).
 
 use std::collections::HashMap;
@@ -97,6 +98,15 @@ impl Lanes {
             );
             self.inflight.done(id);
             return;
+        }
+        if before.sending > before.sent {
+            // The crash came while a message was with Telegram: it may have arrived.
+            self.state.metrics.updates.inc("maybe_sent_twice");
+            tracing::warn!(
+                update_id = id,
+                message = before.sending,
+                "a message was being sent when the bot stopped; it is sent again and may arrive twice"
+            );
         }
         if before.sent > 0 {
             tracing::info!(

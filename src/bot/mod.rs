@@ -6,6 +6,7 @@
 
 pub mod callback;
 pub mod lanes;
+pub mod pace;
 pub mod poll;
 pub mod send;
 pub mod start;
@@ -27,6 +28,33 @@ use crate::metrics::Metrics;
 use crate::render::telegram::{self as tgr, escape};
 use callback::Callback;
 use send::{Tg, answer_callback, menu, send_all, send_menu, send_urgent};
+
+/// In a group: the text addressed to the bot called `username` with id `bot_id` (a command,
+/// a mention, or a reply to one of its messages), with the mention removed; `None` when the
+/// message is not for the bot.
+fn addressed(m: &Message, text: &str, username: &str, bot_id: UserId) -> Option<String> {
+    if m.chat.is_private() {
+        return Some(text.to_string());
+    }
+    if text.starts_with('/') {
+        return Some(text.to_string());
+    }
+    let mention = format!("@{}", username.to_lowercase());
+    let lower = text.to_lowercase();
+    if let Some(at) = lower.find(&mention)
+        && !username.is_empty()
+    {
+        let mut t = String::with_capacity(text.len());
+        t.push_str(&text[..at]);
+        t.push_str(&text[at + mention.len()..]);
+        return Some(t.trim().to_string());
+    }
+    let replied_to_bot = m
+        .reply_to_message()
+        .and_then(|r| r.from.as_ref())
+        .is_some_and(|u| u.id == bot_id);
+    replied_to_bot.then(|| text.to_string())
+}
 
 /// The log's channel name for this bot.
 pub const CHANNEL: &str = "telegram";
@@ -54,15 +82,45 @@ pub enum Command {
 pub struct BotState {
     pub live: Arc<Live>,
     pub log: Arc<Log>,
+    /// The client for every reply (crisis replies too, by [`send_urgent`]: never paced).
     pub tg: Tg,
-    /// The unthrottled client, for crisis replies: they never queue behind other messages.
-    pub urgent: Bot,
     pub metrics: Arc<Metrics>,
-    pub username: String,
-    pub bot_id: UserId,
+    /// The bot's own username and id, once getMe has answered (in the background, so that
+    /// answering never waits for it: only group messages need it).
+    pub me: Identity,
     /// Each chat's last question, for follow-ups: in memory only, for
     /// [`FOLLOW_UP_WINDOW`], and dropped by `/forget`.
     pub recent: Recent,
+}
+
+/// The bot's username and user id, known once getMe answers.
+pub struct Identity(tokio::sync::watch::Sender<Option<(String, UserId)>>);
+
+impl Default for Identity {
+    fn default() -> Self {
+        Identity(tokio::sync::watch::Sender::new(None))
+    }
+}
+
+impl Identity {
+    pub fn set(&self, username: String, id: UserId) {
+        self.0.send_replace(Some((username, id)));
+    }
+
+    /// The username and id, if known yet.
+    pub fn get(&self) -> Option<(String, UserId)> {
+        self.0.borrow().clone()
+    }
+
+    /// The username and id, waiting for getMe if need be.
+    pub async fn wait(&self) -> (String, UserId) {
+        let mut rx = self.0.subscribe();
+        match rx.wait_for(|m| m.is_some()).await {
+            Ok(m) => m.clone().unwrap_or_else(|| (String::new(), UserId(0))),
+            // The sender lives as long as `self`: cannot happen.
+            Err(_) => (String::new(), UserId(0)),
+        }
+    }
 }
 
 /// Each chat's previous question and when it was asked (never written anywhere).
@@ -147,7 +205,14 @@ impl BotState {
         let UpdateKind::Message(m) = &update.kind else {
             return false;
         };
-        let Some(text) = m.text().and_then(|t| self.addressed(m, t)) else {
+        // In a group before getMe has answered, the bot cannot tell it is addressed: the
+        // message waits in its lane instead.
+        let me = self.me.get();
+        if me.is_none() && !m.chat.is_private() {
+            return false;
+        }
+        let (name, id) = me.unwrap_or_else(|| (String::new(), UserId(0)));
+        let Some(text) = m.text().and_then(|t| addressed(m, t, &name, id)) else {
             return false;
         };
         !text.starts_with('/')
@@ -189,30 +254,6 @@ impl BotState {
         send_all(&self.tg, &self.metrics, chat, &msgs, None).await;
     }
 
-    /// In a group: the text addressed to the bot (a command, a mention, or a reply to one of
-    /// its messages), with the mention removed; `None` when the message is not for the bot.
-    fn addressed<'a>(&self, m: &'a Message, text: &'a str) -> Option<String> {
-        if m.chat.is_private() {
-            return Some(text.to_string());
-        }
-        if text.starts_with('/') {
-            return Some(text.to_string());
-        }
-        let mention = format!("@{}", self.username.to_lowercase());
-        let lower = text.to_lowercase();
-        if let Some(at) = lower.find(&mention) {
-            let mut t = String::with_capacity(text.len());
-            t.push_str(&text[..at]);
-            t.push_str(&text[at + mention.len()..]);
-            return Some(t.trim().to_string());
-        }
-        let replied_to_bot = m
-            .reply_to_message()
-            .and_then(|r| r.from.as_ref())
-            .is_some_and(|u| u.id == self.bot_id);
-        replied_to_bot.then(|| text.to_string())
-    }
-
     async fn on_message(self: Arc<Self>, m: Message, update_id: u32) {
         let chat = m.chat.id;
         if m.sticker().is_some() && m.chat.is_private() {
@@ -229,7 +270,18 @@ impl BotState {
             }
             return;
         };
-        let Some(text) = self.addressed(&m, text) else {
+        // Who the bot is matters in groups, and for a command naming a bot: only then is
+        // getMe waited for.
+        let named = text
+            .split_whitespace()
+            .next()
+            .is_some_and(|w| w.starts_with('/') && w.contains('@'));
+        let (username, bot_id) = if m.chat.is_private() && !named {
+            self.me.get().unwrap_or_else(|| (String::new(), UserId(0)))
+        } else {
+            self.me.wait().await
+        };
+        let Some(text) = addressed(&m, text, &username, bot_id) else {
             return;
         };
         if text.trim().is_empty() {
@@ -237,7 +289,7 @@ impl BotState {
             return;
         }
         if text.starts_with('/') {
-            match Command::parse(&text, &self.username) {
+            match Command::parse(&text, &username) {
                 Ok(cmd) => self.on_command(chat, cmd).await,
                 Err(_) => {
                     // A command for another bot in a group is not ours to answer.
@@ -245,7 +297,7 @@ impl BotState {
                         .split_whitespace()
                         .next()
                         .and_then(|c| c.split_once('@'))
-                        .is_some_and(|(_, bot)| !bot.eq_ignore_ascii_case(&self.username));
+                        .is_some_and(|(_, bot)| !bot.eq_ignore_ascii_case(&username));
                     if !for_other_bot {
                         self.say(chat, texts::UNKNOWN_COMMAND).await;
                     }
@@ -273,7 +325,7 @@ impl BotState {
         self.log
             .record(new_question(id, key, text, &reply, tgr::as_sent(&messages)));
         if reply.outcome == Outcome::Crisis {
-            send_urgent(&self.urgent, &self.metrics, chat, &messages, Some(id)).await;
+            send_urgent(&self.tg, &self.metrics, chat, &messages, Some(id)).await;
         } else {
             send_all(&self.tg, &self.metrics, chat, &messages, Some(id)).await;
         }

@@ -12,6 +12,9 @@
 //!   of them is parsed ([`split_batch`]); one that does not parse (a lone UTF-16 surrogate,
 //!   nesting deeper than the parser allows, a shape teloxide cannot model) is skipped and
 //!   counted, and logged by its update id only: never its text, names or chat ids.
+//! - **Starts at once.** Any webhook is deleted with one quick try before the first poll,
+//!   and again whenever Telegram refuses a poll because one is set; nothing else is waited
+//!   for.
 //! - **Health** ([`PollHealth`]) is kept for `/readyz` and `/metrics`.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -331,6 +334,10 @@ impl Poller {
         let mut seen: BTreeSet<i64> = BTreeSet::new();
         let mut last: Option<i64> = None;
         let mut backoff = Duration::from_secs(1);
+        // Any webhook is deleted first (switching back from webhook mode): one quick try, so
+        // a failing Telegram does not hold back the first poll; Telegram's refusal of a poll
+        // while a webhook is set brings another.
+        delete_webhook(&self.bot, &self.metrics).await;
         while !*stop.borrow() {
             let offset = self.offset(&inflight, last);
             if let Some(o) = offset {
@@ -381,6 +388,12 @@ impl Poller {
                     description,
                     retry_after,
                 }) => {
+                    if code == 409
+                        && description.contains("webhook")
+                        && delete_webhook(&self.bot, &self.metrics).await
+                    {
+                        continue;
+                    }
                     let why = format!("Telegram refused getUpdates: {code} {description}");
                     tracing::warn!(
                         code,
@@ -449,6 +462,19 @@ impl Poller {
     pub async fn confirm(&self, last_seen: Option<i64>) {
         if let Some(next) = self.offset(self.lanes.inflight(), last_seen) {
             let _ = get_updates_limit(&self.bot, Some(next), Duration::ZERO, 1).await;
+        }
+    }
+}
+
+/// Deletes the bot's webhook, once, quickly; true if Telegram took it.
+async fn delete_webhook(bot: &Bot, metrics: &Metrics) -> bool {
+    let body = serde_json::json!({});
+    match super::send::call(bot, "deleteWebhook", &body, Duration::from_secs(5)).await {
+        Ok(_) => true,
+        Err(e) => {
+            metrics.telegram_errors.inc(e.kind);
+            tracing::warn!(error = e.why, "deleteWebhook failed; polling anyway");
+            false
         }
     }
 }

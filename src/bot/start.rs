@@ -1,7 +1,8 @@
 //! The Telegram start-up for `serve`: the Bot API client, the webhook route (unreadable
-//! updates screened out before teloxide sees them), getMe and the command menu, the update
-//! loop (webhook or long polling, handed to [`super::lanes`]), and the check every minute
-//! that Telegram answers, for `/readyz`.
+//! updates screened out before teloxide sees them), the update loop (webhook or long
+//! polling, handed to [`super::lanes`]), started at once while getMe and the command menu
+//! are retried in the background (nothing Telegram is slow to answer delays the first
+//! answer), and the check every minute that Telegram answers, for `/readyz`.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -125,43 +126,47 @@ pub struct Start<'a> {
 }
 
 impl Start<'_> {
-    /// Connects (getMe), registers the command menu, and takes updates from the webhook, if
-    /// one is given, or by long polling, until the signal; then finishes what is in flight.
+    /// Takes updates from the webhook, if one is given, or by long polling (at once), until
+    /// the signal; then finishes what is in flight. getMe and the command menu go on in the
+    /// background meanwhile; a getMe answer that shows the bot cannot work stops it with
+    /// that error.
     pub async fn run<L>(self, webhook: Option<Webhook<L>>) -> Result<()>
     where
         L: teloxide::update_listeners::UpdateListener<Err = std::convert::Infallible> + Send,
     {
         let bot = self.bot.clone();
-        let tg = match self.args.throttle {
-            OnOff::On => Tg::Throttled(
-                bot.clone()
-                    .throttle(teloxide::adaptors::throttle::Limits::default()),
-            ),
-            OnOff::Off => {
-                tracing::warn!("Telegram rate limiting is off: for load tests on loopback only");
-                Tg::Plain(bot.clone())
-            }
-        };
-        let me = with_retry(&self.metrics, "getMe", || bot.get_me().send())
-            .await
-            .map_err(|e| anyhow!(start_error("getMe", &e, bot.api_url().as_str())))?;
-        self.ready.set(Ok(()));
-        let username = me.username.clone().unwrap_or_default();
-        tracing::info!(bot = %username, "connected to Telegram");
-        // The command menu is registered in the background, retried until it is: polling
-        // must not wait for it (teloxide alone sleeps 10 s on every server error).
-        spawn_set_commands(tg.clone(), self.metrics.clone());
-        spawn_telegram_check(bot.clone(), self.ready.clone());
+        let paced = matches!(self.args.throttle, OnOff::On);
+        if !paced {
+            tracing::warn!("Telegram rate limiting is off: for load tests on loopback only");
+        }
+        let tg = Tg::new(bot.clone(), paced);
         let state = Arc::new(BotState {
             live: self.live,
             log: self.log,
-            tg,
-            urgent: bot.clone(),
+            tg: tg.clone(),
             metrics: self.metrics.clone(),
-            username,
-            bot_id: me.id,
+            me: Default::default(),
             recent: Default::default(),
         });
+        // Nothing Telegram is slow to answer at start holds back the first answer: getMe
+        // and the command menu are retried in the background while updates are taken.
+        let (fatal_tx, fatal_rx) = tokio::sync::oneshot::channel::<String>();
+        // Resolves with a reason the bot cannot work; pending for ever once getMe answered.
+        let mut fatal = Box::pin(async move {
+            match fatal_rx.await {
+                Ok(why) => why,
+                Err(_) => std::future::pending().await,
+            }
+        });
+        spawn_get_me(
+            bot.clone(),
+            state.clone(),
+            self.ready.clone(),
+            self.metrics.clone(),
+            fatal_tx,
+        );
+        spawn_set_commands(tg.clone(), self.metrics.clone());
+        spawn_telegram_check(bot.clone(), self.ready.clone());
         let lanes = Lanes::new(state);
         let stop_tx = self.stop_tx;
         let signal = self.signal;
@@ -201,10 +206,15 @@ impl Start<'_> {
                 let mut stop = bot_stop_rx;
                 let stream = listener.as_stream();
                 let mut stream = std::pin::pin!(stream);
+                let mut failed = None;
                 loop {
                     let next = tokio::select! {
                         u = stream.next() => u,
                         _ = stop.wait_for(|s| *s) => None,
+                        why = &mut fatal => {
+                            failed = Some(why);
+                            None
+                        }
                     };
                     match next {
                         Some(Ok(update)) => lanes.dispatch(update),
@@ -213,14 +223,13 @@ impl Start<'_> {
                     }
                 }
                 lanes.drain().await;
+                if let Some(why) = failed {
+                    return Err(anyhow!(why));
+                }
             }
             None => {
-                // Polling deletes any webhook first (switching back from webhook mode).
-                with_retry(&self.metrics, "deleteWebhook", || {
-                    bot.delete_webhook().send()
-                })
-                .await
-                .map_err(|e| anyhow!(start_error("deleteWebhook", &e, bot.api_url().as_str())))?;
+                // Polling starts at once; it deletes any webhook itself (switching back from
+                // webhook mode), first thing and whenever Telegram says one is set.
                 tokio::spawn(on_signal(None));
                 self.ready.polling.store(true, Ordering::Relaxed);
                 let poller = Poller {
@@ -229,8 +238,14 @@ impl Start<'_> {
                     health: self.ready.poll.clone(),
                     metrics: self.metrics.clone(),
                 };
-                let last = poller.run(bot_stop_rx).await;
+                let (last, failed) = tokio::select! {
+                    last = poller.run(bot_stop_rx) => (last, None),
+                    why = &mut fatal => (None, Some(why)),
+                };
                 lanes.drain().await;
+                if let Some(why) = failed {
+                    return Err(anyhow!(why));
+                }
                 // Everything handed over is handled: tell Telegram.
                 poller.confirm(last).await;
             }
@@ -260,9 +275,65 @@ fn spawn_telegram_check(bot: Bot, ready: Arc<Readiness>) {
     });
 }
 
-/// Registers the command menu, retrying in the background (every attempt of
-/// [`set_commands`] retries with backoff; after a failed round it waits a minute and tries
-/// again) until Telegram takes it or refuses it for good.
+/// Asks Telegram who the bot is (getMe) in the background, for [`BotState::me`]: answering
+/// private chats never waits for it. While Telegram fails (server errors, rate limits, no
+/// answer in time) it asks again, up to every 30 s; an answer that shows the bot cannot work
+/// at all (no connection after a round of retries, a server that is not the Bot API, a
+/// refused token) goes to `fatal`, which stops `serve` with that error.
+fn spawn_get_me(
+    bot: Bot,
+    state: Arc<BotState>,
+    ready: Arc<Readiness>,
+    metrics: Arc<Metrics>,
+    fatal: tokio::sync::oneshot::Sender<String>,
+) {
+    tokio::spawn(async move {
+        let mut wait = Duration::from_secs(1);
+        loop {
+            match with_retry(&metrics, "getMe", || bot.get_me().send()).await {
+                Ok(me) => {
+                    let username = me.username.clone().unwrap_or_default();
+                    tracing::info!(bot = %username, "connected to Telegram");
+                    state.me.set(username, me.id);
+                    ready.set(Ok(()));
+                    return;
+                }
+                Err(e) => {
+                    let why = start_error("getMe", &e, bot.api_url().as_str());
+                    if cannot_work(&e) {
+                        let _ = fatal.send(why);
+                        return;
+                    }
+                    tracing::warn!(
+                        error = why,
+                        "getMe failed; asking again (answering meanwhile)"
+                    );
+                    ready.set(Err(why));
+                    tokio::time::sleep(wait).await;
+                    wait = (wait * 2).min(Duration::from_secs(30));
+                }
+            }
+        }
+    });
+}
+
+/// Whether a failed start-up call shows the bot cannot work at all, rather than that
+/// Telegram is failing for now.
+fn cannot_work(e: &teloxide::RequestError) -> bool {
+    use teloxide::{ApiError, RequestError};
+    match e {
+        RequestError::Network(n) => n.is_connect(),
+        RequestError::InvalidJson { .. } | RequestError::Api(ApiError::InvalidToken) => true,
+        RequestError::Api(ApiError::Unknown(text)) => {
+            text.starts_with("Unauthorized") || text.starts_with("Not Found")
+        }
+        _ => false,
+    }
+}
+
+/// Registers the command menu, retrying in the background (every round of [`set_commands`]
+/// retries with short backoff; after a failed round it waits a minute and tries again) until
+/// Telegram takes it or refuses it for good.
 fn spawn_set_commands(tg: Tg, metrics: Arc<Metrics>) {
     tokio::spawn(async move {
         let mut round = 1u32;
@@ -274,7 +345,12 @@ fn spawn_set_commands(tg: Tg, metrics: Arc<Metrics>) {
                     }
                     return;
                 }
-                Err(e) if crate::bot::send::retryable(&e).is_some() && round < 30 => {
+                Err(e)
+                    if matches!(
+                        e.retry,
+                        crate::bot::send::Retry::Backoff | crate::bot::send::Retry::After(_)
+                    ) && round < 30 =>
+                {
                     tracing::warn!(error = %e, round, "could not register the command menu (setMyCommands); trying again in a minute");
                     tokio::time::sleep(Duration::from_secs(60)).await;
                     round += 1;

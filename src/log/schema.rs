@@ -73,6 +73,9 @@ macro_rules! migrations {
     );
     CREATE INDEX telegram_updates_updated_at ON telegram_updates (updated_at);"
             ),
+            // 4: the message of each update whose sending began, so a crash shows which
+            // messages were in flight (sent, perhaps, but not recorded as delivered).
+            "ALTER TABLE telegram_updates ADD COLUMN messages_sending INTEGER NOT NULL DEFAULT 0;",
         ]
     };
 }

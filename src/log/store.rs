@@ -53,6 +53,8 @@ pub enum WriteOp {
     UpdateProgress {
         update_id: i64,
         sent: u32,
+        /// Messages whose sending has begun (`sent`, or one more while one is in flight).
+        sending: u32,
         done: bool,
         at: DateTime<Utc>,
     },
@@ -63,6 +65,9 @@ pub enum WriteOp {
 pub struct UpdateState {
     /// Messages delivered in reply.
     pub sent: u32,
+    /// Messages whose sending began: more than `sent` when a crash came while one was in
+    /// flight (Telegram may or may not have taken it).
+    pub sending: u32,
     /// Handled to the end.
     pub done: bool,
 }

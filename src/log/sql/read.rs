@@ -172,13 +172,17 @@ impl<D: Driver> ReadStore for SqlStore<D> {
         since: DateTime<Utc>,
     ) -> Result<Option<UpdateState>, LogError> {
         let row = self.query_opt(
-            "SELECT messages_sent, done FROM telegram_updates
+            "SELECT messages_sent, done, messages_sending FROM telegram_updates
              WHERE update_id = ?1 AND updated_at >= ?2",
             &[update_id.into(), since.into()],
         )?;
         row.map(|r| {
+            let sent = u32::try_from(r.int(0)?.max(0)).unwrap_or(u32::MAX);
             Ok(UpdateState {
-                sent: u32::try_from(r.int(0)?.max(0)).unwrap_or(u32::MAX),
+                sent,
+                sending: u32::try_from(r.int(2)?.max(0))
+                    .unwrap_or(u32::MAX)
+                    .max(sent),
                 done: r.int(1)? != 0,
             })
         })

@@ -99,6 +99,7 @@ pub(super) fn apply_one(d: &mut impl Driver, op: &WriteOp) -> Result<u64, LogErr
         WriteOp::UpdateProgress {
             update_id,
             sent,
+            sending,
             done,
             at,
         } => {
@@ -108,11 +109,15 @@ pub(super) fn apply_one(d: &mut impl Driver, op: &WriteOp) -> Result<u64, LogErr
             )?;
             // Never backwards: each count only grows (CASE, as SQLite has no GREATEST).
             d.execute(
-                "INSERT INTO telegram_updates (update_id, messages_sent, done, updated_at)
-                 VALUES (?1, ?2, ?3, ?4)
+                "INSERT INTO telegram_updates
+                     (update_id, messages_sent, messages_sending, done, updated_at)
+                 VALUES (?1, ?2, ?5, ?3, ?4)
                  ON CONFLICT (update_id) DO UPDATE SET
                      messages_sent = CASE WHEN excluded.messages_sent > telegram_updates.messages_sent
                          THEN excluded.messages_sent ELSE telegram_updates.messages_sent END,
+                     messages_sending = CASE
+                         WHEN excluded.messages_sending > telegram_updates.messages_sending
+                         THEN excluded.messages_sending ELSE telegram_updates.messages_sending END,
                      done = CASE WHEN excluded.done > telegram_updates.done
                          THEN excluded.done ELSE telegram_updates.done END,
                      updated_at = excluded.updated_at",
@@ -121,6 +126,7 @@ pub(super) fn apply_one(d: &mut impl Driver, op: &WriteOp) -> Result<u64, LogErr
                     (*sent).into(),
                     i64::from(*done).into(),
                     (*at).into(),
+                    (*sending.max(sent)).into(),
                 ],
             )
         }

@@ -278,6 +278,7 @@ impl Log {
         self.op(WriteOp::UpdateProgress {
             update_id,
             sent,
+            sending: sent,
             done,
             at: Utc::now(),
         });
