@@ -18,3 +18,4 @@ pub mod review;
 pub mod run;
 pub mod search;
 pub mod serve;
+pub mod words;
