@@ -2,9 +2,9 @@
 //! messages ([`crate::render::telegram`]) as plain text, links written out, and their buttons
 //! as numbered choices: the same first message, "Read more", "Or did you mean…", the same
 //! menus ([`crate::assistant::menu`]) and words ([`crate::words`]). Needs no token and no
-//! network; reads lines from any input, so it can be driven by a
-//! pipe. Every Telegram command (`/start`, `/help`, `/topics`, `/programmes`, `/region`,
-//! `/privacy`, `/forget`) works here too. Nothing is logged: the region and the previous
+//! network; reads lines from any input, so it can be driven by a pipe. Every Telegram
+//! command (`/start`, `/help`, `/topics`, `/programmes`, `/region`, `/privacy`, `/forget`)
+//! works here too. Nothing is logged: the region and the previous
 //! question (for follow-ups, [`FOLLOW_UP_WINDOW`]) are kept in memory only, and `/forget`
 //! clears them.
 
@@ -52,12 +52,7 @@ pub fn run(assistant: &Assistant, input: impl BufRead, mut out: impl Write) -> s
                 )?;
                 picks = draw(&menu::regions(content), &mut out)?;
             }
-            Some("help") => writeln!(
-                out,
-                "{}\n\n{}",
-                plain(words::HELP),
-                plain(words::CHAT_HELP)
-            )?,
+            Some("help") => writeln!(out, "{}\n\n{}", plain(words::HELP), plain(words::CHAT_HELP))?,
             Some("privacy") => writeln!(out, "{}", plain(words::PRIVACY))?,
             Some("topics") => picks = draw(&menu::topics(content), &mut out)?,
             Some("region") => picks = draw(&menu::regions(content), &mut out)?,

@@ -698,7 +698,11 @@ fn changing_helplines_yaml_changes_the_reply() {
         assert_eq!(r.outcome, Outcome::NoAnswer);
         let tg = telegram::as_sent(&telegram::reply(&r, None));
         let talk = a.talk_to_someone(&cx).programmes;
-        (tg, terminal::reply(&r), talk.into_iter().map(|p| p.id).collect())
+        (
+            tg,
+            terminal::reply(&r),
+            talk.into_iter().map(|p| p.id).collect(),
+        )
     };
 
     let (tg, term, talk) = said(dir.path());
@@ -714,7 +718,12 @@ fn changing_helplines_yaml_changes_the_reply() {
         "gives: free advice on the law",
     );
     edit(&dir, HELPLINES, "  - acas\n  - hse\n", "  - hse\n");
-    edit(&dir, ACAS, "  phone: 0300 123 1100", "  phone: 0300 123 4567");
+    edit(
+        &dir,
+        ACAS,
+        "  phone: 0300 123 1100",
+        "  phone: 0300 123 4567",
+    );
     let (tg, term, talk) = said(dir.path());
     let changed = "talk to someone: Acas gives free advice on the law on 0300 123 4567.";
     assert!(tg.contains(changed), "{tg}");

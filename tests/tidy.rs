@@ -48,9 +48,25 @@ const SENTENCE_WORDS: usize = 2;
 /// Calls whose strings are for operators or programmers, not users: logs, panics, errors,
 /// assertions (macros by name, methods by name).
 const QUIET_MACROS: &[&str] = &[
-    "error", "warn", "info", "debug", "trace", "event", "span", "panic", "unreachable", "todo",
-    "unimplemented", "assert", "assert_eq", "assert_ne", "debug_assert", "anyhow", "bail",
-    "ensure", "format_err",
+    "error",
+    "warn",
+    "info",
+    "debug",
+    "trace",
+    "event",
+    "span",
+    "panic",
+    "unreachable",
+    "todo",
+    "unimplemented",
+    "assert",
+    "assert_eq",
+    "assert_ne",
+    "debug_assert",
+    "anyhow",
+    "bail",
+    "ensure",
+    "format_err",
 ];
 const QUIET_METHODS: &[&str] = &["expect", "context", "with_context"];
 
@@ -219,7 +235,10 @@ fn literals(text: &str) -> Vec<Literal> {
                     text: c[start..j.min(c.len())].iter().collect(),
                     for_users: !quiet.last().copied().unwrap_or(false),
                 });
-                line += c[start..j.min(c.len())].iter().filter(|&&x| x == '\n').count();
+                line += c[start..j.min(c.len())]
+                    .iter()
+                    .filter(|&&x| x == '\n')
+                    .count();
                 i = j + 1 + hashes;
             }
             '"' => {
@@ -402,7 +421,8 @@ fn tidy_finds_each_kind_of_breach() {
 
     // A sentence (or a two-word label) in a channel is found, at its line; the same in
     // src/words.rs, or in a log, a panic, an attribute or a test, is not.
-    let said = "//! Doc.\nfn f() {\n    say(\"Sorry, that went wrong\");\n    b(\"Read more\");\n}\n";
+    let said =
+        "//! Doc.\nfn f() {\n    say(\"Sorry, that went wrong\");\n    b(\"Read more\");\n}\n";
     let found = problems("src/bot/mod.rs", said);
     assert_eq!(found.len(), 2, "{found:?}");
     assert!(found[0].starts_with("src/bot/mod.rs:3: words for users belong in src/words.rs"));
@@ -419,7 +439,9 @@ fn tidy_finds_each_kind_of_breach() {
         .replace("#[cfg(test)]", "#[cfg(any())]");
     let found = problems("src/chat.rs", &after_quiet);
     assert!(
-        found.iter().any(|p| p.contains("words after a char literal")),
+        found
+            .iter()
+            .any(|p| p.contains("words after a char literal")),
         "{found:?}"
     );
 

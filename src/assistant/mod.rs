@@ -455,7 +455,13 @@ impl Assistant {
             .unwrap_or_default()
             .iter()
             .map(String::as_str)
-            .chain(self.content.helplines.talk_to_someone.iter().map(String::as_str))
+            .chain(
+                self.content
+                    .helplines
+                    .talk_to_someone
+                    .iter()
+                    .map(String::as_str),
+            )
             .filter_map(|id| self.content.programme(id))
             .map(|p| self.card(p, region))
             .collect();

@@ -1,8 +1,8 @@
 //! Small talk and noise: greetings, thanks, "ok", a lone "?", emoji and stickers. They get a
-//! short friendly word and the topics button instead of "I don't have guidance on that", and
-//! are logged as `smalltalk`, never as unanswered questions. The crisis check always runs
-//! before this (in [`Assistant::reply`](super::Assistant::reply)); this only looks at
-//! messages the crisis check let through.
+//! short friendly word ([`crate::words`]) and the topics button instead of "I don't have
+//! guidance on that", and are logged as `smalltalk`, never as unanswered questions. The
+//! crisis check always runs before this (in [`Assistant::reply`](super::Assistant::reply));
+//! this only looks at messages the crisis check let through.
 
 use crate::words;
 

@@ -344,13 +344,7 @@ impl BotState {
                 helpful,
                 entry,
             } => {
-                answer_callback(
-                    &self.tg,
-                    &self.metrics,
-                    q.id,
-                    Some(words::NOTICE_THANKS),
-                )
-                .await;
+                answer_callback(&self.tg, &self.metrics, q.id, Some(words::NOTICE_THANKS)).await;
                 let fb = if helpful {
                     Feedback::Helpful
                 } else {

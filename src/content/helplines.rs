@@ -157,10 +157,7 @@ pub(super) fn build(
     }
 
     if raw.sources.value.is_empty() {
-        d.error(
-            Pos::of(path, &raw.sources),
-            "no sources: cite at least one",
-        );
+        d.error(Pos::of(path, &raw.sources), "no sources: cite at least one");
     }
     let mut sources = Vec::new();
     for src in &raw.sources.value {

@@ -179,13 +179,13 @@ pub fn load(root: &Path, today: NaiveDate) -> Loaded {
     let mut diagnostics = cx.d;
     diagnostics.sort();
     let mut content = Content::new(
-            root.to_path_buf(),
-            topics,
-            regions,
-            synonyms,
-            crisis,
-            entries,
-            programmes,
+        root.to_path_buf(),
+        topics,
+        regions,
+        synonyms,
+        crisis,
+        entries,
+        programmes,
         digest,
     );
     content.helplines = helplines;
