@@ -1,32 +1,19 @@
 //! `workhealth chat`: the Telegram conversation in a terminal. Replies are the bot's own
 //! messages ([`crate::render::telegram`]) as plain text, links written out, and their buttons
-//! as numbered choices: the same first message, "Read more", "Or did you mean…", menus and
-//! texts. Needs no token and no network; reads lines from any input, so it can be driven by a
-//! pipe. Every Telegram command (`/start`, `/help`, `/topics`, `/programmes`, `/region`,
-//! `/privacy`, `/forget`) works here too. Nothing is logged: the region and the previous
+//! as numbered choices: the same first message, "Read more", "Or did you mean…", the same
+//! menus ([`crate::assistant::menu`]) and words ([`crate::words`]). Needs no token and no
+//! network; reads lines from any input, so it can be driven by a pipe. Every Telegram
+//! command (`/start`, `/help`, `/topics`, `/programmes`, `/region`, `/privacy`, `/forget`)
+//! works here too. Nothing is logged: the region and the previous
 //! question (for follow-ups, [`FOLLOW_UP_WINDOW`]) are kept in memory only, and `/forget`
 //! clears them.
 
 use std::io::{BufRead, Write};
 use std::time::Instant;
 
-use crate::assistant::{Assistant, Context, FOLLOW_UP_WINDOW, Previous, Reply};
-use crate::bot::texts;
+use crate::assistant::{Assistant, Context, FOLLOW_UP_WINDOW, Menu, Previous, menu};
 use crate::render::telegram::{self as tgr, Action, ButtonKind, Message};
-
-/// What only the terminal adds to the bot's help.
-const CHAT_HELP: &str =
-    "In this terminal, type a number to pick one of the choices shown, and /quit to leave.";
-
-/// What a number typed next stands for.
-#[derive(Debug, Clone)]
-enum Pick {
-    Action(Action),
-    Topic(String),
-    Region(Option<String>),
-    /// `/forget` answered: yes (true) or no.
-    Forget(bool),
-}
+use crate::words;
 
 /// One terminal conversation: the asker's region and previous question, in memory only.
 #[derive(Default)]
@@ -37,8 +24,14 @@ struct Session {
 
 pub fn run(assistant: &Assistant, input: impl BufRead, mut out: impl Write) -> std::io::Result<()> {
     let mut session = Session::default();
-    let mut menu: Vec<Pick> = Vec::new();
-    writeln!(out, "{}\n\n{CHAT_HELP}\n", plain(texts::WELCOME))?;
+    // What each number typed next stands for.
+    let mut picks: Vec<Action> = Vec::new();
+    writeln!(
+        out,
+        "{}\n\n{}\n",
+        plain(words::WELCOME),
+        plain(words::CHAT_HELP)
+    )?;
     prompt(&mut out)?;
     for line in input.lines() {
         let line = line?;
@@ -47,41 +40,33 @@ pub fn run(assistant: &Assistant, input: impl BufRead, mut out: impl Write) -> s
             prompt(&mut out)?;
             continue;
         }
+        let content = assistant.content();
         match command(text).as_deref() {
             Some("quit" | "exit") => break,
             Some("start") => {
                 writeln!(
                     out,
                     "{}\n\n{}\n",
-                    plain(texts::WELCOME),
-                    plain(texts::PRIVACY_SHORT)
+                    plain(words::WELCOME),
+                    plain(words::PRIVACY_SHORT)
                 )?;
-                menu = regions(assistant, &mut out)?;
+                picks = draw(&menu::regions(content), &mut out)?;
             }
-            Some("help") => writeln!(out, "{}\n\n{CHAT_HELP}", plain(texts::HELP))?,
-            Some("privacy") => writeln!(out, "{}", plain(texts::PRIVACY))?,
-            Some("topics") => menu = topics(assistant, &mut out)?,
-            Some("region") => menu = regions(assistant, &mut out)?,
-            Some("programmes") => menu = programmes(assistant, &session.cx, &mut out)?,
-            Some("forget") => {
-                menu = numbered(
-                    &mut out,
-                    &plain(texts::FORGET_ASK),
-                    vec![
-                        ("Yes, delete".to_string(), Pick::Forget(true)),
-                        ("No, keep them".to_string(), Pick::Forget(false)),
-                    ],
-                )?;
+            Some("help") => writeln!(out, "{}\n\n{}", plain(words::HELP), plain(words::CHAT_HELP))?,
+            Some("privacy") => writeln!(out, "{}", plain(words::PRIVACY))?,
+            Some("topics") => picks = draw(&menu::topics(content), &mut out)?,
+            Some("region") => picks = draw(&menu::regions(content), &mut out)?,
+            Some("programmes") => {
+                let reply = assistant.programmes(&session.cx);
+                picks = show(&tgr::reply(&reply, None), &mut out)?;
             }
-            Some(_) => writeln!(out, "{}", plain(texts::UNKNOWN_COMMAND))?,
+            Some("forget") => picks = draw(&menu::forget(), &mut out)?,
+            Some(_) => writeln!(out, "{}", plain(words::UNKNOWN_COMMAND))?,
             None => {
                 if let Ok(n) = text.parse::<usize>() {
-                    match n.checked_sub(1).and_then(|i| menu.get(i)).cloned() {
-                        Some(pick) => menu = picked(assistant, &mut session, pick, &mut out)?,
-                        None => writeln!(
-                            out,
-                            "There is no choice {n} here. Type a question, or /help."
-                        )?,
+                    match n.checked_sub(1).and_then(|i| picks.get(i)).cloned() {
+                        Some(a) => picks = picked(assistant, &mut session, a, &mut out)?,
+                        None => writeln!(out, "{}", plain(&words::no_such_choice(n)))?,
                     }
                 } else {
                     let previous = session
@@ -97,7 +82,7 @@ pub fn run(assistant: &Assistant, input: impl BufRead, mut out: impl Write) -> s
                         }
                         None => {}
                     }
-                    menu = show(&tgr::reply(&reply, None), &mut out)?;
+                    picks = show(&tgr::reply(&reply, None), &mut out)?;
                 }
             }
         }
@@ -119,7 +104,7 @@ fn command(text: &str) -> Option<String> {
     Some(name.to_ascii_lowercase())
 }
 
-/// The bot's HTML text as plain text.
+/// The bot's markup as plain text.
 fn plain(html: &str) -> String {
     tgr::as_sent(&[Message {
         html: html.to_string(),
@@ -133,13 +118,13 @@ fn prompt(out: &mut impl Write) -> std::io::Result<()> {
 }
 
 /// The bot's messages as plain text, their buttons numbered in order.
-fn show(msgs: &[Message], out: &mut impl Write) -> std::io::Result<Vec<Pick>> {
+fn show(msgs: &[Message], out: &mut impl Write) -> std::io::Result<Vec<Action>> {
     let mut picks = Vec::new();
     for m in msgs {
         writeln!(out, "{}", plain(&m.html))?;
         for b in m.buttons.iter().flatten() {
             if let ButtonKind::Action(a) = &b.kind {
-                picks.push((b.text.clone(), Pick::Action(a.clone())));
+                picks.push((b.text.clone(), a.clone()));
             }
         }
     }
@@ -149,12 +134,22 @@ fn show(msgs: &[Message], out: &mut impl Write) -> std::io::Result<Vec<Pick>> {
     numbered(out, "", picks)
 }
 
+/// One of the bot's menus: its heading, then its choices numbered (the labels Telegram's
+/// buttons carry).
+fn draw(m: &Menu, out: &mut impl Write) -> std::io::Result<Vec<Action>> {
+    let picks = m
+        .choices()
+        .map(|c| (tgr::button_label(c.label()), Action::of(c)))
+        .collect();
+    numbered(out, &plain(&m.heading), picks)
+}
+
 /// A heading (if any) and numbered choices.
 fn numbered(
     out: &mut impl Write,
     heading: &str,
-    picks: Vec<(String, Pick)>,
-) -> std::io::Result<Vec<Pick>> {
+    picks: Vec<(String, Action)>,
+) -> std::io::Result<Vec<Action>> {
     if !heading.is_empty() {
         writeln!(out, "{heading}")?;
     } else {
@@ -163,142 +158,68 @@ fn numbered(
     for (i, (label, _)) in picks.iter().enumerate() {
         writeln!(out, "[{}] {label}", i + 1)?;
     }
-    Ok(picks.into_iter().map(|(_, p)| p).collect())
+    Ok(picks.into_iter().map(|(_, a)| a).collect())
 }
 
-/// `/programmes`: the same heading and list as the bot's.
-fn programmes(
-    assistant: &Assistant,
-    cx: &Context,
-    out: &mut impl Write,
-) -> std::io::Result<Vec<Pick>> {
-    let region = cx.region.as_deref();
-    let name = region
-        .and_then(|r| assistant.content().region(r))
-        .map(|r| tgr::escape(&r.name));
-    let reply = Reply {
-        programmes: assistant.programmes_for(region),
-        ..assistant.talk_to_someone(cx)
-    };
-    let mut msgs = tgr::reply(&reply, None);
-    if let Some(first) = msgs.first_mut() {
-        first.html = format!(
-            "{}\n\n{}",
-            texts::programmes_heading(name.as_deref()),
-            first.html
-        );
-    }
-    show(&msgs, out)
+/// Says the bot's words for a button that no longer leads anywhere.
+fn stale(out: &mut impl Write) -> std::io::Result<Vec<Action>> {
+    writeln!(out, "{}", plain(words::STALE))?;
+    Ok(Vec::new())
 }
 
 fn picked(
     assistant: &Assistant,
     session: &mut Session,
-    pick: Pick,
+    pick: Action,
     out: &mut impl Write,
-) -> std::io::Result<Vec<Pick>> {
+) -> std::io::Result<Vec<Action>> {
     let cx = session.cx.clone();
+    let content = assistant.content();
     match pick {
-        Pick::Action(Action::Show(id)) => match assistant.show(&cx, &id) {
+        Action::Show(id) => match assistant.show(&cx, &id) {
             Some(r) => {
                 if let Some((_, p)) = &mut session.previous {
                     p.entry = Some(id.clone());
                 }
                 show(&tgr::reply(&r, None), out)
             }
-            None => {
-                writeln!(out, "{}", plain(texts::STALE))?;
-                Ok(Vec::new())
-            }
+            None => stale(out),
         },
-        Pick::Action(Action::ReadMore(id)) => match assistant.show(&cx, &id) {
+        Action::ReadMore(id) => match assistant.show(&cx, &id) {
             Some(r) => show(&tgr::more(&r), out),
-            None => {
-                writeln!(out, "{}", plain(texts::STALE))?;
-                Ok(Vec::new())
-            }
+            None => stale(out),
         },
-        Pick::Action(Action::Topics) => topics(assistant, out),
-        Pick::Action(a @ (Action::TalkToSomeone | Action::CrisisLines)) => {
+        Action::Topics => draw(&menu::topics(content), out),
+        Action::Topic(id) => match menu::topic(content, &id) {
+            Some(m) => draw(&m, out),
+            None => stale(out),
+        },
+        a @ (Action::TalkToSomeone | Action::CrisisLines) => {
             let reply = if a == Action::CrisisLines {
                 assistant.crisis_lines(&cx)
             } else {
                 assistant.talk_to_someone(&cx)
             };
-            let mut msgs = tgr::reply(&reply, None);
-            if let Some(first) = msgs.first_mut() {
-                first.html = format!("{}\n\n{}", texts::PEOPLE_WHO_CAN_HELP, first.html);
-            }
-            show(&msgs, out)
+            show(&tgr::reply(&reply, None), out)
         }
         // chat offers no feedback buttons (nothing is logged), so none can be picked.
-        Pick::Action(Action::Feedback { .. }) => Ok(Vec::new()),
-        Pick::Topic(topic) => {
-            let Some(t) = assistant.content().topic(&topic) else {
-                writeln!(out, "{}", plain(texts::STALE))?;
-                return Ok(Vec::new());
-            };
-            let mut entries: Vec<(String, Pick)> = assistant
-                .content()
-                .entries_in(&topic)
-                .map(|e| {
-                    (
-                        tgr::button_label(&e.title),
-                        Pick::Action(Action::Show(e.id.clone())),
-                    )
-                })
-                .collect();
-            entries.push(("« All topics".to_string(), Pick::Action(Action::Topics)));
-            numbered(
-                out,
-                &plain(&texts::topic_heading(&tgr::escape(&t.title))),
-                entries,
-            )
-        }
-        Pick::Forget(false) => {
-            writeln!(out, "{}", plain(texts::NOTHING_DELETED))?;
+        Action::Feedback { .. } => Ok(Vec::new()),
+        Action::Forget(false) => {
+            writeln!(out, "{}", plain(words::NOTHING_DELETED))?;
             Ok(Vec::new())
         }
-        Pick::Forget(true) => {
+        Action::Forget(true) => {
             // chat keeps no questions; the region and the previous question are all it holds.
             *session = Session::default();
-            writeln!(
-                out,
-                "Done: I deleted 0 question(s) and your settings. You can carry on asking."
-            )?;
+            writeln!(out, "{}", plain(words::FORGOTTEN_IN_CHAT))?;
             Ok(Vec::new())
         }
-        Pick::Region(r) => {
-            let r = r.filter(|id| assistant.content().region(id).is_some());
-            let name = r
-                .as_deref()
-                .and_then(|id| assistant.content().region(id))
-                .map(|r| tgr::escape(&r.name));
-            session.cx.region = r;
-            writeln!(out, "{}", plain(&texts::region_saved(name.as_deref())))?;
+        Action::Region(r) => {
+            let region = r.and_then(|id| content.region(&id));
+            session.cx.region = region.map(|r| r.id.clone());
+            let saved = words::region_saved(region.map(|r| r.name.as_str()));
+            writeln!(out, "{}", plain(&saved))?;
             Ok(Vec::new())
         }
     }
-}
-
-fn topics(assistant: &Assistant, out: &mut impl Write) -> std::io::Result<Vec<Pick>> {
-    let picks = assistant
-        .content()
-        .topics
-        .iter()
-        .map(|t| (tgr::button_label(&t.title), Pick::Topic(t.id.clone())))
-        .collect();
-    numbered(out, &plain(texts::TOPICS), picks)
-}
-
-fn regions(assistant: &Assistant, out: &mut impl Write) -> std::io::Result<Vec<Pick>> {
-    let mut picks: Vec<(String, Pick)> = assistant
-        .content()
-        .regions
-        .iter()
-        .filter(|r| r.id != crate::content::NATIONAL)
-        .map(|r| (r.name.clone(), Pick::Region(Some(r.id.clone()))))
-        .collect();
-    picks.push((texts::ELSEWHERE.to_string(), Pick::Region(None)));
-    numbered(out, &plain(texts::ASK_REGION), picks)
 }

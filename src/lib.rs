@@ -20,3 +20,4 @@ pub mod run;
 pub mod search;
 pub mod serve;
 pub mod state;
+pub mod words;

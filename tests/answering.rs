@@ -481,7 +481,7 @@ fn chat_handles_every_telegram_command_with_the_same_texts() {
         "/start\n1\n/help\n/privacy\n/programmes\n/forget\n1\n/programmes\n/nonsense\nhello\n/quit\n",
     );
     let plain = |html: &str| workhealth::render::telegram::unescape_plain(html);
-    use workhealth::bot::texts;
+    use workhealth::words as texts;
     for (name, t) in [
         ("welcome", texts::WELCOME),
         ("privacy in short", texts::PRIVACY_SHORT),

@@ -677,3 +677,93 @@ fn an_unknown_crisis_structure_list_is_an_error() {
     );
     assert_error(&dir, CRISIS, 4, "unknown field `peple`");
 }
+
+const HELPLINES: &str = "helplines.yaml";
+
+/// The helpline a reply with no answer names and the "Talk to someone" list come from
+/// `helplines.yaml` (the number from the programme it names): editing the files changes the
+/// reply on both channels, with no release.
+#[test]
+fn changing_helplines_yaml_changes_the_reply() {
+    use workhealth::assistant::{Assistant, Context, Outcome};
+    use workhealth::render::{telegram, terminal};
+    let dir = tempfile::tempdir().unwrap();
+    copy_dir(&repo().join("content"), dir.path());
+    let said = |dir: &std::path::Path| -> (String, String, Vec<String>) {
+        let content =
+            workhealth::content::load_valid(dir, chrono::Utc::now().date_naive()).expect("valid");
+        let a = Assistant::in_memory(std::sync::Arc::new(content)).unwrap();
+        let cx = Context::default();
+        let r = a.reply(&cx, "asdf jkl");
+        assert_eq!(r.outcome, Outcome::NoAnswer);
+        let tg = telegram::as_sent(&telegram::reply(&r, None));
+        let talk = a.talk_to_someone(&cx).programmes;
+        (
+            tg,
+            terminal::reply(&r),
+            talk.into_iter().map(|p| p.id).collect(),
+        )
+    };
+
+    let (tg, term, talk) = said(dir.path());
+    let acas = "talk to someone: Acas gives free, confidential employment advice on 0300 123 1100.";
+    assert!(tg.contains(acas), "{tg}");
+    assert!(term.contains(acas), "{term}");
+    assert_eq!(talk, ["acas", "hse", "access-to-work-programme"]);
+
+    edit(
+        &dir,
+        HELPLINES,
+        "gives: free, confidential employment advice",
+        "gives: free advice on the law",
+    );
+    edit(&dir, HELPLINES, "  - acas\n  - hse\n", "  - hse\n");
+    edit(
+        &dir,
+        ACAS,
+        "  phone: 0300 123 1100",
+        "  phone: 0300 123 4567",
+    );
+    let (tg, term, talk) = said(dir.path());
+    let changed = "talk to someone: Acas gives free advice on the law on 0300 123 4567.";
+    assert!(tg.contains(changed), "{tg}");
+    assert!(term.contains(changed), "{term}");
+    assert!(!tg.contains("0300 123 1100"), "{tg}");
+    assert_eq!(talk, ["hse", "access-to-work-programme"]);
+}
+
+/// `check` reports every problem in `helplines.yaml` at its line and column.
+#[test]
+fn helplines_yaml_is_checked_at_each_line() {
+    let dir = fixture();
+    fs::write(
+        dir.path().join(HELPLINES),
+        "no_answer:\n  programme: acass\n  gives: \"\"\n  phone: 123\n\
+         talk_to_someone:\n  - acas\n  - acas\n  - nobody\n\
+         sources:\n  - title: Acas\n    url: http://www.acas.org.uk\nreviewed: 2026-13-01\n",
+    )
+    .unwrap();
+    let line = assert_error(&dir, HELPLINES, 2, "unknown programme `acass`");
+    assert!(line.contains(":2:14: error:"), "{line}");
+    assert!(line.ends_with("did you mean `acas`?"), "{line}");
+    assert_error(&dir, HELPLINES, 3, "gives is empty");
+    assert_error(&dir, HELPLINES, 4, "unknown field `phone`");
+    assert_error(&dir, HELPLINES, 7, "programme `acas` is listed twice");
+    assert_error(&dir, HELPLINES, 8, "unknown programme `nobody`");
+    assert_error(&dir, HELPLINES, 11, "must be an https:// URL");
+    assert_error(&dir, HELPLINES, 12, "is not a date");
+    assert!(
+        check(dir.path()).stdout.contains(" 7 error(s)"),
+        "exactly those seven"
+    );
+
+    // The helpline named must have a number to give.
+    let dir = fixture();
+    edit(&dir, ACAS, "  phone: 0300 123 1100\n", "");
+    assert_error(&dir, HELPLINES, 2, "programme `acas` has no phone");
+
+    // The file is required, like crisis.yaml.
+    let dir = fixture();
+    fs::remove_file(dir.path().join(HELPLINES)).unwrap();
+    assert_error(&dir, HELPLINES, 1, "cannot read file");
+}

@@ -1,12 +1,14 @@
 //! Tidy: the architecture's invariants (ARCHITECTURE.md), checked over the source text so
 //! they stay true. It fails when Telegram (`teloxide`) appears outside `src/bot/`, SQL or a
-//! database crate outside `src/log/`, file, network or terminal I/O in `src/assistant/`, or
-//! a source file opens without its `//!` doc comment, the log's read path holds a write
-//! (`INSERT`, `UPDATE`, `DELETE`), a module reaches up the layers (`review` into `serve` or
-//! `run`, `serve` into `run`, `log` into anything but itself and the shared `outcome`), the
-//! bot reads the log in a way that blocks a tokio worker, or a source file holds more than
-//! [`MAX_CODE_LINES`] lines of code before its test module (one concept per file). Exceptions
-//! are listed by path below, each with its reason; remove one once its file complies.
+//! database crate outside `src/log/`, file, network or terminal I/O in `src/assistant/`, a
+//! sentence for users is written in the channels or the reply types instead of
+//! `src/words.rs`, a source file opens without its `//!` doc comment, the log's read path
+//! holds a write (`INSERT`, `UPDATE`, `DELETE`), a module reaches up the layers (`review` into
+//! `serve` or `run`, `serve` into `run`, `log` into anything but itself and the shared
+//! `outcome`), the bot reads the log in a way that blocks a tokio worker, or a source file
+//! holds more than [`MAX_CODE_LINES`] lines of code before its test module (one concept per
+//! file). Exceptions are listed by path below, each with its reason; remove one once its file
+//! complies.
 
 use std::path::{Path, PathBuf};
 
@@ -70,6 +72,60 @@ const LAYERS: &[(&str, &[&str], &str)] = &[
 
 /// Calls that read the log on the calling thread: the bot (async) uses their async forms.
 const BOT_BLOCKING_READS: &[&str] = &["log.region(", ".reader()", ".accounts()"];
+
+/// Where a sentence for users may not be written: the channels and the reply types take their
+/// words from `src/words.rs`.
+const WORDS_CHECKED: &[&str] = &[
+    "src/bot/",
+    "src/render/",
+    "src/chat.rs",
+    "src/assistant/reply.rs",
+    "src/assistant/menu.rs",
+];
+
+/// Files in [`WORDS_CHECKED`] allowed to write their own sentences, and why.
+const WORDS_ALLOWED: &[(&str, &str)] = &[
+    (
+        "src/bot/start.rs",
+        "start-up errors for the operator, worded by cause; says nothing to users",
+    ),
+    (
+        "src/bot/poll.rs",
+        "polling health and errors for the operator and /readyz; says nothing to users",
+    ),
+    (
+        "src/bot/send.rs",
+        "matches Telegram's own error texts and words delivery errors for the log; says nothing to users",
+    ),
+];
+
+/// A string literal with this many words or more is a sentence (or a label) for users.
+const SENTENCE_WORDS: usize = 2;
+
+/// Calls whose strings are for operators or programmers, not users: logs, panics, errors,
+/// assertions (macros by name, methods by name).
+const QUIET_MACROS: &[&str] = &[
+    "error",
+    "warn",
+    "info",
+    "debug",
+    "trace",
+    "event",
+    "span",
+    "panic",
+    "unreachable",
+    "todo",
+    "unimplemented",
+    "assert",
+    "assert_eq",
+    "assert_ne",
+    "debug_assert",
+    "anyhow",
+    "bail",
+    "ensure",
+    "format_err",
+];
+const QUIET_METHODS: &[&str] = &["expect", "context", "with_context"];
 
 /// Database crates: only the log may use them.
 const DATABASE_CRATES: &[&str] = &[
@@ -140,6 +196,168 @@ fn code_lines(text: &str) -> impl Iterator<Item = (usize, &str)> {
     })
 }
 
+/// A string literal in the code, its line, and whether it sits in a call for users (not in a
+/// log, panic, error or attribute).
+#[derive(Debug)]
+struct Literal {
+    line: usize,
+    text: String,
+    for_users: bool,
+}
+
+/// The string literals of a file's code: comments, char literals and the `#[cfg(test)]`
+/// module left out.
+fn literals(text: &str) -> Vec<Literal> {
+    let code = text.find("#[cfg(test)]").map_or(text, |i| &text[..i]);
+    let c: Vec<char> = code.chars().collect();
+    let ident = |ch: char| ch.is_alphanumeric() || ch == '_';
+    let mut out = Vec::new();
+    // One entry per open bracket: whether strings inside it are quiet.
+    let mut quiet: Vec<bool> = Vec::new();
+    let mut line = 1;
+    let mut i = 0;
+    while i < c.len() {
+        match c[i] {
+            '\n' => {
+                line += 1;
+                i += 1;
+            }
+            '/' if c.get(i + 1) == Some(&'/') => {
+                while i < c.len() && c[i] != '\n' {
+                    i += 1;
+                }
+            }
+            '/' if c.get(i + 1) == Some(&'*') => {
+                i += 2;
+                while i + 1 < c.len() && !(c[i] == '*' && c[i + 1] == '/') {
+                    line += usize::from(c[i] == '\n');
+                    i += 1;
+                }
+                i += 2;
+            }
+            open @ ('(' | '[' | '{') => {
+                let inherited = quiet.last().copied().unwrap_or(false);
+                let mut j = i;
+                while j > 0 && c[j - 1].is_whitespace() {
+                    j -= 1;
+                }
+                let end = j;
+                while j > 0 && (ident(c[j - 1]) || c[j - 1] == '!') {
+                    j -= 1;
+                }
+                let callee: String = c[j..end].iter().collect();
+                let this = if open == '[' && end > 0 && c[end - 1] == '#' {
+                    true // an attribute
+                } else if let Some(name) = callee.strip_suffix('!') {
+                    QUIET_MACROS.contains(&name)
+                } else {
+                    open == '(' && QUIET_METHODS.contains(&callee.as_str())
+                };
+                quiet.push(inherited || this);
+                i += 1;
+            }
+            ')' | ']' | '}' => {
+                quiet.pop();
+                i += 1;
+            }
+            '\'' => {
+                // A char literal ('x', '\n', '\u{a0}', '"'), or a lifetime.
+                if c.get(i + 1) == Some(&'\\') {
+                    i += 3;
+                    while i < c.len() && c[i] != '\'' {
+                        i += 1;
+                    }
+                    i += 1;
+                } else if c.get(i + 2) == Some(&'\'') {
+                    i += 3;
+                } else {
+                    i += 1;
+                }
+            }
+            'r' if (i == 0 || !ident(c[i - 1])) && matches!(c.get(i + 1), Some('"' | '#')) => {
+                let hashes = c[i + 1..].iter().take_while(|&&h| h == '#').count();
+                if c.get(i + 1 + hashes) != Some(&'"') {
+                    i += 1;
+                    continue;
+                }
+                let start = i + 2 + hashes;
+                let mut j = start;
+                while j < c.len()
+                    && !(c[j] == '"' && c[j + 1..].iter().take(hashes).all(|&h| h == '#'))
+                {
+                    j += 1;
+                }
+                out.push(Literal {
+                    line,
+                    text: c[start..j.min(c.len())].iter().collect(),
+                    for_users: !quiet.last().copied().unwrap_or(false),
+                });
+                line += c[start..j.min(c.len())]
+                    .iter()
+                    .filter(|&&x| x == '\n')
+                    .count();
+                i = j + 1 + hashes;
+            }
+            '"' => {
+                let start = i + 1;
+                let mut j = start;
+                while j < c.len() && c[j] != '"' {
+                    j += if c[j] == '\\' { 2 } else { 1 };
+                }
+                let end = j.min(c.len());
+                out.push(Literal {
+                    line,
+                    text: c[start..end].iter().collect(),
+                    for_users: !quiet.last().copied().unwrap_or(false),
+                });
+                line += c[start..end].iter().filter(|&&x| x == '\n').count();
+                i = j + 1;
+            }
+            _ => i += 1,
+        }
+    }
+    out
+}
+
+/// The words of a literal as written in the source: escapes, `{…}` placeholders, markup
+/// tags and entities are not words.
+fn words(literal: &str) -> usize {
+    let mut plain = String::new();
+    let mut chars = literal.chars().peekable();
+    while let Some(ch) = chars.next() {
+        match ch {
+            '\\' => {
+                if chars.next() == Some('u') {
+                    for x in chars.by_ref() {
+                        if x == '}' {
+                            break;
+                        }
+                    }
+                }
+                plain.push(' ');
+            }
+            '{' | '<' | '&' => {
+                let close = match ch {
+                    '{' => '}',
+                    '<' => '>',
+                    _ => ';',
+                };
+                for x in chars.by_ref() {
+                    if x == close {
+                        break;
+                    }
+                }
+                plain.push(' ');
+            }
+            ch => plain.push(ch),
+        }
+    }
+    plain
+        .split_whitespace()
+        .filter(|w| w.chars().any(char::is_alphabetic))
+        .count()
+}
+
 fn allowed(list: &[(&str, &str)], path: &str) -> bool {
     list.iter().any(|(p, _)| *p == path)
 }
@@ -175,6 +393,17 @@ fn problems(path: &str, text: &str) -> Vec<String> {
     let in_log = path.starts_with("src/log/");
     let in_assistant = path.starts_with("src/assistant/");
     let read_path = READ_PATH.contains(&path);
+    let words_checked = WORDS_CHECKED.iter().any(|p| path.starts_with(p));
+    if words_checked && !allowed(WORDS_ALLOWED, path) {
+        for l in literals(text) {
+            if l.for_users && words(&l.text) >= SENTENCE_WORDS {
+                out.push(format!(
+                    "{}:{}: words for users belong in src/words.rs: \"{}\"",
+                    path, l.line, l.text
+                ));
+            }
+        }
+    }
     for (n, line) in code_lines(text) {
         if read_path {
             for word in SQL_WRITES {
@@ -261,6 +490,7 @@ fn the_sources_keep_the_architectures_invariants() {
         .chain(DATABASE_ALLOWED)
         .chain(ASSISTANT_IO_ALLOWED)
         .chain(LONG_ALLOWED)
+        .chain(WORDS_ALLOWED)
     {
         assert!(
             files.iter().any(|(rel, _)| rel == path),
@@ -340,6 +570,32 @@ fn tidy_finds_each_kind_of_breach() {
         problems("src/assistant/mod.rs", &too_long),
         Vec::<String>::new(),
         "allowed by name"
+    );
+
+    // A sentence (or a two-word label) in a channel is found, at its line; the same in
+    // src/words.rs, or in a log, a panic, an attribute or a test, is not.
+    let said =
+        "//! Doc.\nfn f() {\n    say(\"Sorry, that went wrong\");\n    b(\"Read more\");\n}\n";
+    let found = problems("src/bot/mod.rs", said);
+    assert_eq!(found.len(), 2, "{found:?}");
+    assert!(found[0].starts_with("src/bot/mod.rs:3: words for users belong in src/words.rs"));
+    assert!(found[1].starts_with("src/bot/mod.rs:4: "), "{found:?}");
+    assert_eq!(problems("src/words.rs", said), Vec::<String>::new());
+    assert_eq!(problems("src/log/sql.rs", said), Vec::<String>::new());
+    let quiet = "//! Doc.\n#[command(description = \"how to use it\")]\nfn f() {\n    \
+        tracing::error!(\n        error = %e,\n        \"a reply could not be delivered\"\n    );\n    \
+        x.expect(&format!(\"the index is built {}\", y));\n    let q = '\"';\n    \
+        let ids = [\"sendMessage\", \"{title}\\n{}\"];\n    s.replace('\\'', \"x\");\n}\n\
+        #[cfg(test)]\nmod tests { const T: &str = \"a test may say anything\"; }\n";
+    assert_eq!(problems("src/bot/mod.rs", quiet), Vec::<String>::new());
+    let after_quiet = format!("{quiet}fn g() {{ say(\"words after a char literal\"); }}\n")
+        .replace("#[cfg(test)]", "#[cfg(any())]");
+    let found = problems("src/chat.rs", &after_quiet);
+    assert!(
+        found
+            .iter()
+            .any(|p| p.contains("words after a char literal")),
+        "{found:?}"
     );
 
     // Prose may name anything.

@@ -7,6 +7,7 @@
 
 pub mod crisis;
 pub mod decide;
+pub mod menu;
 pub mod message;
 pub mod region;
 pub mod reply;
@@ -20,6 +21,7 @@ use crate::search::semantic::Semantic;
 use crate::search::{Engine, Hit, IndexError, SearchIndex};
 pub use crisis::{CrisisLayer, CrisisSignal};
 pub use decide::{CrisisThresholds, Thresholds, Weights};
+pub use menu::Menu;
 pub use reply::*;
 
 /// How far a programme for the asker's own region is lifted above national ones.
@@ -427,7 +429,8 @@ impl Assistant {
         Some(reply)
     }
 
-    /// The "Talk to someone" reply: Acas, then the asker's local programmes.
+    /// The "Talk to someone" reply: the `talk_to_someone` list of `helplines.yaml`, then the
+    /// asker's local programmes.
     pub fn talk_to_someone(&self, cx: &Context) -> Reply {
         self.people_to_talk_to(cx, false)
     }
@@ -440,18 +443,25 @@ impl Assistant {
 
     fn people_to_talk_to(&self, cx: &Context, crisis: bool) -> Reply {
         let mut reply = self.empty(
-            "Talk to someone",
+            crate::words::TALK_TO_SOMEONE,
             cx.region.clone(),
             Outcome::Answer,
             Vec::new(),
         );
+        reply.heading = Some(crate::words::PEOPLE_WHO_CAN_HELP.to_string());
         let region = cx.region.as_deref();
         let crisis_ids = crisis.then_some(self.content.crisis.programmes.as_slice());
         let mut cards: Vec<ProgrammeCard> = crisis_ids
             .unwrap_or_default()
             .iter()
             .map(String::as_str)
-            .chain(["acas", "hse", "access-to-work-programme"])
+            .chain(
+                self.content
+                    .helplines
+                    .talk_to_someone
+                    .iter()
+                    .map(String::as_str),
+            )
             .filter_map(|id| self.content.programme(id))
             .map(|p| self.card(p, region))
             .collect();
@@ -732,8 +742,17 @@ impl Assistant {
         outcome: Outcome,
         results: Vec<Ranked>,
     ) -> Reply {
+        let helpline = match outcome {
+            Outcome::NoAnswer => self.content.helplines.no_answer.as_ref().map(|h| Helpline {
+                name: h.name.clone(),
+                phone: h.phone.clone(),
+                gives: h.gives.clone(),
+            }),
+            _ => None,
+        };
         Reply {
             question: question.to_string(),
+            heading: None,
             region,
             outcome,
             results,
@@ -748,6 +767,7 @@ impl Assistant {
             related: Vec::new(),
             sources: Vec::new(),
             choices: Vec::new(),
+            helpline,
             content_digest: self.content.digest.clone(),
         }
     }

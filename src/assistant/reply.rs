@@ -5,6 +5,7 @@ use serde::Serialize;
 
 use crate::content::Kind;
 pub use crate::outcome::Outcome;
+use crate::words;
 
 /// One ranked search result.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -79,7 +80,8 @@ impl Shown {
     }
 }
 
-/// What the asker can do next: buttons on Telegram, numbered choices in the terminal.
+/// What the asker can do next: buttons on Telegram, numbered choices in the terminal. Under a
+/// reply, and in the bot's own menus ([`Menu`](super::menu::Menu)).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Choice {
@@ -87,19 +89,48 @@ pub enum Choice {
     Show { id: String, title: String },
     /// Browse the topics.
     Topics,
-    /// Who to talk to: Acas and local signposts.
+    /// Who to talk to: the `talk_to_someone` list of `helplines.yaml`, then local signposts.
     TalkToSomeone,
     /// Who to talk to after a crisis reply: the crisis lines first, then the usual ones.
     CrisisLines,
+    /// A topic of the /topics menu: its entries.
+    Topic { id: String, title: String },
+    /// Back to the topics, under a topic's entries.
+    AllTopics,
+    /// A region of the /region menu (`id` `None`: somewhere else in the UK).
+    Region { id: Option<String>, name: String },
+    /// The answer to /forget's question: delete, or keep.
+    Forget { delete: bool },
 }
 
 impl Choice {
+    /// The words on its button (plain).
     pub fn label(&self) -> &str {
         match self {
-            Choice::Show { title, .. } => title,
-            Choice::Topics => "Browse topics",
-            Choice::TalkToSomeone | Choice::CrisisLines => "Talk to someone",
+            Choice::Show { title, .. } | Choice::Topic { title, .. } => title,
+            Choice::Region { name, .. } => name,
+            Choice::Topics => words::BROWSE_TOPICS,
+            Choice::AllTopics => words::ALL_TOPICS,
+            Choice::TalkToSomeone | Choice::CrisisLines => words::TALK_TO_SOMEONE,
+            Choice::Forget { delete: true } => words::YES_DELETE,
+            Choice::Forget { delete: false } => words::NO_KEEP,
         }
+    }
+}
+
+/// The helpline a reply with no answer names (`no_answer` in `helplines.yaml`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Helpline {
+    pub name: String,
+    pub phone: String,
+    /// What it gives, in a few words ("free, confidential employment advice").
+    pub gives: String,
+}
+
+impl Helpline {
+    /// The helpline in a sentence (plain): "Acas gives … on 0300 123 1100".
+    pub fn sentence(&self) -> String {
+        words::helpline(&self.name, &self.gives, &self.phone)
     }
 }
 
@@ -115,6 +146,10 @@ pub struct FollowUp {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Reply {
     pub question: String,
+    /// A heading over the reply (markup, from [`crate::words`]): over "Talk to someone" and
+    /// /programmes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub heading: Option<String>,
     /// The region the reply was made for: the asker's, or one the question names.
     pub region: Option<String>,
     pub outcome: Outcome,
@@ -145,6 +180,10 @@ pub struct Reply {
     pub related: Vec<ItemLink>,
     pub sources: Vec<SourceLink>,
     pub choices: Vec<Choice>,
+    /// The helpline to name, present exactly when the outcome is no answer (and the content
+    /// names one).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub helpline: Option<Helpline>,
     /// Which version of the content answered.
     pub content_digest: String,
 }

@@ -1,8 +1,10 @@
 //! Small talk and noise: greetings, thanks, "ok", a lone "?", emoji and stickers. They get a
-//! short friendly word and the topics button instead of "I don't have guidance on that", and
-//! are logged as `smalltalk`, never as unanswered questions. The crisis check always runs
-//! before this (in [`Assistant::reply`](super::Assistant::reply)); this only looks at
-//! messages the crisis check let through.
+//! short friendly word ([`crate::words`]) and the topics button instead of "I don't have
+//! guidance on that", and are logged as `smalltalk`, never as unanswered questions. The
+//! crisis check always runs before this (in [`Assistant::reply`](super::Assistant::reply));
+//! this only looks at messages the crisis check let through.
+
+use crate::words;
 
 /// What kind of small talk a message is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -253,17 +255,11 @@ fn squeeze_end(s: &str) -> String {
 /// The friendly reply (plain text, no markup: every channel can show it as it is).
 pub fn answer(kind: SmallTalk) -> &'static str {
     match kind {
-        SmallTalk::Greeting => {
-            "Hello! Ask me anything about staff health at work, in your own words: sick pay, fit notes, stress, adjustments, getting someone back to work. Or browse the topics."
-        }
-        SmallTalk::Thanks => "You're welcome. Ask another question any time, or browse the topics.",
-        SmallTalk::Ack => {
-            "OK. If you have a question about staff health at work, just type it, or browse the topics."
-        }
-        SmallTalk::Goodbye => "Thanks for using workhealth. Come back any time with a question.",
-        SmallTalk::Noise => {
-            "I didn't catch a question there. Type it in your own words, for example \"how much sick pay do I pay?\", or browse the topics."
-        }
+        SmallTalk::Greeting => words::SMALLTALK_GREETING,
+        SmallTalk::Thanks => words::SMALLTALK_THANKS,
+        SmallTalk::Ack => words::SMALLTALK_ACK,
+        SmallTalk::Goodbye => words::SMALLTALK_GOODBYE,
+        SmallTalk::Noise => words::SMALLTALK_NOISE,
     }
 }
 

@@ -61,6 +61,9 @@ impl Callback {
             Action::TalkToSomeone => Callback::TalkToSomeone,
             Action::CrisisLines => Callback::CrisisLines,
             Action::ReadMore(id) => Callback::ReadMore(id.clone()),
+            Action::Topic(id) => Callback::Topic(id.clone()),
+            Action::Region(r) => Callback::Region(r.clone()),
+            Action::Forget(delete) => Callback::Forget(*delete),
         }
     }
 

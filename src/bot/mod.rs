@@ -2,7 +2,9 @@
 //! the [`Assistant`](crate::assistant::Assistant), renders replies as Telegram HTML, records
 //! what was asked in the question log, and sends with retries. [`poll`] fetches updates
 //! (confirming them only once handled, skipping unreadable ones) and [`lanes`] hands them to
-//! handlers, one lane per chat, with crisis messages answered ahead of the lane.
+//! handlers, one lane per chat, with crisis messages answered ahead of the lane. Its words
+//! come from [`crate::words`] and its menus from [`crate::assistant::menu`], shared with the
+//! terminal `chat`.
 
 pub mod callback;
 pub mod lanes;
@@ -10,7 +12,6 @@ pub mod pace;
 pub mod poll;
 pub mod send;
 pub mod start;
-pub mod texts;
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -21,13 +22,14 @@ use teloxide::prelude::*;
 use teloxide::types::{ChatId, MaybeInaccessibleMessage, Message, UpdateKind, UserId};
 use teloxide::utils::command::BotCommands;
 
-use crate::assistant::{Assistant, Context, FOLLOW_UP_WINDOW, Outcome, Previous, Reply};
+use crate::assistant::{Context, FOLLOW_UP_WINDOW, Menu, Outcome, Previous, Reply, menu};
 use crate::live::Live;
 use crate::log::{Feedback, Log, NewQuestion, UserKey};
 use crate::metrics::Metrics;
-use crate::render::telegram::{self as tgr, escape};
+use crate::render::telegram as tgr;
+use crate::words;
 use callback::Callback;
-use send::{Tg, answer_callback, menu, send_all, send_menu, send_urgent};
+use send::{Tg, answer_callback, send_all, send_urgent};
 
 /// In a group: the text addressed to the bot called `username` with id `bot_id` (a command,
 /// a mention, or a reply to one of its messages), with the mention removed; `None` when the
@@ -191,11 +193,7 @@ impl BotState {
         if r.is_err() {
             tracing::error!("handling an update panicked; the bot carries on");
             if let Some(chat) = chat {
-                self.say(
-                    chat,
-                    "Sorry, something went wrong on my side. Please try again.",
-                )
-                .await;
+                self.say(chat, words::SOMETHING_WENT_WRONG).await;
             }
         }
     }
@@ -238,7 +236,7 @@ impl BotState {
             UpdateKind::EditedMessage(m) => {
                 self.metrics.updates.inc("edited_message");
                 if m.chat.is_private() {
-                    self.say(m.chat.id, texts::EDITED).await;
+                    self.say(m.chat.id, words::EDITED).await;
                 }
             }
             UpdateKind::CallbackQuery(q) => {
@@ -254,6 +252,16 @@ impl BotState {
         send_all(&self.tg, &self.metrics, chat, &msgs, None).await;
     }
 
+    /// Sends one of the bot's menus.
+    async fn menu(&self, chat: ChatId, m: &Menu) {
+        send_all(&self.tg, &self.metrics, chat, &tgr::menu(m), None).await;
+    }
+
+    /// Sends a reply with no question behind it ("Talk to someone", /programmes).
+    async fn show(&self, chat: ChatId, r: &Reply) {
+        send_all(&self.tg, &self.metrics, chat, &tgr::reply(r, None), None).await;
+    }
+
     async fn on_message(self: Arc<Self>, m: Message, update_id: u32) {
         let chat = m.chat.id;
         if m.sticker().is_some() && m.chat.is_private() {
@@ -266,7 +274,7 @@ impl BotState {
             // Photos, voice, documents, locations...: a polite word in private
             // chats; silence in groups, where they are not for the bot.
             if m.chat.is_private() {
-                self.say(chat, texts::NOT_TEXT).await;
+                self.say(chat, words::NOT_TEXT).await;
             }
             return;
         };
@@ -285,7 +293,7 @@ impl BotState {
             return;
         };
         if text.trim().is_empty() {
-            self.say(chat, texts::NOT_TEXT).await;
+            self.say(chat, words::NOT_TEXT).await;
             return;
         }
         if text.starts_with('/') {
@@ -299,7 +307,7 @@ impl BotState {
                         .and_then(|c| c.split_once('@'))
                         .is_some_and(|(_, bot)| !bot.eq_ignore_ascii_case(&username));
                     if !for_other_bot {
-                        self.say(chat, texts::UNKNOWN_COMMAND).await;
+                        self.say(chat, words::UNKNOWN_COMMAND).await;
                     }
                 }
             }
@@ -337,67 +345,25 @@ impl BotState {
             Command::Start => {
                 self.say(
                     chat,
-                    &format!("{}\n\n{}", texts::WELCOME, texts::PRIVACY_SHORT),
+                    &format!("{}\n\n{}", words::WELCOME, words::PRIVACY_SHORT),
                 )
                 .await;
-                self.region_menu(chat, &a).await;
+                self.menu(chat, &menu::regions(a.content())).await;
             }
-            Command::Help => self.say(chat, texts::HELP).await,
-            Command::Privacy => self.say(chat, texts::PRIVACY).await,
-            Command::Topics => self.topics(chat, &a).await,
-            Command::Region => self.region_menu(chat, &a).await,
-            Command::Programmes => self.programmes(chat, &a).await,
-            Command::Forget => {
-                let rows = vec![vec![
-                    ("Yes, delete".to_string(), Callback::Forget(true)),
-                    ("No, keep them".to_string(), Callback::Forget(false)),
-                ]];
-                send_menu(&self.tg, &self.metrics, chat, texts::FORGET_ASK, menu(rows)).await;
-            }
+            Command::Help => self.say(chat, words::HELP).await,
+            Command::Privacy => self.say(chat, words::PRIVACY).await,
+            Command::Topics => self.menu(chat, &menu::topics(a.content())).await,
+            Command::Region => self.menu(chat, &menu::regions(a.content())).await,
+            Command::Programmes => self.programmes(chat).await,
+            Command::Forget => self.menu(chat, &menu::forget()).await,
         }
     }
 
-    async fn topics(&self, chat: ChatId, a: &Assistant) {
-        let rows = a
-            .content()
-            .topics
-            .iter()
-            .map(|t| vec![(tgr::button_label(&t.title), Callback::Topic(t.id.clone()))])
-            .collect();
-        send_menu(&self.tg, &self.metrics, chat, texts::TOPICS, menu(rows)).await;
-    }
-
-    async fn region_menu(&self, chat: ChatId, a: &Assistant) {
-        let mut rows: Vec<Vec<(String, Callback)>> = a
-            .content()
-            .regions
-            .iter()
-            .filter(|r| r.id != crate::content::NATIONAL)
-            .map(|r| vec![(r.name.clone(), Callback::Region(Some(r.id.clone())))])
-            .collect();
-        rows.push(vec![(texts::ELSEWHERE.to_string(), Callback::Region(None))]);
-        send_menu(&self.tg, &self.metrics, chat, texts::ASK_REGION, menu(rows)).await;
-    }
-
-    async fn programmes(&self, chat: ChatId, a: &Assistant) {
-        let region = self.log.region_async(&self.key(chat)).await;
-        let cards = a.programmes_for(region.as_deref());
-        let heading = texts::programmes_heading(
-            region
-                .as_deref()
-                .and_then(|r| a.content().region(r))
-                .map(|r| escape(&r.name))
-                .as_deref(),
-        );
-        let reply = Reply {
-            programmes: cards,
-            ..a.talk_to_someone(&Context { region })
+    async fn programmes(&self, chat: ChatId) {
+        let cx = Context {
+            region: self.log.region_async(&self.key(chat)).await,
         };
-        let mut msgs = tgr::reply(&reply, None);
-        if let Some(first) = msgs.first_mut() {
-            first.html = format!("{heading}\n\n{}", first.html);
-        }
-        send_all(&self.tg, &self.metrics, chat, &msgs, None).await;
+        self.show(chat, &self.live.get().programmes(&cx)).await;
     }
 
     async fn on_callback(&self, q: CallbackQuery) {
@@ -412,7 +378,7 @@ impl BotState {
                 &self.tg,
                 &self.metrics,
                 q.id,
-                Some("That button is out of date."),
+                Some(words::NOTICE_OUT_OF_DATE),
             )
             .await;
             return;
@@ -421,7 +387,7 @@ impl BotState {
         let key = self.key(chat);
         let Some(cb) = parsed else {
             answer_callback(&self.tg, &self.metrics, q.id, None).await;
-            self.say(chat, texts::STALE).await;
+            self.say(chat, words::STALE).await;
             return;
         };
         match cb {
@@ -430,13 +396,7 @@ impl BotState {
                 helpful,
                 entry,
             } => {
-                answer_callback(
-                    &self.tg,
-                    &self.metrics,
-                    q.id,
-                    Some("Thank you: that helps us improve the guidance."),
-                )
-                .await;
+                answer_callback(&self.tg, &self.metrics, q.id, Some(words::NOTICE_THANKS)).await;
                 let fb = if helpful {
                     Feedback::Helpful
                 } else {
@@ -449,17 +409,7 @@ impl BotState {
                 }
                 self.log.feedback(&key, question, fb);
                 if !helpful {
-                    let msgs = tgr::text(
-                        &[texts::UNHELPFUL_FOLLOW_UP.to_string()],
-                        vec![
-                            vec![tgr::Button::action("Browse topics", tgr::Action::Topics)],
-                            vec![tgr::Button::action(
-                                "Talk to someone",
-                                tgr::Action::TalkToSomeone,
-                            )],
-                        ],
-                    );
-                    send_all(&self.tg, &self.metrics, chat, &msgs, None).await;
+                    self.menu(chat, &menu::unhelpful()).await;
                 }
             }
             Callback::Show { id, question } => {
@@ -478,7 +428,7 @@ impl BotState {
                         }
                         send_all(&self.tg, &self.metrics, chat, &msgs, question).await;
                     }
-                    None => self.say(chat, texts::STALE).await,
+                    None => self.say(chat, words::STALE).await,
                 }
             }
             Callback::ReadMore(id) => {
@@ -491,35 +441,19 @@ impl BotState {
                         let msgs = tgr::more(&reply);
                         send_all(&self.tg, &self.metrics, chat, &msgs, None).await;
                     }
-                    None => self.say(chat, texts::STALE).await,
+                    None => self.say(chat, words::STALE).await,
                 }
             }
             Callback::Topics => {
                 answer_callback(&self.tg, &self.metrics, q.id, None).await;
-                self.topics(chat, &a).await;
+                self.menu(chat, &menu::topics(a.content())).await;
             }
             Callback::Topic(t) => {
                 answer_callback(&self.tg, &self.metrics, q.id, None).await;
-                let Some(topic) = a.content().topic(&t) else {
-                    self.say(chat, texts::STALE).await;
-                    return;
-                };
-                let mut rows: Vec<Vec<(String, Callback)>> = a
-                    .content()
-                    .entries_in(&t)
-                    .map(|e| {
-                        vec![(
-                            tgr::button_label(&e.title),
-                            Callback::Show {
-                                id: e.id.clone(),
-                                question: None,
-                            },
-                        )]
-                    })
-                    .collect();
-                rows.push(vec![("« All topics".to_string(), Callback::Topics)]);
-                let html = texts::topic_heading(&escape(&topic.title));
-                send_menu(&self.tg, &self.metrics, chat, &html, menu(rows)).await;
+                match menu::topic(a.content(), &t) {
+                    Some(m) => self.menu(chat, &m).await,
+                    None => self.say(chat, words::STALE).await,
+                }
             }
             cb @ (Callback::TalkToSomeone | Callback::CrisisLines) => {
                 answer_callback(&self.tg, &self.metrics, q.id, None).await;
@@ -531,32 +465,22 @@ impl BotState {
                 } else {
                     a.talk_to_someone(&cx)
                 };
-                let mut msgs = tgr::reply(&reply, None);
-                if let Some(first) = msgs.first_mut() {
-                    first.html = format!("{}\n\n{}", texts::PEOPLE_WHO_CAN_HELP, first.html);
-                }
-                send_all(&self.tg, &self.metrics, chat, &msgs, None).await;
+                self.show(chat, &reply).await;
             }
             Callback::Programmes => {
                 answer_callback(&self.tg, &self.metrics, q.id, None).await;
-                self.programmes(chat, &a).await;
+                self.programmes(chat).await;
             }
             Callback::Region(r) => {
-                let region = r.filter(|r| a.content().region(r).is_some());
-                answer_callback(&self.tg, &self.metrics, q.id, Some("Saved.")).await;
-                self.log.set_region(&key, region.clone());
-                let html = texts::region_saved(
-                    region
-                        .as_deref()
-                        .and_then(|r| a.content().region(r))
-                        .map(|r| escape(&r.name))
-                        .as_deref(),
-                );
+                let region = r.and_then(|r| a.content().region(&r));
+                answer_callback(&self.tg, &self.metrics, q.id, Some(words::NOTICE_SAVED)).await;
+                self.log.set_region(&key, region.map(|r| r.id.clone()));
+                let html = words::region_saved(region.map(|r| r.name.as_str()));
                 self.say(chat, &html).await;
             }
             Callback::Forget(false) => {
                 answer_callback(&self.tg, &self.metrics, q.id, None).await;
-                self.say(chat, texts::NOTHING_DELETED).await;
+                self.say(chat, words::NOTHING_DELETED).await;
             }
             Callback::Forget(true) => {
                 answer_callback(&self.tg, &self.metrics, q.id, None).await;
@@ -567,12 +491,10 @@ impl BotState {
                     result = self.log.forget(&old).await.map(|m| n + m);
                 }
                 let html = match result {
-                    Ok(n) => format!(
-                        "Done: I deleted {n} question(s) and your settings. You can carry on asking; new questions will be kept as /privacy explains."
-                    ),
+                    Ok(n) => words::forgotten(n),
                     Err(e) => {
                         tracing::error!(error = %e, "/forget failed");
-                        "Sorry, I couldn't delete your data just now. Please try /forget again in a few minutes.".to_string()
+                        words::FORGET_FAILED.to_string()
                     }
                 };
                 self.say(chat, &html).await;

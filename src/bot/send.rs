@@ -247,22 +247,6 @@ fn keyboard(
     (!rows.is_empty()).then(|| InlineKeyboardMarkup::new(rows))
 }
 
-/// Buttons from callbacks directly (menus the bot builds itself).
-pub fn menu(rows: Vec<Vec<(String, Callback)>>) -> InlineKeyboardMarkup {
-    InlineKeyboardMarkup::new(
-        rows.into_iter()
-            .map(|row| {
-                row.into_iter()
-                    .filter_map(|(text, cb)| {
-                        cb.encode().map(|d| InlineKeyboardButton::callback(text, d))
-                    })
-                    .collect::<Vec<_>>()
-            })
-            .filter(|r| !r.is_empty())
-            .collect::<Vec<_>>(),
-    )
-}
-
 /// How long an ordinary reply keeps being retried while Telegram fails (server errors, no
 /// connection, rate limits) before it is reported as undelivered.
 pub const PATIENCE: Duration = Duration::from_secs(120);
@@ -571,28 +555,6 @@ async fn send_each(
         }
     }
     true
-}
-
-/// Sends a message with a menu of buttons.
-pub async fn send_menu(
-    tg: &Tg,
-    metrics: &Arc<Metrics>,
-    chat: ChatId,
-    html: &str,
-    markup: InlineKeyboardMarkup,
-) -> bool {
-    match deliver(tg, metrics, chat, html, Some(&markup), false).await {
-        Ok(()) => true,
-        Err(e) => {
-            metrics.undelivered.fetch_add(1, Ordering::Relaxed);
-            tracing::error!(
-                error = e.why,
-                kind = e.kind,
-                "a menu could not be delivered"
-            );
-            false
-        }
-    }
 }
 
 /// Answers a callback query at once (so the button stops spinning), with an optional toast.

@@ -4,6 +4,7 @@
 //! Telegram or the log.
 
 pub mod diag;
+pub mod helplines;
 pub mod links;
 pub mod load;
 pub mod markdown;
@@ -11,5 +12,6 @@ pub mod model;
 mod raw;
 
 pub use diag::{Diagnostic, Diagnostics, Pos, Severity};
+pub use helplines::{Helplines, NoAnswerLine};
 pub use load::{InvalidContent, Loaded, load, load_valid};
 pub use model::*;

@@ -159,6 +159,9 @@ pub struct Content {
     pub regions: Vec<Region>,
     pub synonyms: Vec<Vec<String>>,
     pub crisis: Crisis,
+    /// `helplines.yaml`: the no-answer helpline and the "Talk to someone" list (empty in
+    /// content built by hand until set).
+    pub helplines: super::Helplines,
     /// Sorted by id.
     pub entries: Vec<Entry>,
     /// Sorted by id.
@@ -200,6 +203,7 @@ impl Content {
             regions,
             synonyms,
             crisis,
+            helplines: Default::default(),
             entries,
             programmes,
             digest,
@@ -260,6 +264,7 @@ impl Content {
             out.extend(p.sources.iter());
             out.extend(p.contact.url.iter());
         }
+        out.extend(self.helplines.sources.iter());
         out
     }
 }

@@ -1,16 +1,10 @@
-//! Renderers: pure functions from a [`Reply`](crate::assistant::Reply) to what a channel shows.
+//! Renderers: pure functions from a [`Reply`](crate::assistant::Reply) (or a
+//! [`Menu`](crate::assistant::Menu)) to what a channel shows, in the words of [`crate::words`].
 
 pub mod json;
 pub mod markdown;
 pub mod telegram;
 pub mod terminal;
-
-/// The one line under an answer whose `review_by` date has passed (both channels say the same).
-pub(crate) fn figures_checked_line(date: &str) -> String {
-    format!(
-        "Figures in this answer were last checked on {date}; they may have changed since, so check the sources."
-    )
-}
 
 #[cfg(test)]
 mod tests {
@@ -19,6 +13,7 @@ mod tests {
     fn answer(figures_checked: Option<&str>) -> Reply {
         Reply {
             question: "how much is ssp".into(),
+            heading: None,
             region: None,
             outcome: Outcome::Answer,
             results: Vec::new(),
@@ -39,6 +34,7 @@ mod tests {
             related: Vec::new(),
             sources: Vec::new(),
             choices: Vec::new(),
+            helpline: None,
             content_digest: "d".into(),
         }
     }

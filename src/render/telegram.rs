@@ -4,11 +4,16 @@
 //! summary and the points that fit in [`FIRST_MESSAGE`]); the rest, who can help and the
 //! sources are behind "Read more" ([`more`]). Programmes are one line each. Long texts are
 //! split at paragraph boundaries into messages under Telegram's 4,096-character limit. A pure
-//! function of the reply.
+//! function of the reply. Menus ([`menu`]) are drawn the same way: a heading and buttons.
+//! Every word comes from [`crate::words`].
 
 use pulldown_cmark::{Event, Parser, Tag, TagEnd};
 
-use crate::assistant::{Choice, Outcome, ProgrammeCard, Reply, Shown};
+use crate::assistant::{Choice, Menu, Outcome, ProgrammeCard, Reply, Shown};
+use crate::words;
+
+/// Telegram HTML escapes what the bot's markup escapes: `<`, `>` and `&`.
+pub use crate::words::escape;
 
 /// Telegram's limit is 4,096 characters after entity parsing; stay a little under it.
 pub const MAX_MESSAGE: usize = 4000;
@@ -29,6 +34,27 @@ pub enum Action {
     CrisisLines,
     /// The rest of an answer: the points left out of the first message, who can help, sources.
     ReadMore(String),
+    /// A topic's entries.
+    Topic(String),
+    /// Set the region (`None`: somewhere else in the UK).
+    Region(Option<String>),
+    /// `/forget` answered: delete (true) or keep.
+    Forget(bool),
+}
+
+impl Action {
+    /// What pressing a choice's button does.
+    pub fn of(c: &Choice) -> Action {
+        match c {
+            Choice::Show { id, .. } => Action::Show(id.clone()),
+            Choice::Topics | Choice::AllTopics => Action::Topics,
+            Choice::TalkToSomeone => Action::TalkToSomeone,
+            Choice::CrisisLines => Action::CrisisLines,
+            Choice::Topic { id, .. } => Action::Topic(id.clone()),
+            Choice::Region { id, .. } => Action::Region(id.clone()),
+            Choice::Forget { delete } => Action::Forget(*delete),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,20 +83,6 @@ impl Button {
 pub struct Message {
     pub html: String,
     pub buttons: Vec<Vec<Button>>,
-}
-
-/// Escapes text for Telegram HTML: only `<`, `>` and `&` need it.
-pub fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 8);
-    for c in s.chars() {
-        match c {
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '&' => out.push_str("&amp;"),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 /// Escapes a URL for an `href` attribute (quotes too).
@@ -177,6 +189,9 @@ fn flush(cur: &mut String, blocks: &mut Vec<String>) {
 pub fn reply(r: &Reply, question_id: Option<i64>) -> Vec<Message> {
     let mut first: Vec<String> = Vec::new();
     let mut blocks: Vec<String> = Vec::new();
+    if let Some(h) = &r.heading {
+        blocks.push(h.clone());
+    }
     if let Some(msg) = &r.crisis_message {
         // The crisis message goes first, in a message of its own.
         first = markdown_blocks(msg);
@@ -188,17 +203,11 @@ pub fn reply(r: &Reply, question_id: Option<i64>) -> Vec<Message> {
         blocks.push(format!("<i>{}</i>", escape(&follow_up_line(f))));
     }
     match r.outcome {
-        Outcome::Clarify => blocks.push(
-            "I'm not sure which of these you mean. Choose the closest, or ask in other words:"
-                .to_string(),
-        ),
+        Outcome::Clarify => blocks.push(escape(words::CLARIFY)),
         Outcome::NoAnswer => {
-            blocks.push("Sorry, I don't have guidance on that yet.".to_string());
-            blocks.push(
-                "Try asking in other words, browse /topics, or talk to someone: Acas gives free, \
-                 confidential employment advice on 0300 123 1100. If someone's life is at risk, call 999."
-                    .to_string(),
-            );
+            blocks.push(escape(words::NO_ANSWER));
+            let helpline = r.helpline.as_ref().map(|h| h.sentence());
+            blocks.push(escape(&words::no_answer_help(helpline.as_deref())));
         }
         _ => {}
     }
@@ -218,10 +227,7 @@ pub fn reply(r: &Reply, question_id: Option<i64>) -> Vec<Message> {
             let (head, rest) = split_answer(answer, &blocks);
             blocks.extend(head);
             if let Some(date) = figures_checked {
-                blocks.push(format!(
-                    "<i>{}</i>",
-                    escape(&super::figures_checked_line(date))
-                ));
+                blocks.push(format!("<i>{}</i>", escape(&words::figures_checked(date))));
             }
             if r.outcome == Outcome::Crisis {
                 // After a crisis, who can help (the crisis lines first) is not hidden.
@@ -243,7 +249,7 @@ pub fn reply(r: &Reply, question_id: Option<i64>) -> Vec<Message> {
         }
     }
     if r.shown.is_some() {
-        blocks.push(DISCLAIMER.to_string());
+        blocks.push(disclaimer());
     }
     if !r.runners_up.is_empty() {
         blocks.push(format!(
@@ -257,7 +263,7 @@ pub fn reply(r: &Reply, question_id: Option<i64>) -> Vec<Message> {
         let entry = Some(shown.id().to_string());
         rows.push(vec![
             Button::action(
-                "👍 Helpful",
+                words::HELPFUL,
                 Action::Feedback {
                     question: q,
                     helpful: true,
@@ -265,7 +271,7 @@ pub fn reply(r: &Reply, question_id: Option<i64>) -> Vec<Message> {
                 },
             ),
             Button::action(
-                "👎 Not helpful",
+                words::NOT_HELPFUL,
                 Action::Feedback {
                     question: q,
                     helpful: false,
@@ -276,18 +282,12 @@ pub fn reply(r: &Reply, question_id: Option<i64>) -> Vec<Message> {
     }
     if has_more && let Some(Shown::Guidance { id, .. }) = &r.shown {
         rows.push(vec![Button::action(
-            "Read more",
+            words::READ_MORE,
             Action::ReadMore(id.clone()),
         )]);
     }
     for c in &r.choices {
-        let action = match c {
-            Choice::Show { id, .. } => Action::Show(id.clone()),
-            Choice::Topics => Action::Topics,
-            Choice::TalkToSomeone => Action::TalkToSomeone,
-            Choice::CrisisLines => Action::CrisisLines,
-        };
-        rows.push(vec![Button::action(button_label(c.label()), action)]);
+        rows.push(vec![button(c)]);
     }
 
     let mut out = Vec::new();
@@ -298,34 +298,46 @@ pub fn reply(r: &Reply, question_id: Option<i64>) -> Vec<Message> {
     out
 }
 
-/// The line over a reply taken as a follow-up of the previous question.
+/// A choice as a button: its label, kept short, and what it does.
+fn button(c: &Choice) -> Button {
+    Button::action(button_label(c.label()), Action::of(c))
+}
+
+/// A menu: its heading, then its choices as buttons, row by row.
+pub fn menu(m: &Menu) -> Vec<Message> {
+    let rows = m
+        .rows
+        .iter()
+        .map(|row| row.iter().map(button).collect())
+        .collect();
+    pack(std::slice::from_ref(&m.heading), rows)
+}
+
+/// The line over a reply taken as a follow-up of the previous question (plain).
 pub fn follow_up_line(f: &crate::assistant::FollowUp) -> String {
-    match &f.title {
-        Some(t) => format!("Following on from your last question (\u{201c}{t}\u{201d}):"),
-        None => "Following on from your last question:".to_string(),
-    }
+    words::following_on(f.title.as_deref())
 }
 
 /// "Or did you mean “A” or “B”?": the close runners-up under an answer (their buttons lead).
 pub fn or_did_you_mean(runners_up: &[crate::assistant::ItemLink]) -> String {
-    let titles: Vec<String> = runners_up
-        .iter()
-        .map(|r| format!("\u{201c}{}\u{201d}", r.title))
-        .collect();
-    format!("Or did you mean {}?", titles.join(" or "))
+    let titles: Vec<&str> = runners_up.iter().map(|r| r.title.as_str()).collect();
+    words::or_did_you_mean(&titles)
 }
 
 /// The first message of an answer stays within about this many characters (as Telegram
 /// counts them).
 pub const FIRST_MESSAGE: usize = 900;
 
-const DISCLAIMER: &str = "<i>Information, not legal or medical advice.</i>";
+/// The line under every answer shown.
+fn disclaimer() -> String {
+    format!("<i>{}</i>", escape(words::DISCLAIMER))
+}
 
 /// An answer's blocks split into those for the first message (after `before`, which is already
 /// in it) and the rest: blocks in order while they fit in [`FIRST_MESSAGE`], leaving room for
 /// the disclaimer and a possible figures line; a heading is never left last.
 fn split_answer(answer: &str, before: &[String]) -> (Vec<String>, Vec<String>) {
-    let reserve = visible_len(DISCLAIMER) + 2 + 130;
+    let reserve = visible_len(&disclaimer()) + 2 + 130;
     let mut used: usize = before.iter().map(|b| visible_len(b) + 2).sum::<usize>() + reserve;
     let all = markdown_blocks(answer);
     let mut head = Vec::new();
@@ -367,22 +379,23 @@ pub fn more(r: &Reply) -> Vec<Message> {
         ];
         let (_, rest) = split_answer(answer, &before);
         if !rest.is_empty() {
-            blocks.push(format!("<b>{}</b> (continued)", escape(title)));
+            blocks.push(format!(
+                "<b>{}</b> {}",
+                escape(title),
+                escape(words::CONTINUED)
+            ));
             blocks.extend(rest);
         }
     }
     if !r.programmes.is_empty() {
-        blocks.push("<b>Who can help</b>".to_string());
+        blocks.push(format!("<b>{}</b>", escape(words::WHO_CAN_HELP)));
         blocks.extend(programme_list(&r.programmes));
     }
     blocks.extend(sources_block(r));
     if blocks.is_empty() {
-        blocks.push("That's all there is on this one.".to_string());
+        blocks.push(escape(words::NOTHING_MORE));
     }
-    let rows = vec![vec![Button::action(
-        "Talk to someone",
-        Action::TalkToSomeone,
-    )]];
+    let rows = vec![vec![button(&Choice::TalkToSomeone)]];
     pack(&blocks, rows)
 }
 
@@ -394,10 +407,18 @@ fn programme_list(cards: &[ProgrammeCard]) -> Vec<String> {
 }
 
 fn programme_line(p: &ProgrammeCard) -> String {
-    let local = if p.local { " (in your area)" } else { "" };
+    let local = if p.local {
+        format!(" ({})", escape(words::IN_YOUR_AREA))
+    } else {
+        String::new()
+    };
     let link = match (&p.url, &p.phone) {
-        (Some(u), _) => format!(" · <a href=\"{}\">website</a>", escape_attr(u)),
-        (None, Some(ph)) => format!(" · phone {}", escape(ph)),
+        (Some(u), _) => format!(
+            " · <a href=\"{}\">{}</a>",
+            escape_attr(u),
+            escape(words::WEBSITE_SHORT)
+        ),
+        (None, Some(ph)) => format!(" · {} {}", escape(words::PHONE_SHORT), escape(ph)),
         (None, None) => p
             .email
             .as_ref()
@@ -452,7 +473,11 @@ fn sources_block(r: &Reply) -> Option<String> {
             )
         })
         .collect();
-    Some(format!("<b>Sources</b>\n{}", links.join("\n")))
+    Some(format!(
+        "<b>{}</b>\n{}",
+        escape(words::SOURCES),
+        links.join("\n")
+    ))
 }
 
 /// Button text: Telegram shows about 40 characters on a phone; keep labels short.
@@ -473,13 +498,21 @@ fn programme_blocks(p: &ProgrammeCard) -> Vec<String> {
         format!("<i>{}</i>", escape(&p.provider)),
         escape(&p.summary),
     ];
-    lines.push(format!("<b>How to join:</b> {}", escape(&p.how_to_join)));
+    lines.push(format!(
+        "<b>{}:</b> {}",
+        escape(words::HOW_TO_JOIN),
+        escape(&p.how_to_join)
+    ));
     let mut contact = Vec::new();
     if let Some(u) = &p.url {
-        contact.push(format!("<a href=\"{}\">Website</a>", escape_attr(u)));
+        contact.push(format!(
+            "<a href=\"{}\">{}</a>",
+            escape_attr(u),
+            escape(words::WEBSITE)
+        ));
     }
     if let Some(ph) = &p.phone {
-        contact.push(format!("Phone {}", escape(ph)));
+        contact.push(format!("{} {}", escape(words::PHONE), escape(ph)));
     }
     if let Some(e) = &p.email {
         contact.push(escape(e));

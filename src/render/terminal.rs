@@ -1,11 +1,17 @@
-//! Plain terminal text for a reply, with its choices numbered.
+//! Plain terminal text for a reply (`ask`), with its choices numbered; its words from
+//! [`crate::words`].
 
 use crate::assistant::{Outcome, Reply, Shown};
+use crate::words;
 
 use super::markdown::to_plain;
 
 pub fn reply(r: &Reply) -> String {
     let mut s = String::new();
+    if let Some(h) = &r.heading {
+        s.push_str(&super::telegram::unescape_plain(h));
+        s.push_str("\n\n");
+    }
     if let Some(msg) = &r.crisis_message {
         s.push_str(&to_plain(msg));
         s.push_str("\n\n");
@@ -19,11 +25,18 @@ pub fn reply(r: &Reply) -> String {
         s.push_str("\n\n");
     }
     match r.outcome {
-        Outcome::Clarify => s.push_str("I'm not sure which of these you mean:\n"),
-        Outcome::NoAnswer => s.push_str(
-            "Sorry, I don't have guidance on that. Try /topics to browse what I cover, or talk to Acas \
-             (0300 123 1100) for free employment advice. If someone's life is at risk, call 999.\n",
-        ),
+        Outcome::Clarify => {
+            s.push_str(words::CLARIFY);
+            s.push('\n');
+        }
+        Outcome::NoAnswer => {
+            let helpline = r.helpline.as_ref().map(|h| h.sentence());
+            s.push_str(&format!(
+                "{} {}\n",
+                words::NO_ANSWER,
+                words::no_answer_help(helpline.as_deref())
+            ));
+        }
         _ => {}
     }
     match &r.shown {
@@ -40,7 +53,7 @@ pub fn reply(r: &Reply) -> String {
                 to_plain(answer)
             ));
             if let Some(date) = figures_checked {
-                s.push_str(&format!("\n{}\n", super::figures_checked_line(date)));
+                s.push_str(&format!("\n{}\n", words::figures_checked(date)));
             }
         }
         Some(Shown::Programme { card }) => {
@@ -54,7 +67,7 @@ pub fn reply(r: &Reply) -> String {
         None => {}
     }
     if !r.programmes.is_empty() {
-        s.push_str("\nWho can help:\n");
+        s.push_str(&format!("\n{}:\n", words::WHO_CAN_HELP));
         for p in &r.programmes {
             s.push_str(&format!("\n* {}\n", p.name));
             for line in programme(p).lines() {
@@ -63,7 +76,7 @@ pub fn reply(r: &Reply) -> String {
         }
     }
     if !r.sources.is_empty() {
-        s.push_str("\nSources:\n");
+        s.push_str(&format!("\n{}:\n", words::SOURCES));
         for src in &r.sources {
             s.push_str(&format!("- {} <{}>\n", src.title, src.url));
         }
@@ -83,15 +96,15 @@ pub fn reply(r: &Reply) -> String {
 }
 
 fn programme(p: &crate::assistant::ProgrammeCard) -> String {
-    let mut s = format!("{}\nHow to join: {}\n", p.summary, p.how_to_join);
+    let mut s = format!("{}\n{}: {}\n", p.summary, words::HOW_TO_JOIN, p.how_to_join);
     if let Some(u) = &p.url {
-        s.push_str(&format!("Web: {u}\n"));
+        s.push_str(&format!("{}: {u}\n", words::WEB));
     }
     if let Some(ph) = &p.phone {
-        s.push_str(&format!("Phone: {ph}\n"));
+        s.push_str(&format!("{}: {ph}\n", words::PHONE));
     }
     if let Some(e) = &p.email {
-        s.push_str(&format!("Email: {e}\n"));
+        s.push_str(&format!("{}: {e}\n", words::EMAIL));
     }
     s
 }

@@ -25,6 +25,7 @@ use chrono::NaiveDate;
 use sha2::{Digest, Sha256};
 
 use super::diag::Diagnostics;
+use super::helplines::{self, RawHelplines};
 use super::model::*;
 use super::raw::*;
 use read::file_stem;
@@ -78,6 +79,7 @@ pub fn load(root: &Path, today: NaiveDate) -> Loaded {
     let regions = cx.parse::<RawRegions>(&root.join("regions.yaml"));
     let synonyms = cx.parse::<RawSynonyms>(&root.join("synonyms.yaml"));
     let crisis = cx.parse::<RawCrisis>(&root.join("crisis.yaml"));
+    let raw_helplines = cx.parse::<RawHelplines>(&root.join(helplines::FILE));
 
     // A file that fails to parse still counts as existing (by its file name), so that one
     // syntax error does not also show up as a dangling reference everywhere it is linked.
@@ -152,6 +154,12 @@ pub fn load(root: &Path, today: NaiveDate) -> Loaded {
     let crisis = crisis
         .map(|c| cx.crisis(&root.join("crisis.yaml"), c, &refs))
         .unwrap_or_default();
+    let helplines = raw_helplines
+        .map(|h| {
+            let path = root.join(helplines::FILE);
+            helplines::build(&mut cx.d, &path, &h, &programme_ids, &programmes, today)
+        })
+        .unwrap_or_default();
     cx.duplicate_questions(
         raw_entries
             .iter()
@@ -166,17 +174,19 @@ pub fn load(root: &Path, today: NaiveDate) -> Loaded {
     let digest = hex::encode(cx.hasher.clone().finalize());
     let mut diagnostics = cx.d;
     diagnostics.sort();
+    let mut content = Content::new(
+        root.to_path_buf(),
+        topics,
+        regions,
+        synonyms,
+        crisis,
+        entries,
+        programmes,
+        digest,
+    );
+    content.helplines = helplines;
     Loaded {
-        content: Content::new(
-            root.to_path_buf(),
-            topics,
-            regions,
-            synonyms,
-            crisis,
-            entries,
-            programmes,
-            digest,
-        ),
+        content,
         diagnostics,
     }
 }
