@@ -149,9 +149,14 @@ fn every_flag_with_a_variable_is_shown_and_named_by_the_rule() {
         if env != &rule && !OTHER_NAMES.contains(&env.as_str()) {
             wrong.push(format!("`{path} --{long}` reads {env}, not {rule}"));
         }
-        let shown = r.stdout.lines().any(|l| l.starts_with(&format!("{name}: ")));
+        let shown = r
+            .stdout
+            .lines()
+            .any(|l| l.starts_with(&format!("{name}: ")));
         if long != "config" && !shown {
-            wrong.push(format!("`{path} --{long}` has a variable but no line in config show"));
+            wrong.push(format!(
+                "`{path} --{long}` has a variable but no line in config show"
+            ));
         }
     }
     assert!(wrong.is_empty(), "{wrong:#?}\n{}", r.stdout);
