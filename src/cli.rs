@@ -1,5 +1,9 @@
-//! The command line (clap derive). Every flag also reads a `WORKHEALTH_*` variable, and every
-//! command's `--help` ends with an example.
+//! The command line (clap derive). Every global and `serve` flag also reads a `WORKHEALTH_*`
+//! variable (the flag in upper snake case), and every command's `--help` ends with an example.
+//!
+//! These definitions are the settings' only list: `config.rs` reads them back for the config
+//! file's keys and `config show`. A secret flag has `hide_env_values = true`, which also masks
+//! it in `config show` (a secret with `value_name = "URL"` shows all but its password).
 
 use std::path::PathBuf;
 

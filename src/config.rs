@@ -3,6 +3,10 @@
 //! flag > environment > file > built-in default. The file's values are checked here, each bad
 //! one reported in one line naming the file, its line and the setting; then they become clap's
 //! defaults, so clap applies the precedence and every later check in one place.
+//!
+//! The settings are read from clap's definitions in `cli.rs`, not listed here: each global or
+//! `serve` flag with a variable is one (`--config` aside), named by its id, secret when it has
+//! `hide_env_values`. Adding such a flag in `cli.rs` puts it in the file and in `config show`.
 
 use std::collections::BTreeMap;
 use std::ffi::OsString;
@@ -14,37 +18,87 @@ use serde_saphyr::{DefaultMessageFormatter, MessageFormatter};
 
 use crate::cli::Cli;
 
-/// Settings a file may hold: name, whether it belongs to `serve` (and `config show`), and
-/// whether it is secret (masked by `config show`).
-const SETTINGS: &[(&str, bool, Secret)] = &[
-    ("content", false, Secret::No),
-    ("index", false, Secret::No),
-    ("model", false, Secret::No),
-    ("vectors", false, Secret::No),
-    ("data", false, Secret::No),
-    ("log_format", false, Secret::No),
-    ("listen", true, Secret::No),
-    ("no_telegram", true, Secret::No),
-    ("throttle", true, Secret::No),
-    ("watch", true, Secret::No),
-    ("retention_days", true, Secret::No),
-    ("webhook", true, Secret::No),
-    ("webhook_secret", true, Secret::Yes),
-    ("database_url", false, Secret::Url),
-];
+/// The one flag with a variable that is not a setting: it names the file of settings.
+const CONFIG_FILE: &str = "config";
 
-#[derive(Clone, Copy, PartialEq, Eq)]
+/// A setting: a flag with an environment variable, read from its clap definition in `cli.rs`
+/// (so adding the flag there is the only step).
+#[derive(Debug, Clone)]
+struct Setting {
+    /// The flag's id: its key in the config file and its name in `config show`.
+    name: String,
+    /// Its environment variable.
+    env: String,
+    /// Defined on `serve` (and so on `config show`, which takes the same arguments), not global.
+    serve: bool,
+    secret: Secret,
+    /// Its values are `on` and `off`, which YAML reads as booleans when bare.
+    on_off: bool,
+}
+
+/// How `config show` masks a value: secrets are the flags with `hide_env_values`, and a
+/// secret URL (`value_name = "URL"`) keeps all but its password.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Secret {
     No,
     Yes,
     Url,
 }
 
-/// Where each setting's value came from, for `config show`.
+/// Every setting, in the order `cli.rs` defines them: the global flags, then `serve`'s.
+fn settings() -> Vec<Setting> {
+    let cli = Cli::command();
+    let global = cli
+        .get_arguments()
+        .filter(|a| a.get_id() != CONFIG_FILE)
+        .map(|a| (a, false));
+    let serve = cli
+        .find_subcommand("serve")
+        .into_iter()
+        .flat_map(|s| s.get_arguments())
+        .map(|a| (a, true));
+    global
+        .chain(serve)
+        .filter_map(|(a, serve)| {
+            let env = a.get_env()?.to_str()?.to_string();
+            let url = a
+                .get_value_names()
+                .is_some_and(|n| n.iter().any(|n| n.as_str() == "URL"));
+            let secret = match (a.is_hide_env_values_set(), url) {
+                (false, _) => Secret::No,
+                (true, false) => Secret::Yes,
+                (true, true) => Secret::Url,
+            };
+            let values = a.get_possible_values();
+            let on_off = values.iter().map(|p| p.get_name()).eq(["on", "off"]);
+            Some(Setting {
+                name: a.get_id().to_string(),
+                env,
+                serve,
+                secret,
+                on_off,
+            })
+        })
+        .collect()
+}
+
+/// One line of `config show`: a setting's effective value and where it came from.
+#[derive(Debug, Clone)]
+pub struct Effective {
+    pub name: String,
+    /// As parsed (`060` days shows as 60); `None` when unset.
+    pub value: Option<String>,
+    /// `flag`, `env WORKHEALTH_...`, `file PATH`, `default` or `unset`.
+    pub source: String,
+    secret: Secret,
+}
+
+/// The effective settings of the command that ran (for `config show`: `serve`'s), in the
+/// order `cli.rs` defines them, and the config file read, if any.
 #[derive(Debug, Clone, Default)]
 pub struct Sources {
     pub file: Option<PathBuf>,
-    pub of: BTreeMap<String, String>,
+    pub settings: Vec<Effective>,
 }
 
 pub use crate::log::mask_url;
@@ -86,6 +140,7 @@ pub fn read_file(path: &Path) -> Result<BTreeMap<String, String>> {
                 );
             }
         };
+    let settings = settings();
     let mut out = BTreeMap::new();
     for (key, v) in raw {
         let name = key.replace('-', "_");
@@ -95,18 +150,18 @@ pub fn read_file(path: &Path) -> Result<BTreeMap<String, String>> {
             v.referenced.line(),
             v.referenced.column()
         );
-        if !SETTINGS.iter().any(|(n, ..)| *n == name) {
-            let known: Vec<&str> = SETTINGS.iter().map(|(n, ..)| *n).collect();
+        let Some(setting) = settings.iter().find(|s| s.name == name) else {
+            let known: Vec<&str> = settings.iter().map(|s| s.name.as_str()).collect();
             bail!(
                 "{at}: unknown setting `{key}` (known: {})",
                 known.join(", ")
             );
-        }
+        };
         let value = match &v.value {
             serde_json::Value::String(s) => s.clone(),
             serde_json::Value::Number(n) => n.to_string(),
             // YAML reads a bare `on`/`off` as a boolean.
-            serde_json::Value::Bool(b) if matches!(name.as_str(), "throttle" | "watch") => {
+            serde_json::Value::Bool(b) if setting.on_off => {
                 if *b { "on" } else { "off" }.to_string()
             }
             serde_json::Value::Bool(b) => b.to_string(),
@@ -182,9 +237,10 @@ pub fn parse() -> Result<(Cli, Sources), clap::Error> {
         },
         None => BTreeMap::new(),
     };
+    let settings = settings();
     let mut cmd = Cli::command();
     for (name, value) in &file {
-        let serve = SETTINGS.iter().any(|(n, s, _)| n == name && *s);
+        let serve = settings.iter().any(|s| &s.name == name && s.serve);
         let default = |a: clap::Arg| a.default_value(value.clone());
         cmd = if serve {
             // `serve`'s settings are also `config show`'s (it flattens the same arguments).
@@ -200,21 +256,19 @@ pub fn parse() -> Result<(Cli, Sources), clap::Error> {
     let cli = Cli::from_arg_matches(&matches)?;
     let mut sources = Sources {
         file: path.clone(),
-        of: BTreeMap::new(),
+        settings: Vec::new(),
     };
     let sub = matches
         .subcommand_matches("config")
         .and_then(|m| m.subcommand_matches("show"))
         .or_else(|| matches.subcommand_matches("serve"));
-    for (name, serve, _) in SETTINGS {
-        let m = if *serve { sub } else { Some(&matches) };
+    for s in settings {
+        let m = if s.serve { sub } else { Some(&matches) };
         let Some(m) = m else { continue };
-        let src = match m.value_source(name) {
+        let source = match m.value_source(&s.name) {
             Some(ValueSource::CommandLine) => "flag".to_string(),
-            Some(ValueSource::EnvVariable) => {
-                format!("env WORKHEALTH_{}", name.to_uppercase())
-            }
-            Some(ValueSource::DefaultValue) if file.contains_key(*name) => {
+            Some(ValueSource::EnvVariable) => format!("env {}", s.env),
+            Some(ValueSource::DefaultValue) if file.contains_key(&s.name) => {
                 format!(
                     "file {}",
                     path.as_ref()
@@ -225,69 +279,49 @@ pub fn parse() -> Result<(Cli, Sources), clap::Error> {
             Some(_) => "default".to_string(),
             None => "unset".to_string(),
         };
-        sources.of.insert(name.to_string(), src);
+        sources.settings.push(Effective {
+            value: value_of(m, &s.name),
+            name: s.name,
+            source,
+            secret: s.secret,
+        });
     }
     Ok((cli, sources))
 }
 
+/// A setting's value as clap parsed it: as text where the parsed value can read differently
+/// from what was typed (a number, an address, a switch), else as given.
+fn value_of(m: &clap::ArgMatches, name: &str) -> Option<String> {
+    if let Ok(Some(n)) = m.try_get_one::<u32>(name) {
+        return Some(n.to_string());
+    }
+    if let Ok(Some(a)) = m.try_get_one::<std::net::SocketAddr>(name) {
+        return Some(a.to_string());
+    }
+    if let Ok(Some(b)) = m.try_get_one::<bool>(name) {
+        return Some(b.to_string());
+    }
+    let raw = m.try_get_raw(name).ok()??.next()?;
+    Some(raw.to_string_lossy().into_owned())
+}
+
 /// `config show`: the effective settings, secrets masked, each with where it came from.
-pub fn show(cli: &Cli, serve: &crate::cli::ServeArgs, sources: &Sources) -> String {
+pub fn show(sources: &Sources) -> String {
     use std::fmt::Write as _;
-    let g = &cli.global;
-    let on_off = |o: crate::cli::OnOff| match o {
-        crate::cli::OnOff::On => "on",
-        crate::cli::OnOff::Off => "off",
-    };
-    let values: Vec<(&str, String)> = vec![
-        ("content", g.content.display().to_string()),
-        ("index", g.index.display().to_string()),
-        ("model", g.model.display().to_string()),
-        (
-            "vectors",
-            g.vectors
-                .as_ref()
-                .map(|v| v.display().to_string())
-                .unwrap_or_default(),
-        ),
-        ("data", g.data.display().to_string()),
-        ("log_format", g.log_format.as_str().to_string()),
-        ("listen", serve.listen.to_string()),
-        ("no_telegram", serve.no_telegram.to_string()),
-        ("throttle", on_off(serve.throttle).to_string()),
-        ("watch", on_off(serve.watch).to_string()),
-        ("retention_days", serve.retention_days.to_string()),
-        ("webhook", serve.webhook.clone().unwrap_or_default()),
-        (
-            "webhook_secret",
-            serve.webhook_secret.clone().unwrap_or_default(),
-        ),
-        ("database_url", g.database_url.clone().unwrap_or_default()),
-    ];
     let mut out = String::new();
     if let Some(f) = &sources.file {
         let _ = writeln!(out, "# config file: {}", f.display());
     }
-    for (name, value) in values {
-        let secret = SETTINGS
-            .iter()
-            .find(|(n, ..)| *n == name)
-            .map(|(_, _, s)| *s)
-            .unwrap_or(Secret::No);
-        let shown = if value.is_empty() {
-            "(not set)".to_string()
-        } else {
-            match secret {
-                Secret::No => value,
+    for s in &sources.settings {
+        let shown = match s.value.as_deref() {
+            None | Some("") => "(not set)".to_string(),
+            Some(v) => match s.secret {
+                Secret::No => v.to_string(),
                 Secret::Yes => "***".to_string(),
-                Secret::Url => mask_url(&value),
-            }
+                Secret::Url => mask_url(v),
+            },
         };
-        let src = sources
-            .of
-            .get(name)
-            .map(String::as_str)
-            .unwrap_or("default");
-        let _ = writeln!(out, "{name}: {shown}    # {src}");
+        let _ = writeln!(out, "{}: {shown}    # {}", s.name, s.source);
     }
     let token = match std::env::var("TELOXIDE_TOKEN") {
         Ok(t) if !t.trim().is_empty() => "*** (set)",
@@ -336,6 +370,51 @@ mod tests {
         let f = read_file(&p).unwrap();
         assert_eq!(f["retention_days"], "30");
         assert_eq!(f["no_telegram"], "true");
+    }
+
+    /// Secrets are the flags with `hide_env_values`, wherever they are defined, and `config show`
+    /// masks exactly those.
+    #[test]
+    fn the_flags_that_hide_their_values_are_masked_and_only_they() {
+        fn hidden(cmd: &clap::Command, out: &mut Vec<String>) {
+            out.extend(
+                cmd.get_arguments()
+                    .filter(|a| a.is_hide_env_values_set())
+                    .map(|a| a.get_id().to_string()),
+            );
+            cmd.get_subcommands().for_each(|s| hidden(s, out));
+        }
+        let mut secret = Vec::new();
+        hidden(&Cli::command(), &mut secret);
+        for name in ["database_url", "webhook_secret"] {
+            assert!(secret.iter().any(|s| s == name), "{name} not secret");
+        }
+        let sources = Sources {
+            file: None,
+            settings: settings()
+                .into_iter()
+                .map(|s| Effective {
+                    value: Some(format!("postgres://wh:hunter2@db/{}", s.name)),
+                    name: s.name,
+                    source: "flag".to_string(),
+                    secret: s.secret,
+                })
+                .collect(),
+        };
+        let out = show(&sources);
+        for s in &sources.settings {
+            let line = out
+                .lines()
+                .find(|l| l.starts_with(&format!("{}: ", s.name)))
+                .unwrap_or_else(|| panic!("no {} in {out}", s.name));
+            let masked = secret.contains(&s.name);
+            assert_eq!(!line.contains("hunter2"), masked, "{line}");
+        }
+        assert!(
+            out.contains("database_url: postgres://wh:***@db/database_url"),
+            "{out}"
+        );
+        assert!(out.contains("webhook_secret: ***    # flag"), "{out}");
     }
 
     #[test]

@@ -54,8 +54,8 @@ pub fn colour(terminal: bool, no_color: Option<&std::ffi::OsStr>) -> bool {
 }
 
 pub fn run(cli: Cli, sources: &crate::config::Sources) -> Result<ExitCode> {
-    if let Command::Config(crate::cli::ConfigCommand::Show(args)) = &cli.command {
-        print!("{}", crate::config::show(&cli, args, sources));
+    if let Command::Config(crate::cli::ConfigCommand::Show(_)) = &cli.command {
+        print!("{}", crate::config::show(sources));
         return Ok(ExitCode::SUCCESS);
     }
     match cli.command {

@@ -115,3 +115,49 @@ fn a_bad_value_is_one_clear_line_naming_the_setting() {
         r.stderr
     );
 }
+
+/// Variables named by another convention: teloxide reads these itself, should they ever become
+/// flags too.
+const OTHER_NAMES: &[&str] = &["TELOXIDE_TOKEN", "TELOXIDE_API_URL"];
+
+/// Every flag with a variable, in any command, is a setting `config show` prints (the config
+/// file's own `--config` aside), and its variable is `WORKHEALTH_` and the flag in upper snake
+/// case.
+#[test]
+fn every_flag_with_a_variable_is_shown_and_named_by_the_rule() {
+    use clap::CommandFactory;
+    fn walk(cmd: &clap::Command, path: &str, out: &mut Vec<(String, String, String)>) {
+        for a in cmd.get_arguments() {
+            if let (Some(long), Some(env)) = (a.get_long(), a.get_env()) {
+                let env = env.to_string_lossy().into_owned();
+                out.push((path.to_string(), long.to_string(), env));
+            }
+        }
+        for sub in cmd.get_subcommands() {
+            walk(sub, &format!("{path} {}", sub.get_name()), out);
+        }
+    }
+    let mut flags = Vec::new();
+    walk(&workhealth::cli::Cli::command(), "workhealth", &mut flags);
+    assert!(flags.len() >= 10, "{flags:?}");
+    let r = show(&["config", "show"], &[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let mut wrong = Vec::new();
+    for (path, long, env) in &flags {
+        let name = long.replace('-', "_");
+        let rule = format!("WORKHEALTH_{}", name.to_uppercase());
+        if env != &rule && !OTHER_NAMES.contains(&env.as_str()) {
+            wrong.push(format!("`{path} --{long}` reads {env}, not {rule}"));
+        }
+        let shown = r
+            .stdout
+            .lines()
+            .any(|l| l.starts_with(&format!("{name}: ")));
+        if long != "config" && !shown {
+            wrong.push(format!(
+                "`{path} --{long}` has a variable but no line in config show"
+            ));
+        }
+    }
+    assert!(wrong.is_empty(), "{wrong:#?}\n{}", r.stdout);
+}
