@@ -299,6 +299,7 @@ fn eval_cmd(g: &Global, args: &EvalArgs) -> Result<ExitCode> {
                 let line = serde_json::json!({
                     "file": file.file_name().map(|f| f.to_string_lossy().to_string()),
                     "q": c.q, "expect": expect, "crisis": c.crisis, "hits": hits,
+                    "words": crate::assistant::message::read(&c.q).words(),
                     "crisis_rule": rule, "crisis_sims": sims,
                 });
                 writeln!(out, "{line}")?;

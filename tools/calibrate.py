@@ -51,7 +51,9 @@ def fuse(h, w, words):
 
 
 def tops(case, w):
-    words = len(case["q"].split())
+    # The message core's words as the assistant counts them (greetings and sign-offs off);
+    # files from before `words` was printed fall back to the raw question's.
+    words = case.get("words", len(case["q"].split()))
     scored = sorted(((fuse(h, w, words), h[0], h[3], h[4]) for h in case["hits"]), reverse=True)
     return scored[:3]
 

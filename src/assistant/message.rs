@@ -17,6 +17,14 @@ pub struct Message {
     pub sentences: Vec<String>,
 }
 
+impl Message {
+    /// How many words the core has: what the crisis check's short-message margin and the
+    /// classifier's `class_words` count (and `eval --signals` prints, for calibration).
+    pub fn words(&self) -> usize {
+        self.core.split_whitespace().count()
+    }
+}
+
 /// Shorter sentences ("Any ideas?") carry too little to be scored on their own.
 pub const MIN_SENTENCE_WORDS: usize = 4;
 /// At most this many sentences are scored on their own (the whole message always is).

@@ -208,7 +208,7 @@ impl Assistant {
         let message = message::read(question);
         let vectors = self.embed_message(&message);
         // The crisis check comes before any search: phrases, structure, then meaning.
-        let words = message.core.split_whitespace().count();
+        let words = message.words();
         let (meaning, near) = self.crisis_meaning(&vectors, words, false);
         let signal = self.crisis.check(question).or(meaning);
         if signal.is_none()
@@ -627,7 +627,7 @@ impl Assistant {
                 }
             }
             hits.extend(extra);
-            let words = message.core.split_whitespace().count();
+            let words = message.words();
             for h in &mut hits {
                 h.score = w.fuse(h, words);
             }
