@@ -7,8 +7,11 @@
 
 pub mod crisis;
 pub mod decide;
+mod fill;
+mod follow_up;
 pub mod menu;
 pub mod message;
+mod rank;
 pub mod region;
 pub mod reply;
 pub mod smalltalk;
@@ -16,18 +19,16 @@ pub mod smalltalk;
 use std::sync::Arc;
 
 use crate::content::{Content, Kind, Programme};
-use crate::embed::Vector;
 use crate::search::semantic::Semantic;
 use crate::search::{Engine, Hit, IndexError, SearchIndex};
 pub use crisis::{CrisisLayer, CrisisSignal};
 pub use decide::{CrisisThresholds, Thresholds, Weights};
+pub use follow_up::Previous;
+use follow_up::{continues, ordinal};
 pub use menu::Menu;
+pub use rank::{LOCAL_BOOST, REGION_BOOST, Ranking};
 pub use reply::*;
 
-/// How far a programme for the asker's own region is lifted above national ones.
-pub const REGION_BOOST: f32 = 1.15;
-/// And further when the question asks for something local ("round here").
-pub const LOCAL_BOOST: f32 = 1.6;
 /// Results a reply carries.
 pub const MAX_RESULTS: usize = 5;
 /// Related entries offered under an answer.
@@ -43,8 +44,6 @@ pub const FOLLOW_UP_WORDS: usize = 8;
 pub const FOLLOW_UP_BOOST: f32 = 1.1;
 /// How long after a question a short message may follow up on it.
 pub const FOLLOW_UP_WINDOW: std::time::Duration = std::time::Duration::from_secs(10 * 60);
-/// Lexical hits fetched per question before fusion.
-const LEXICAL_DEPTH: usize = 30;
 /// Ranked hits kept after fusion.
 const RANKED_DEPTH: usize = 15;
 
@@ -73,91 +72,6 @@ pub struct Assistant {
     pub thresholds: Thresholds,
     pub weights: Weights,
     pub crisis_thresholds: CrisisThresholds,
-}
-
-/// What a chat asked last, kept by the channel (in memory only, for [`FOLLOW_UP_WINDOW`]) so
-/// that a follow-up can be answered in its light ([`Assistant::reply_after`]).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Previous {
-    /// The question (with the follow-ups that were taken with it).
-    pub question: String,
-    /// The entry shown for it, if any.
-    pub entry: Option<String>,
-    /// The entries offered as choices, in order ("the second one").
-    pub choices: Vec<String>,
-}
-
-impl Previous {
-    /// What to remember of a reply, for the next message; `None` when there is nothing to
-    /// follow up (no answer, small talk, a crisis).
-    pub fn of(reply: &Reply) -> Option<Previous> {
-        if !matches!(reply.outcome, Outcome::Answer | Outcome::Clarify) {
-            return None;
-        }
-        // A follow-up carries its earlier question along (the last 60 words of it all).
-        let words: Vec<&str> = reply.question.split_whitespace().collect();
-        let question = words[words.len().saturating_sub(60)..].join(" ");
-        Some(Previous {
-            question,
-            entry: reply.shown.as_ref().map(|s| s.id().to_string()),
-            choices: reply
-                .choices
-                .iter()
-                .filter_map(|c| match c {
-                    Choice::Show { id, .. } => Some(id.clone()),
-                    _ => None,
-                })
-                .collect(),
-        })
-    }
-}
-
-/// Whether a message opens like the rest of a conversation ("and if…", "what about…", "but…").
-fn continues(text: &str) -> bool {
-    let t = text.trim_start().to_lowercase();
-    [
-        "and ",
-        "but ",
-        "what if ",
-        "what about ",
-        "how about ",
-        "also ",
-        "so what ",
-        "then ",
-        "if ",
-        "or ",
-    ]
-    .iter()
-    .any(|c| t.starts_with(c))
-}
-
-/// "The first one", "the second", "the third option": which choice, from 0.
-fn ordinal(text: &str) -> Option<usize> {
-    let t = text.to_lowercase();
-    let words: Vec<&str> = t
-        .split(|c: char| !c.is_alphanumeric())
-        .filter(|w| !w.is_empty())
-        .collect();
-    if words.len() > 6 {
-        return None;
-    }
-    let n = words.iter().find_map(|w| match *w {
-        "first" | "1st" => Some(0),
-        "second" | "2nd" => Some(1),
-        "third" | "3rd" => Some(2),
-        _ => None,
-    });
-    let refers = words
-        .iter()
-        .any(|w| matches!(*w, "one" | "option" | "choice" | "entry" | "about" | "the"));
-    n.filter(|_| refers)
-}
-
-/// A question ranked: the hits best first, and what else the decision needs.
-pub struct Ranking {
-    pub hits: Vec<Hit>,
-    /// The best item of each sentence that is about something of its own (two worries).
-    pub worries: Vec<String>,
 }
 
 impl Assistant {
@@ -494,189 +408,6 @@ impl Assistant {
         v
     }
 
-    /// Every ranked hit with its signals (fused score, BM25, coverage, cosines), for calibration.
-    pub fn signals(&self, cx: &Context, question: &str) -> Vec<Hit> {
-        self.rank(question, self.region_for(cx, question).as_deref())
-            .hits
-    }
-
-    /// The region a question is about: a place it names, else the asker's (known) region.
-    fn region_for(&self, cx: &Context, question: &str) -> Option<String> {
-        let named = self.regions.find(question).map(str::to_string);
-        named
-            .or_else(|| cx.region.clone())
-            .filter(|r| self.content.region(r).is_some())
-    }
-
-    /// Ranks the items for a question: lexical and semantic scores fused per item, then the
-    /// region's programmes lifted and other regions' hidden.
-    pub fn rank(&self, question: &str, region: Option<&str>) -> Ranking {
-        let message = message::read(question);
-        let vectors = self.embed_message(&message);
-        self.rank_message(message, vectors, region)
-    }
-
-    /// The message's vectors: its core, then each of its sentences (empty without the model).
-    fn embed_message(&self, message: &message::Message) -> Vec<Vector> {
-        let Some(sem) = &self.semantic else {
-            return Vec::new();
-        };
-        let mut texts: Vec<&str> = vec![message.core.as_str()];
-        texts.extend(message.sentences.iter().map(String::as_str));
-        sem.embedder().embed_many(&texts)
-    }
-
-    /// The meaning layer of the crisis check: the message (whole and sentence by sentence)
-    /// against the crisis examples and the calm contrasts. Returns the signal, if it fires,
-    /// and the closest example's similarity (for reviewers: near-misses).
-    pub fn crisis_meaning(
-        &self,
-        vectors: &[Vector],
-        words: usize,
-        skip_self: bool,
-    ) -> (Option<CrisisSignal>, Option<f32>) {
-        let Some(sem) = &self.semantic else {
-            return (None, None);
-        };
-        let t = &self.crisis_thresholds;
-        let mut closest: Option<f32> = None;
-        let mut fired = None;
-        for (i, v) in vectors.iter().enumerate() {
-            let Some(sim) = sem.crisis_similarity(v, skip_self) else {
-                continue;
-            };
-            closest = Some(closest.map_or(sim.crisis, |c: f32| c.max(sim.crisis)));
-            if fired.is_none() && t.fires(sim.crisis, sim.calm, i > 0, words) {
-                fired = Some(CrisisSignal {
-                    layer: CrisisLayer::Meaning,
-                    matched: sem.crisis_example(sim.example).to_string(),
-                });
-            }
-        }
-        (fired, closest)
-    }
-
-    /// The crisis check's signals for a text, for calibration: whether the phrase or structure
-    /// layer fires, and for the whole message and then each of its sentences, the closest
-    /// crisis example's and calm text's similarity (`skip_self` leaves an exact match out).
-    pub fn crisis_signals(
-        &self,
-        text: &str,
-        skip_self: bool,
-    ) -> (Option<CrisisLayer>, Vec<(f32, f32)>) {
-        let rule = self.crisis.check(text).map(|s| s.layer);
-        let vectors = self.embed_message(&message::read(text));
-        let sims = match &self.semantic {
-            Some(sem) => vectors
-                .iter()
-                .filter_map(|v| sem.crisis_similarity(v, skip_self))
-                .map(|s| (s.crisis, s.calm))
-                .collect(),
-            None => Vec::new(),
-        };
-        (rule, sims)
-    }
-
-    fn rank_message(
-        &self,
-        message: message::Message,
-        vectors: Vec<Vector>,
-        region: Option<&str>,
-    ) -> Ranking {
-        let found = match self.engine.search(&message.core, LEXICAL_DEPTH) {
-            Ok(f) => f,
-            Err(e) => {
-                tracing::error!(error = %e, "search failed");
-                Default::default()
-            }
-        };
-        let mut hits = found.hits;
-        let mut worries = Vec::new();
-        if let Some(sem) = &self.semantic {
-            let per_query = sem.score_each(&vectors);
-            let w = &self.weights;
-            let mut by_id: std::collections::HashMap<String, usize> = hits
-                .iter()
-                .enumerate()
-                .map(|(i, h)| (h.id.clone(), i))
-                .collect();
-            let mut extra = Vec::new();
-            for (i, (id, kind)) in sem.items.iter().enumerate() {
-                let best = per_query.iter().map(|q| q[i].best).fold(-1.0f32, f32::max);
-                let whole = per_query.iter().map(|q| q[i].whole).fold(-1.0f32, f32::max);
-                let class = per_query
-                    .iter()
-                    .map(|q| q[i].class)
-                    .fold(f32::NEG_INFINITY, f32::max);
-                match by_id.remove(id) {
-                    Some(j) => {
-                        hits[j].sem_best = best;
-                        hits[j].sem_whole = whole;
-                        hits[j].sem_class = class;
-                    }
-                    None => extra.push(Hit {
-                        id: id.clone(),
-                        kind: *kind,
-                        score: 0.0,
-                        coverage: 0.0,
-                        lexical: 0.0,
-                        sem_best: best,
-                        sem_whole: whole,
-                        sem_class: class,
-                    }),
-                }
-            }
-            hits.extend(extra);
-            let words = message.words();
-            for h in &mut hits {
-                h.score = w.fuse(h, words);
-            }
-            // Two worries: sentences whose own best item is clearly in scope.
-            if per_query.len() > 2 {
-                for q in &per_query[1..] {
-                    if let Some((i, s)) = q
-                        .iter()
-                        .enumerate()
-                        .map(|(i, s)| (i, s.best))
-                        .max_by(|a, b| a.1.total_cmp(&b.1))
-                        && s >= w.worry
-                    {
-                        let id = &sem.items[i].0;
-                        if !worries.contains(id) {
-                            worries.push(id.clone());
-                        }
-                    }
-                }
-            }
-        }
-        let hits = self.regional(hits, &message.core, region);
-        Ranking { hits, worries }
-    }
-
-    fn regional(&self, hits: Vec<Hit>, question: &str, region: Option<&str>) -> Vec<Hit> {
-        let local = region::wants_local(question);
-        let mut hits: Vec<Hit> = hits
-            .into_iter()
-            .filter_map(|mut h| {
-                if h.kind == Kind::Programme {
-                    let p = self.content.programme(&h.id)?;
-                    if region.is_some() && !p.serves(region) {
-                        return None; // another region's programme
-                    }
-                    if let Some(r) = region
-                        && !p.is_national()
-                        && p.regions.iter().any(|x| x == r)
-                    {
-                        h.score *= if local { LOCAL_BOOST } else { REGION_BOOST };
-                    }
-                }
-                Some(h)
-            })
-            .collect();
-        hits.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.id.cmp(&b.id)));
-        hits
-    }
-
     /// The crisis reply: the crisis message first, then the crisis entry.
     fn crisis_reply(&self, question: &str, region: Option<String>, mut hits: Vec<Hit>) -> Reply {
         let crisis = &self.content.crisis;
@@ -734,137 +465,4 @@ impl Assistant {
         });
         reply.choices.insert(0, Choice::CrisisLines);
     }
-
-    fn empty(
-        &self,
-        question: &str,
-        region: Option<String>,
-        outcome: Outcome,
-        results: Vec<Ranked>,
-    ) -> Reply {
-        let helpline = match outcome {
-            Outcome::NoAnswer => self.content.helplines.no_answer.as_ref().map(|h| Helpline {
-                name: h.name.clone(),
-                phone: h.phone.clone(),
-                gives: h.gives.clone(),
-            }),
-            _ => None,
-        };
-        Reply {
-            question: question.to_string(),
-            heading: None,
-            region,
-            outcome,
-            results,
-            crisis_message: None,
-            crisis: None,
-            crisis_similarity: None,
-            smalltalk: None,
-            shown: None,
-            runners_up: Vec::new(),
-            follow_up: None,
-            programmes: Vec::new(),
-            related: Vec::new(),
-            sources: Vec::new(),
-            choices: Vec::new(),
-            helpline,
-            content_digest: self.content.digest.clone(),
-        }
-    }
-
-    fn results(&self, hits: &[Hit]) -> Vec<Ranked> {
-        hits.iter()
-            .take(MAX_RESULTS)
-            .map(|h| Ranked {
-                id: h.id.clone(),
-                kind: h.kind,
-                title: self.title(&h.id),
-                score: (f64::from(h.score) * 1000.0).round() / 1000.0,
-            })
-            .collect()
-    }
-
-    fn title(&self, id: &str) -> String {
-        if let Some(e) = self.content.entry(id) {
-            e.title.clone()
-        } else if let Some(p) = self.content.programme(id) {
-            p.name.clone()
-        } else {
-            id.to_string()
-        }
-    }
-
-    /// Puts one item's full text, programmes, related entries, sources and buttons on a reply.
-    fn fill_item(&self, reply: &mut Reply, id: &str) {
-        let region = reply.region.clone();
-        let region = region.as_deref();
-        if let Some(e) = self.content.entry(id) {
-            reply.shown = Some(Shown::Guidance {
-                id: e.id.clone(),
-                title: e.title.clone(),
-                summary: e.summary.clone(),
-                answer: e.answer.clone(),
-                figures_checked: e
-                    .review_due(chrono::Utc::now().date_naive())
-                    .then(|| e.reviewed.format("%-d %B %Y").to_string()),
-            });
-            let mut cards: Vec<ProgrammeCard> = e
-                .programmes
-                .iter()
-                .filter_map(|p| self.content.programme(p))
-                .filter(|p| p.serves(region) || region.is_none())
-                .map(|p| self.card(p, region))
-                .collect();
-            cards.sort_by_key(|c| !c.local);
-            reply.programmes = cards;
-            reply.related = e
-                .related
-                .iter()
-                .take(MAX_RELATED)
-                .map(|r| ItemLink {
-                    id: r.clone(),
-                    title: self.title(r),
-                })
-                .collect();
-            reply.sources = source_links(&e.sources);
-        } else if let Some(p) = self.content.programme(id) {
-            reply.shown = Some(Shown::Programme {
-                card: self.card(p, region),
-            });
-            reply.sources = source_links(&p.sources);
-        }
-        reply.choices = reply
-            .related
-            .iter()
-            .map(|r| Choice::Show {
-                id: r.id.clone(),
-                title: r.title.clone(),
-            })
-            .collect();
-        reply.choices.push(Choice::TalkToSomeone);
-    }
-
-    fn card(&self, p: &Programme, region: Option<&str>) -> ProgrammeCard {
-        ProgrammeCard {
-            id: p.id.clone(),
-            name: p.name.clone(),
-            provider: p.provider.clone(),
-            summary: p.summary.clone(),
-            how_to_join: p.how_to_join.clone(),
-            url: p.contact.url.as_ref().map(|u| u.url.clone()),
-            phone: p.contact.phone.clone(),
-            email: p.contact.email.clone(),
-            local: !p.is_national() && region.is_some_and(|r| p.regions.iter().any(|x| x == r)),
-        }
-    }
-}
-
-fn source_links(sources: &[crate::content::Source]) -> Vec<SourceLink> {
-    sources
-        .iter()
-        .map(|s| SourceLink {
-            title: s.title.clone(),
-            url: s.url.clone(),
-        })
-        .collect()
 }
