@@ -2,9 +2,11 @@
 //! Run: `cargo run --release --example embed_time` (set RAYON_NUM_THREADS=1 for one core;
 //! WORKHEALTH_EMBED_PRECISION=f32 to time the f32 encoder where int8 would be chosen).
 //!
-//! Prints the wall-clock p50 and p99 of 200 calls and, on Linux, the same of the time the
-//! thread was actually on a processor (from /proc/thread-self/schedstat), which stays
-//! meaningful when the machine is busy with other work and the thread waits its turn.
+//! Prints the encoder's precision, the wall-clock p50 and p99 of 200 calls and, on Linux, the
+//! same of the time the thread was actually on a processor (from /proc/thread-self/schedstat),
+//! which stays meaningful when the machine is busy with other work and the thread waits its
+//! turn. That counter is brought up to date only at scheduler events (ticks of a few
+//! milliseconds), so for calls of a few milliseconds it is coarse: trust its p99 more than its p50.
 use std::time::{Duration, Instant};
 
 /// Nanoseconds this thread has run on a processor, where the system says.
