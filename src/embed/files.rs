@@ -35,14 +35,25 @@ pub const FILES: [(&str, &str); 3] = [
     ),
 ];
 
-/// A short name for the model and its exact files: part of every cached vector's key.
+/// A short name for the model, its exact files and the precision the encoder computes in on
+/// this machine (see [`super::precision`]; e.g. `minilm-l6-v2-<hash>-i8`): part of every cached
+/// vector's key, so vectors computed in one precision are never mixed with queries in another.
 pub fn fingerprint() -> String {
+    fingerprint_for(super::precision())
+}
+
+/// The [`fingerprint`] of the encoder in `precision`.
+pub fn fingerprint_for(precision: super::Precision) -> String {
     let mut h = Sha256::new();
     for (name, digest) in FILES {
         h.update(name.as_bytes());
         h.update(digest.as_bytes());
     }
-    format!("minilm-l6-v2-{}", &hex::encode(h.finalize())[..12])
+    format!(
+        "minilm-l6-v2-{}-{}",
+        &hex::encode(h.finalize())[..12],
+        precision.name()
+    )
 }
 
 /// Written beside the files once their digests have been checked, so a start need not hash
@@ -277,5 +288,11 @@ mod tests {
     fn the_fingerprint_names_the_files() {
         assert!(fingerprint().starts_with("minilm-l6-v2-"));
         assert_eq!(fingerprint(), fingerprint());
+        // The precision is part of it: f32 and int8 vectors never share a cache.
+        let f32 = fingerprint_for(crate::embed::Precision::F32);
+        let i8 = fingerprint_for(crate::embed::Precision::Int8);
+        assert!(f32.ends_with("-f32") && i8.ends_with("-i8"), "{f32} {i8}");
+        assert_eq!(f32.trim_end_matches("-f32"), i8.trim_end_matches("-i8"));
+        assert_eq!(fingerprint(), fingerprint_for(crate::embed::precision()));
     }
 }
