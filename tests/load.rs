@@ -37,7 +37,10 @@ async fn serve(fake: &FakeTelegram, data: &std::path::Path, throttle: &str) -> P
         .unwrap();
     let t0 = Instant::now();
     while fake.calls("getUpdates") == 0 {
-        assert!(t0.elapsed() < Duration::from_secs(120), "serve never polled");
+        assert!(
+            t0.elapsed() < Duration::from_secs(120),
+            "serve never polled"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     Proc(child)
