@@ -2,7 +2,7 @@
 //! set's questions, hostile input, regions, crisis, `ask` batch mode, `chat` through a pipe,
 //! and the on-disk index's rebuild when content changes.
 
-mod common;
+use crate::common;
 
 use std::io::Write;
 use std::process::Stdio;

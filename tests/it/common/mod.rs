@@ -1,5 +1,4 @@
 //! Shared test helpers: fixture content in a temp folder, and running the binary.
-#![allow(dead_code)]
 
 pub mod fake_telegram;
 pub mod serve;
