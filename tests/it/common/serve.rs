@@ -28,6 +28,8 @@ pub struct Serve {
     _dirs: Vec<tempfile::TempDir>,
     stderr: Arc<Mutex<Vec<String>>>,
     pub http: String,
+    /// No answering test runs beside a running `serve` (see [`super::Room`]).
+    _room: super::InRoom,
 }
 
 impl Serve {
@@ -46,6 +48,9 @@ impl Serve {
     }
 
     pub async fn launch(l: Launch<'_>) -> Serve {
+        let room = tokio::task::spawn_blocking(|| super::Room::Timed.enter())
+            .await
+            .unwrap();
         let fake = match l.fake {
             Some(f) => f,
             None => FakeTelegram::start().await,
@@ -106,6 +111,7 @@ impl Serve {
             _dirs: dirs,
             stderr,
             http,
+            _room: room,
         };
         // Ready when it polls for updates (or has set its webhook).
         let t0 = std::time::Instant::now();
