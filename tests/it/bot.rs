@@ -1257,6 +1257,10 @@ async fn a_502_storm_at_start_does_not_delay_the_first_answer() {
         }
     }
     let content = common::repo().join("content");
+    // Timed from here: wait for the answering tests first (Serve::launch would, inside t0).
+    let _room = tokio::task::spawn_blocking(|| common::Room::Timed.enter())
+        .await
+        .unwrap();
     let t0 = std::time::Instant::now();
     let mut s = Serve::launch(common::serve::Launch {
         args: &["--throttle", "off"],
