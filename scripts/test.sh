@@ -74,7 +74,7 @@ say "tests (those that need PostgreSQL or Chromium are listed as ignored here an
 cargo test --locked --no-fail-fast || status=1
 
 say "tests that need PostgreSQL or Chromium"
-cargo test --locked --no-fail-fast --test log --test ops --test browser -- --ignored postgres browser ||
+cargo test --locked --no-fail-fast --test it -- --ignored postgres browser:: ||
     status=1
 
 [ "$status" = 0 ] && say "all tests passed" || say "some tests FAILED (see above)"

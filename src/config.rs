@@ -173,39 +173,65 @@ pub fn read_file(path: &Path) -> Result<BTreeMap<String, String>> {
     Ok(out)
 }
 
+/// Why a URL does not parse (the `url` crate's error, as `reqwest` gives it).
+type UrlError = <reqwest::Url as std::str::FromStr>::Err;
+
+/// Why a config file's value is refused: the reason, after the file, line and setting name.
+#[derive(Debug, thiserror::Error)]
+pub enum BadValue {
+    #[error("`{0}` is not an address like 127.0.0.1:8080")]
+    Address(String),
+    #[error("`{0}` is not a whole number of days (1 or more)")]
+    Days(String),
+    #[error("`{0}` must be on or off")]
+    OnOff(String),
+    #[error("`{0}` must be human or json")]
+    LogFormat(String),
+    #[error("`{0}` must be true or false")]
+    TrueFalse(String),
+    #[error("not a URL ({0})")]
+    Url(UrlError),
+    #[error("Telegram needs an https:// URL")]
+    NotHttps,
+    #[error("expected postgres://... (or no URL for SQLite in --data)")]
+    NotPostgres,
+    #[error("1 to 256 characters of A-Z a-z 0-9 _ - (Telegram's rule)")]
+    WebhookSecret,
+}
+
 /// The checks clap would make, with messages that name the file's setting.
-fn check(name: &str, v: &str) -> std::result::Result<(), String> {
+fn check(name: &str, v: &str) -> std::result::Result<(), BadValue> {
     let on_off = || match v {
         "on" | "off" => Ok(()),
-        _ => Err(format!("`{v}` must be on or off")),
+        _ => Err(BadValue::OnOff(v.to_string())),
     };
     match name {
         "listen" => v
             .parse::<std::net::SocketAddr>()
             .map(|_| ())
-            .map_err(|_| format!("`{v}` is not an address like 127.0.0.1:8080")),
+            .map_err(|_| BadValue::Address(v.to_string())),
         "retention_days" => match v.parse::<u32>() {
             Ok(n) if n >= 1 => Ok(()),
-            _ => Err(format!("`{v}` is not a whole number of days (1 or more)")),
+            _ => Err(BadValue::Days(v.to_string())),
         },
         "throttle" | "watch" => on_off(),
         "log_format" => match v {
             "human" | "json" => Ok(()),
-            _ => Err(format!("`{v}` must be human or json")),
+            _ => Err(BadValue::LogFormat(v.to_string())),
         },
         "no_telegram" => match v {
             "true" | "false" => Ok(()),
-            _ => Err(format!("`{v}` must be true or false")),
+            _ => Err(BadValue::TrueFalse(v.to_string())),
         },
         "webhook" => match reqwest::Url::parse(v) {
             Ok(u) if u.scheme() == "https" => Ok(()),
-            Ok(_) => Err("Telegram needs an https:// URL".to_string()),
-            Err(e) => Err(format!("not a URL ({e})")),
+            Ok(_) => Err(BadValue::NotHttps),
+            Err(e) => Err(BadValue::Url(e)),
         },
         "database_url" => match reqwest::Url::parse(v) {
             Ok(u) if matches!(u.scheme(), "postgres" | "postgresql") => Ok(()),
-            Ok(_) => Err("expected postgres://... (or no URL for SQLite in --data)".to_string()),
-            Err(e) => Err(format!("not a URL ({e})")),
+            Ok(_) => Err(BadValue::NotPostgres),
+            Err(e) => Err(BadValue::Url(e)),
         },
         "webhook_secret" => {
             let ok = (1..=256).contains(&v.len())
@@ -214,7 +240,7 @@ fn check(name: &str, v: &str) -> std::result::Result<(), String> {
             if ok {
                 Ok(())
             } else {
-                Err("1 to 256 characters of A-Z a-z 0-9 _ - (Telegram's rule)".to_string())
+                Err(BadValue::WebhookSecret)
             }
         }
         _ => Ok(()),
@@ -370,6 +396,54 @@ mod tests {
         let f = read_file(&p).unwrap();
         assert_eq!(f["retention_days"], "30");
         assert_eq!(f["no_telegram"], "true");
+    }
+
+    #[test]
+    fn each_bad_value_says_why_in_the_same_words() {
+        for (name, v, why) in [
+            (
+                "listen",
+                "here",
+                "`here` is not an address like 127.0.0.1:8080",
+            ),
+            (
+                "retention_days",
+                "0",
+                "`0` is not a whole number of days (1 or more)",
+            ),
+            ("throttle", "maybe", "`maybe` must be on or off"),
+            ("watch", "yes", "`yes` must be on or off"),
+            ("log_format", "xml", "`xml` must be human or json"),
+            ("no_telegram", "on", "`on` must be true or false"),
+            (
+                "webhook",
+                "http://bot.example.org/hook",
+                "Telegram needs an https:// URL",
+            ),
+            ("webhook", "bot", "not a URL (relative URL without a base)"),
+            (
+                "database_url",
+                "mysql://db/wh",
+                "expected postgres://... (or no URL for SQLite in --data)",
+            ),
+            (
+                "webhook_secret",
+                "has spaces",
+                "1 to 256 characters of A-Z a-z 0-9 _ - (Telegram's rule)",
+            ),
+        ] {
+            assert_eq!(check(name, v).unwrap_err().to_string(), why, "{name}: {v}");
+        }
+        for (name, v) in [
+            ("listen", "127.0.0.1:8080"),
+            ("retention_days", "30"),
+            ("throttle", "off"),
+            ("webhook", "https://bot.example.org/hook"),
+            ("database_url", "postgresql://db/wh"),
+            ("webhook_secret", "s3cret_token-1"),
+        ] {
+            assert!(check(name, v).is_ok(), "{name}: {v}");
+        }
     }
 
     /// Secrets are the flags with `hide_env_values`, wherever they are defined, and `config show`

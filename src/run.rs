@@ -206,7 +206,7 @@ pub fn batch(
                         serde_json::Value::String(render::terminal::reply(&reply))
                     }
                 }
-                Err(e) => serde_json::json!({"error": e}),
+                Err(e) => serde_json::json!({"error": e.to_string()}),
             },
         }
     };
@@ -232,11 +232,21 @@ pub fn batch(
     Ok(())
 }
 
+/// Why a line of `ask --batch` input is not a question: written, as it is, in the line's
+/// `{"error": ...}` answer.
+#[derive(Debug, thiserror::Error)]
+enum LineError {
+    #[error("not a question object: {0}")]
+    NotAQuestion(serde_json::Error),
+    #[error("unknown region `{0}`")]
+    UnknownRegion(String),
+}
+
 fn parse_line(
     a: &Assistant,
     cx: &Context,
     text: &str,
-) -> std::result::Result<(Context, String), String> {
+) -> std::result::Result<(Context, String), LineError> {
     let trimmed = text.trim();
     if trimmed.starts_with('{') {
         #[derive(serde::Deserialize)]
@@ -246,12 +256,11 @@ fn parse_line(
             #[serde(default)]
             region: Option<String>,
         }
-        let line: Line =
-            serde_json::from_str(trimmed).map_err(|e| format!("not a question object: {e}"))?;
+        let line: Line = serde_json::from_str(trimmed).map_err(LineError::NotAQuestion)?;
         if let Some(r) = &line.region
             && a.content().region(r).is_none()
         {
-            return Err(format!("unknown region `{r}`"));
+            return Err(LineError::UnknownRegion(r.clone()));
         }
         let cx = Context {
             region: line.region.or_else(|| cx.region.clone()),

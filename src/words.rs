@@ -1,7 +1,7 @@
 //! Every sentence the product says, in one place: the bot's own messages, the words around a
 //! reply, menu headings, button labels and the notices a pressed button shows. Every channel
 //! (Telegram, the terminal `chat`, `ask`) takes its words from here, by name; nothing else
-//! writes a sentence for a user (`tests/tidy.rs` checks `bot/`, `render/`, `chat.rs` and the
+//! writes a sentence for a user (`tests/it/tidy.rs` checks `bot/`, `render/`, `chat.rs` and the
 //! reply types). UK English.
 //!
 //! Two kinds of text, each item says which:

@@ -1,7 +1,7 @@
 //! Every read of the log in SQL: the questions and their filters, the numbers the overview
 //! and `log stats` show, settings, how far a Telegram update was handled, reviewers and
 //! sessions. This is all [`crate::log::Reader`] can reach ([`ReadStore`]): nothing here
-//! writes (checked by `tests/tidy.rs`).
+//! writes (checked by `tests/it/tidy.rs`).
 
 use chrono::{DateTime, NaiveDate, Utc};
 

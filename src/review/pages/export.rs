@@ -17,7 +17,7 @@ pub async fn export_csv(
     State(state): State<AppState>,
     Query(p): Query<QueueParams>,
 ) -> Result<Response, AppError> {
-    let filter = p.filter().map_err(AppError::BadRequest)?;
+    let filter = p.filter()?;
     let bytes = with_store(&state, move |s| {
         let mut buf = Vec::new();
         report::export_csv(s, &filter, &mut buf)?;

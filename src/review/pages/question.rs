@@ -28,6 +28,21 @@ const MAX_TAGS: usize = 20;
 const MAX_TAG_CHARS: usize = 64;
 const MAX_NOTE_CHARS: usize = 4000;
 
+/// What is wrong with a review's tags: shown to the reviewer as it is.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+pub enum TagError {
+    #[error("a tag is longer than {} characters", MAX_TAG_CHARS)]
+    TooLong,
+    #[error("at most {} tags", MAX_TAGS)]
+    TooMany,
+}
+
+impl From<TagError> for AppError {
+    fn from(e: TagError) -> Self {
+        AppError::BadRequest(e.to_string())
+    }
+}
+
 #[derive(Debug, Deserialize, Default)]
 pub struct QuestionParams {
     #[serde(default)]
@@ -199,7 +214,7 @@ impl ReviewForm {
     }
 
     /// The tags: the checked quick ones, then the typed ones, without repeats.
-    fn tag_list(&self) -> Result<Vec<String>, String> {
+    fn tag_list(&self) -> Result<Vec<String>, TagError> {
         let mut out: Vec<String> = Vec::new();
         let quick = QUICK_TAGS
             .iter()
@@ -214,12 +229,12 @@ impl ReviewForm {
                 continue;
             }
             if t.chars().count() > MAX_TAG_CHARS {
-                return Err(format!("a tag is longer than {MAX_TAG_CHARS} characters"));
+                return Err(TagError::TooLong);
             }
             out.push(t);
         }
         if out.len() > MAX_TAGS {
-            return Err(format!("at most {MAX_TAGS} tags"));
+            return Err(TagError::TooMany);
         }
         Ok(out)
     }
@@ -235,7 +250,7 @@ pub async fn review_question(
     let current = with_store(&state, move |s| s.question(id))
         .await?
         .ok_or(AppError::NotFound)?;
-    let tags = form.tag_list().map_err(AppError::BadRequest)?;
+    let tags = form.tag_list()?;
     if form.note.chars().count() > MAX_NOTE_CHARS {
         return Err(AppError::BadRequest(format!(
             "the note is longer than {MAX_NOTE_CHARS} characters"
@@ -299,5 +314,14 @@ mod tests {
             ..Default::default()
         };
         assert!(many.tag_list().is_err());
+        assert_eq!(many.tag_list().unwrap_err().to_string(), "at most 20 tags");
+        let long = ReviewForm {
+            tags: "x".repeat(65),
+            ..Default::default()
+        };
+        assert_eq!(
+            long.tag_list().unwrap_err().to_string(),
+            "a tag is longer than 64 characters"
+        );
     }
 }

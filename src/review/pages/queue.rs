@@ -42,14 +42,35 @@ pub struct QueueParams {
     pub page: String,
 }
 
-fn date_param(s: &str, what: &str) -> Result<Option<NaiveDate>, String> {
+/// What is wrong with the queue's (or the export's) filters: shown to the reviewer as it is.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+pub enum FilterError {
+    #[error("outcome: `{given}` is not one of {}", .known.join(", "))]
+    Outcome {
+        given: String,
+        known: Vec<&'static str>,
+    },
+    #[error("{field}: `{given}` is not a date (YYYY-MM-DD)")]
+    Date { field: &'static str, given: String },
+}
+
+impl From<FilterError> for AppError {
+    fn from(e: FilterError) -> Self {
+        AppError::BadRequest(e.to_string())
+    }
+}
+
+fn date_param(s: &str, field: &'static str) -> Result<Option<NaiveDate>, FilterError> {
     let s = s.trim();
     if s.is_empty() {
         return Ok(None);
     }
     NaiveDate::parse_from_str(s, "%Y-%m-%d")
         .map(Some)
-        .map_err(|_| format!("{what}: `{s}` is not a date (YYYY-MM-DD)"))
+        .map_err(|_| FilterError::Date {
+            field,
+            given: s.to_string(),
+        })
 }
 
 impl QueueParams {
@@ -58,7 +79,7 @@ impl QueueParams {
     }
 
     /// The store filter, or what is wrong with the parameters.
-    pub fn filter(&self) -> Result<Filter, String> {
+    pub fn filter(&self) -> Result<Filter, FilterError> {
         let some = |s: &str| {
             let s = s.trim();
             (!s.is_empty()).then(|| s.to_string())
@@ -69,8 +90,10 @@ impl QueueParams {
             Some(o) => match Outcome::parse(&o) {
                 Some(o) => (Some(o), false),
                 None => {
-                    let known: Vec<&str> = outcome_choices().map(|(v, _)| v).collect();
-                    return Err(format!("outcome: `{o}` is not one of {}", known.join(", ")));
+                    return Err(FilterError::Outcome {
+                        given: o,
+                        known: outcome_choices().map(|(v, _)| v).collect(),
+                    });
                 }
             },
         };
@@ -129,7 +152,7 @@ pub async fn queue(
     Extension(who): Extension<Authed>,
     Query(p): Query<QueueParams>,
 ) -> Result<Response, AppError> {
-    let filter = p.filter().map_err(AppError::BadRequest)?;
+    let filter = p.filter()?;
     let page_no = p.page();
     let offset = (page_no - 1).saturating_mul(PAGE_SIZE);
     let (rows, total, tags) = {
@@ -286,6 +309,21 @@ mod tests {
             }
             .filter()
             .is_err()
+        );
+        let bad = QueueParams {
+            outcome: "bogus".into(),
+            to: "tomorrow".into(),
+            ..Default::default()
+        };
+        let why = bad.filter().unwrap_err().to_string();
+        assert!(why.starts_with("outcome: `bogus` is not one of "), "{why}");
+        let bad = QueueParams {
+            to: " tomorrow ".into(),
+            ..Default::default()
+        };
+        assert_eq!(
+            bad.filter().unwrap_err().to_string(),
+            "to: `tomorrow` is not a date (YYYY-MM-DD)"
         );
         assert_eq!(enc("a b&c/é"), "a%20b%26c%2F%C3%A9");
         assert_eq!(

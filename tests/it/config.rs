@@ -1,6 +1,6 @@
 //! Configuration: flag > environment > file > default, one-line errors, secrets masked.
 
-mod common;
+use crate::common;
 
 fn show(args: &[&str], env: &[(&str, &str)]) -> common::Run {
     let mut c = common::bin();

@@ -1,7 +1,7 @@
 //! The question log: migrations, privacy, /forget, crash safety, concurrency, a failing disk,
 //! retention, and the `log` commands.
 
-mod common;
+use crate::common;
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -725,7 +725,7 @@ fn child_writer() {
 fn kill_mid_write_loses_no_committed_row() {
     let dir = tempfile::tempdir().unwrap();
     let mut child = Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "child_writer", "--ignored", "--nocapture"])
+        .args(["--exact", "log::child_writer", "--ignored", "--nocapture"])
         .env("WORKHEALTH_TEST_CHILD_DIR", dir.path())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())

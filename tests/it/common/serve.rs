@@ -28,6 +28,8 @@ pub struct Serve {
     _dirs: Vec<tempfile::TempDir>,
     stderr: Arc<Mutex<Vec<String>>>,
     pub http: String,
+    /// No answering test runs beside a running `serve` (see [`super::Room`]).
+    _room: super::InRoom,
 }
 
 impl Serve {
@@ -46,6 +48,9 @@ impl Serve {
     }
 
     pub async fn launch(l: Launch<'_>) -> Serve {
+        let room = tokio::task::spawn_blocking(|| super::Room::Timed.enter())
+            .await
+            .unwrap();
         let fake = match l.fake {
             Some(f) => f,
             None => FakeTelegram::start().await,
@@ -106,6 +111,7 @@ impl Serve {
             _dirs: dirs,
             stderr,
             http,
+            _room: room,
         };
         // Ready when it polls for updates (or has set its webhook).
         let t0 = std::time::Instant::now();
@@ -154,10 +160,10 @@ impl Serve {
             .iter()
             .filter(|s| s.chat_id == chat)
             .count();
-        self.fake.send_text(chat, text);
+        let update = self.fake.send_text(chat, text);
         self.fake.wait_sent_to(chat, before + 1, T).await;
-        // Let a multi-part reply finish.
-        settle(&self.fake, chat).await;
+        // A multi-part reply has finished once the bot confirms the update.
+        self.fake.wait_confirmed(update, T).await;
         self.fake
             .sent()
             .into_iter()
@@ -174,7 +180,7 @@ impl Serve {
             .filter(|s| s.chat_id == chat)
             .count();
         let answered = self.fake.answered_callbacks().len();
-        self.fake.press_button(chat, message_id, data);
+        let update = self.fake.press_button(chat, message_id, data);
         let t0 = std::time::Instant::now();
         while self.fake.answered_callbacks().len() == answered {
             assert!(
@@ -184,7 +190,7 @@ impl Serve {
             );
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
-        settle(&self.fake, chat).await;
+        self.fake.wait_confirmed(update, T).await;
         self.fake
             .sent()
             .into_iter()
@@ -198,18 +204,5 @@ impl Drop for Serve {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
-    }
-}
-
-/// Waits until a chat has had no new message for a while.
-pub async fn settle(fake: &FakeTelegram, chat: i64) {
-    let mut n = usize::MAX;
-    loop {
-        tokio::time::sleep(Duration::from_millis(250)).await;
-        let now = fake.sent().iter().filter(|s| s.chat_id == chat).count();
-        if now == n {
-            return;
-        }
-        n = now;
     }
 }

@@ -1,12 +1,12 @@
 //! The Telegram bot end to end: `workhealth serve` as a child process, talking HTTP through
 //! the real teloxide client to a fake Bot API on 127.0.0.1 that refuses what Telegram refuses.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 
 use common::fake_telegram::{FakeTelegram, Fault, Sent};
-use common::serve::{Serve, T, settle};
+use common::serve::{Serve, T};
 use workhealth::log::{Feedback, Filter, ReadStore};
 
 fn plain(s: &Sent) -> String {
@@ -405,7 +405,8 @@ async fn in_groups_only_commands_mentions_and_replies_are_answered() {
         false,
     );
     s.fake.send_sticker(group);
-    tokio::time::sleep(Duration::from_millis(800)).await;
+    // Both handled (confirmed to Telegram), so a reply would have been sent by now.
+    s.fake.wait_all_confirmed(T).await;
     assert_eq!(
         s.fake.sent().iter().filter(|m| m.chat_id == group).count(),
         0,
@@ -415,15 +416,16 @@ async fn in_groups_only_commands_mentions_and_replies_are_answered() {
         "@{} is SSP paid to part timers and how much is it",
         s.fake.bot_username()
     );
-    s.fake.send_group_text(group, 11, &mention, false);
+    let asked = s.fake.send_group_text(group, 11, &mention, false);
     let got = s.fake.wait_sent_to(group, 1, T).await;
     assert!(plain(&got[0]).contains("Sick Pay") || plain(&got[0]).contains("SSP"));
-    settle(&s.fake, group).await;
+    s.fake.wait_confirmed(asked, T).await;
     let n = s.fake.sent().iter().filter(|m| m.chat_id == group).count();
-    s.fake
+    let asked = s
+        .fake
         .send_group_text(group, 12, "and what about fit notes", true);
     s.fake.wait_sent_to(group, n + 1, T).await;
-    settle(&s.fake, group).await;
+    s.fake.wait_confirmed(asked, T).await;
     let n = s.fake.sent().iter().filter(|m| m.chat_id == group).count();
     let help = format!("/help@{}", s.fake.bot_username());
     s.fake.send_group_text(group, 12, &help, false);
@@ -890,19 +892,6 @@ const BURST: [&str; 2] = [
     "one of my staff told me she wants to end her life",
 ];
 
-/// Waits until a chat has had no new message for `quiet`.
-async fn quiet(fake: &FakeTelegram, chat: i64, quiet: Duration) {
-    let mut n = usize::MAX;
-    loop {
-        tokio::time::sleep(quiet).await;
-        let now = fake.count_sent(|m| m.chat_id == chat);
-        if now == n {
-            return;
-        }
-        n = now;
-    }
-}
-
 /// Issue 14 item 4: kill -9 during a burst, then a restart on the same data folder. The fake
 /// Bot API keeps unconfirmed updates and delivers them again, as Telegram does. Checked:
 /// every question that reached the bot is answered, has exactly one log row, and no message
@@ -952,7 +941,8 @@ async fn kill_9_during_a_burst_loses_no_question_and_answers_none_twice() {
         s.child.kill().unwrap();
         let killed = std::time::Instant::now();
         s.child.wait().unwrap();
-        // Requests already on the wire still reach the fake: let them land.
+        // Requests already on the wire still reach the fake: let them land. A fixed wait, as
+        // no event marks the last of a killed process's requests.
         tokio::time::sleep(Duration::from_millis(500)).await;
         let at_kill: Vec<usize> = chats
             .iter()
@@ -987,9 +977,9 @@ async fn kill_9_during_a_burst_loses_no_question_and_answers_none_twice() {
         let mut wholes = [0usize; 2];
         for (k, text) in BURST.iter().enumerate() {
             let c = base + 998 + k as i64;
-            fake.send_text(c, &format!("question 99{}: {text}", 8 + k));
+            let asked = fake.send_text(c, &format!("question 99{}: {text}", 8 + k));
             fake.wait_sent_to(c, 1, T).await;
-            quiet(&fake, c, Duration::from_millis(1500)).await;
+            fake.wait_confirmed(asked, T).await;
             wholes[k] = fake.count_sent(|m| m.chat_id == c);
         }
         assert!(wholes[1] >= 2, "a crisis reply is two messages: {wholes:?}");
@@ -1019,7 +1009,8 @@ async fn kill_9_during_a_burst_loses_no_question_and_answers_none_twice() {
             fake.wait_sent_to(*chat, w, T).await;
             want.push(w);
         }
-        quiet(&fake, base, Duration::from_millis(1500)).await;
+        // Every update handled (confirmed): nothing more will be sent.
+        fake.wait_all_confirmed(T).await;
         s.stop().await;
         let mut resent = 0;
         for (i, (chat, _)) in chats.iter().enumerate() {
@@ -1266,6 +1257,10 @@ async fn a_502_storm_at_start_does_not_delay_the_first_answer() {
         }
     }
     let content = common::repo().join("content");
+    // Timed from here: wait for the answering tests first (Serve::launch would, inside t0).
+    let _room = tokio::task::spawn_blocking(|| common::Room::Timed.enter())
+        .await
+        .unwrap();
     let t0 = std::time::Instant::now();
     let mut s = Serve::launch(common::serve::Launch {
         args: &["--throttle", "off"],

@@ -3,7 +3,7 @@
 //! It serves `/bot<TOKEN>/<method>` on 127.0.0.1 and refuses what Telegram refuses (HTML that does
 //! not parse, empty or over-long text, bad inline buttons, unknown chats, messages and callback
 //! queries, unchanged edits, bad commands) with Telegram's HTTP status, `error_code` and
-//! description, so a test fails the way production would. Faults (429, 5xx, delays, dropped
+//! description, so a test fails the way production would. Faults (429, 5xx, dropped
 //! connections) can be queued per method.
 //!
 //! Updates can also be pushed as raw JSON text ([`FakeTelegram::push_raw`]), which may be JSON
@@ -82,14 +82,16 @@ pub enum Fault {
     /// This HTTP status with Telegram's body for it, e.g. 502 `Bad Gateway`, 403 `Forbidden: bot
     /// was blocked by the user`.
     Status(u16),
-    /// The normal answer, after this delay.
-    Delay(Duration),
     /// The connection is closed without any response.
     Drop,
 }
 
 /// An accepted `sendMessage`, `editMessageText` or `editMessageReplyMarkup`.
 #[derive(Debug, Clone)]
+#[allow(
+    dead_code,
+    reason = "the whole record is printed when a test fails; tests read parts"
+)]
 pub struct Sent {
     pub method: String,
     pub chat_id: i64,
@@ -107,6 +109,10 @@ pub struct Sent {
 }
 
 #[derive(Debug, Clone)]
+#[allow(
+    dead_code,
+    reason = "the whole record is printed when a test fails; tests read parts"
+)]
 pub struct Button {
     pub text: String,
     pub callback_data: Option<String>,
@@ -116,6 +122,10 @@ pub struct Button {
 /// A request answered 400: its method as Telegram spells it (`sendMessage`, whatever the case
 /// requested), Telegram's description, and its parameters.
 #[derive(Debug, Clone)]
+#[allow(
+    dead_code,
+    reason = "the whole record is printed when a test fails; tests read parts"
+)]
 pub struct Rejected {
     pub method: String,
     pub description: String,
@@ -265,6 +275,40 @@ impl FakeTelegram {
     /// Updates not yet confirmed by a getUpdates offset.
     pub fn unconfirmed(&self) -> usize {
         self.lock().queue.len()
+    }
+
+    /// Waits until update `id` is confirmed by a getUpdates offset (the bot confirms an update
+    /// only once it has handled it, every reply to it sent); panics if it is not in `timeout`.
+    pub async fn wait_confirmed(&self, id: i64, timeout: Duration) {
+        self.wait_until_confirmed(|u| u == id, timeout, &format!("update {id}"))
+            .await
+    }
+
+    /// Waits until no update is left unconfirmed: every one pushed so far was handled.
+    pub async fn wait_all_confirmed(&self, timeout: Duration) {
+        self.wait_until_confirmed(|_| true, timeout, "every update")
+            .await
+    }
+
+    async fn wait_until_confirmed(&self, of: impl Fn(i64) -> bool, timeout: Duration, what: &str) {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let mut changed = pin!(self.inner.changed.notified());
+            changed.as_mut().enable();
+            let left: Vec<i64> = self
+                .lock()
+                .queue
+                .iter()
+                .filter_map(|u| u["update_id"].as_i64())
+                .filter(|u| of(*u))
+                .collect();
+            if left.is_empty() {
+                return;
+            }
+            if timeout_at(deadline, changed).await.is_err() {
+                panic!("waited {timeout:?} for {what} to be confirmed; unconfirmed: {left:?}");
+            }
+        }
     }
 
     /// A text message in the private chat of user `chat_id`.
@@ -511,10 +555,6 @@ async fn handle(
             return StatusCode::OK.into_response();
         }
         Some(Fault::Status(code)) => Err(api_error(code, status_text(code))),
-        Some(Fault::Delay(delay)) => {
-            tokio::time::sleep(delay).await;
-            tg.answer(&key, &p).await
-        }
         None => tg.answer(&key, &p).await,
     };
     match answer {

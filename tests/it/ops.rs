@@ -1,7 +1,7 @@
 //! Running it for real: live content reload (file changes, SIGHUP), the last good content kept
 //! on errors, `/readyz` and `/metrics`, webhook mode, and two replicas sharing one log.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::process::Command;
@@ -129,6 +129,8 @@ async fn sighup_reloads() {
     let chat = 720_000_003;
     let text = std::fs::read_to_string(entry(content.path())).unwrap();
     std::fs::write(entry(content.path()), text.replace(OLD_TITLE, NEW_TITLE)).unwrap();
+    // A fixed wait is right here: the test shows that nothing happens. 800 ms is more than a
+    // watcher's 300 ms quiet window before it reloads, had watching been on.
     tokio::time::sleep(Duration::from_millis(800)).await;
     assert!(
         answer_text(&s, chat, QUESTION).await.contains(OLD_TITLE),

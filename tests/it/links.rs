@@ -1,7 +1,7 @@
 //! `check --links` against a local HTTP server on 127.0.0.1 that serves 200, 404, a redirect,
 //! a HEAD-refusing page and a hang. Nothing here leaves the loopback interface.
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 

@@ -2,7 +2,7 @@
 //! sessions, lockout, CSRF, escaping and redaction, tagging, suggestions, groups, the CSV
 //! export, reload, security headers, logout, and the `reviewers` commands.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -1479,7 +1479,7 @@ async fn a_review_save_on_a_full_disk_answers_within_seconds() {
 
 /// The probe's F1: 50 connections posting to /login for 20 s, with the bot answering a question
 /// every half second meanwhile. Run with
-/// `cargo test --release --test review -- --ignored --nocapture login_flood`. By default every
+/// `cargo test --release --locked --test it -- --ignored --nocapture login_flood`. By default every
 /// request uses a new name and a new forwarded address, so neither back-off refuses it and each
 /// one that gets a slot runs argon2: the worst case for memory. `WORKHEALTH_FLOOD=same` sends
 /// the probe's own flood instead (one name, one address). Prints the serve process's peak

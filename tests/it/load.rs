@@ -1,8 +1,9 @@
 //! Load tests of the whole bot path against the fake Bot API. Ignored by default: run them with
-//! the README's benchmark command (`cargo test --release --test load -- --ignored --nocapture`).
+//! the README's benchmark command
+//! (`cargo test --release --locked --test it load:: -- --ignored --nocapture`).
 //! They print what they measured; the targets are asserted so a regression fails.
 
-mod common;
+use crate::common;
 
 use std::collections::HashMap;
 use std::process::{Child, Command, Stdio};

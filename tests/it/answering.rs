@@ -2,7 +2,7 @@
 //! set's questions, hostile input, regions, crisis, `ask` batch mode, `chat` through a pipe,
 //! and the on-disk index's rebuild when content changes.
 
-mod common;
+use crate::common;
 
 use std::io::Write;
 use std::process::Stdio;
@@ -38,6 +38,7 @@ fn ask(q: &str) -> workhealth::assistant::Reply {
 /// regression fails CI. The failures are printed to help whoever broke it.
 #[test]
 fn dev_set_meets_the_targets() {
+    let _heavy = common::Room::Heavy.enter();
     let cases = eval::read_cases(&repo().join("content/tests/dev.yaml")).unwrap();
     let m = eval::evaluate(assistant(), &cases);
     let report = eval::table(&m);
@@ -67,6 +68,7 @@ fn dev_set_meets_the_targets() {
 /// entries'. A floor below the dev set's, since these are the harder, held-out-like cases.
 #[test]
 fn editors_tests_do_not_regress() {
+    let _heavy = common::Room::Heavy.enter();
     let mut cases = Vec::new();
     for entry in std::fs::read_dir(repo().join("content/tests")).unwrap() {
         let path = entry.unwrap().path();
@@ -105,6 +107,7 @@ fn editors_tests_do_not_regress() {
 /// 0.85); a regression fails.
 #[test]
 fn real_questions_hold_their_floor() {
+    let _heavy = common::Room::Heavy.enter();
     let cases = eval::read_cases(&repo().join("content/tests/real-dev.yaml")).unwrap();
     assert!(cases.len() >= 100);
     let m = eval::evaluate(assistant(), &cases);
@@ -136,6 +139,7 @@ fn real_questions_hold_their_floor() {
 /// them must all be caught too.
 #[test]
 fn crisis_set_recall_and_false_alarms() {
+    let _heavy = common::Room::Heavy.enter();
     let dev = eval::read_cases(&repo().join("content/tests/crisis-dev.yaml")).unwrap();
     let m = eval::evaluate(assistant(), &dev);
     assert_eq!(m.crisis_recall, 1.0, "{}", eval::table(&m));
@@ -161,6 +165,7 @@ fn crisis_set_recall_and_false_alarms() {
 /// out (232 before).
 #[test]
 fn wrapping_does_not_lose_the_answer() {
+    let _heavy = common::Room::Heavy.enter();
     let cases = eval::read_cases(&repo().join("content/tests/dev.yaml")).unwrap();
     let wraps = [
         (
@@ -207,6 +212,7 @@ fn wrapping_does_not_lose_the_answer() {
 
 #[test]
 fn every_expected_id_in_the_tests_exists() {
+    let _heavy = common::Room::Heavy.enter();
     let c = assistant().content();
     for path in test_files(&repo().join("content/tests")) {
         for case in eval::read_cases(&path).unwrap() {
@@ -226,6 +232,7 @@ fn every_expected_id_in_the_tests_exists() {
 
 #[test]
 fn hostile_input_answers_normally() {
+    let _heavy = common::Room::Heavy.enter();
     let long = "my lad is off sick with stress ".repeat(400);
     let inputs = [
         "",
@@ -275,6 +282,7 @@ fn hostile_input_answers_normally() {
 
 #[test]
 fn crisis_is_checked_first_and_its_message_always_comes() {
+    let _heavy = common::Room::Heavy.enter();
     for q in [
         "he says he wants to kill himself",
         "she texted me sorry for everything and goodbye, now not answering",
@@ -300,6 +308,7 @@ fn crisis_is_checked_first_and_its_message_always_comes() {
 
 #[test]
 fn short_precise_questions_are_answered() {
+    let _heavy = common::Room::Heavy.enter();
     for (q, id) in [
         ("how much is ssp", "ssp-eligibility"),
         ("riddor", "riddor"),
@@ -313,6 +322,7 @@ fn short_precise_questions_are_answered() {
 
 #[test]
 fn out_of_scope_is_declined() {
+    let _heavy = common::Room::Heavy.enter();
     for q in ["how do I register for VAT", "asdf jkl"] {
         let r = ask(q);
         assert_eq!(r.outcome, Outcome::NoAnswer, "{q}: {:?}", r.results);
@@ -329,6 +339,7 @@ fn out_of_scope_is_declined() {
 
 #[test]
 fn a_place_name_sets_the_region_and_hides_other_regions() {
+    let _heavy = common::Room::Heavy.enter();
     let a = assistant();
     let r = a.reply(
         &Context::default(),
@@ -360,6 +371,7 @@ fn a_place_name_sets_the_region_and_hides_other_regions() {
 
 #[test]
 fn an_answer_carries_programmes_related_sources_and_buttons() {
+    let _heavy = common::Room::Heavy.enter();
     let r = assistant().reply(
         &Context::in_region(Some("north-east")),
         "one of my lads has been signed off with stress for a month",
@@ -379,6 +391,7 @@ fn an_answer_carries_programmes_related_sources_and_buttons() {
 
 #[test]
 fn ask_batch_answers_ten_thousand_mixed_lines() {
+    let _heavy = common::Room::Heavy.enter();
     let dir = tempfile::tempdir().unwrap();
     let mut input: Vec<u8> = Vec::new();
     let lines = [
@@ -447,6 +460,7 @@ fn ask_batch_answers_ten_thousand_mixed_lines() {
 /// as numbered choices ("Read more" among them), and follow-ups from context.
 #[test]
 fn chat_through_a_pipe_answers_and_follows_a_choice() {
+    let _heavy = common::Room::Heavy.enter();
     let text = chat_through_a_pipe(
         "one of my lads has been signed off with stress for a month\n1\n9\nwhat do I pay him\n/topics\n1\n/quit\n",
     );
@@ -478,6 +492,7 @@ fn chat_through_a_pipe_answers_and_follows_a_choice() {
 /// Every Telegram command works in `chat`, with the bot's texts; small talk gets its word.
 #[test]
 fn chat_handles_every_telegram_command_with_the_same_texts() {
+    let _heavy = common::Room::Heavy.enter();
     let text = chat_through_a_pipe(
         "/start\n1\n/help\n/privacy\n/programmes\n/forget\n1\n/programmes\n/nonsense\nhello\n/quit\n",
     );
@@ -519,6 +534,7 @@ fn chat_handles_every_telegram_command_with_the_same_texts() {
 
 #[test]
 fn the_index_is_built_atomically_and_rebuilt_when_content_changes() {
+    let _heavy = common::Room::Heavy.enter();
     let dir = tempfile::tempdir().unwrap();
     let content = dir.path().join("content");
     copy_dir(&repo().join("content"), &content);
@@ -600,6 +616,7 @@ fn test_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
 /// right one among its first buttons, while most right answers carry no runner-up at all.
 #[test]
 fn close_runners_up_are_offered_first_under_an_answer() {
+    let _heavy = common::Room::Heavy.enter();
     use workhealth::assistant::Choice;
     let (mut answers, mut with_runners, mut wrong, mut rescued) = (0, 0, 0, 0);
     for f in ["dev.yaml", "real-dev.yaml"] {
@@ -668,6 +685,7 @@ fn close_runners_up_are_offered_first_under_an_answer() {
 /// answered in its light; one about something new is not.
 #[test]
 fn a_follow_up_is_answered_in_the_light_of_the_previous_question() {
+    let _heavy = common::Room::Heavy.enter();
     use workhealth::assistant::{Choice, Previous};
     let cx = Context::default();
     let after = |first: &str, then: &str| {

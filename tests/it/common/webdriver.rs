@@ -272,11 +272,6 @@ impl Session {
         Ok(v.as_bool().unwrap_or(false))
     }
 
-    /// The cookies the browser holds for the current page, as WebDriver reports them.
-    pub async fn cookies(&self) -> Result<Value, String> {
-        self.cmd(reqwest::Method::GET, "/cookie", None).await
-    }
-
     pub async fn source(&self) -> Result<String, String> {
         let v = self.cmd(reqwest::Method::GET, "/source", None).await?;
         Ok(v.as_str().unwrap_or_default().to_string())

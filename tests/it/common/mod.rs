@@ -1,5 +1,4 @@
 //! Shared test helpers: fixture content in a temp folder, and running the binary.
-#![allow(dead_code)]
 
 pub mod fake_telegram;
 pub mod serve;
@@ -8,6 +7,50 @@ pub mod webdriver;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use std::sync::{Condvar, Mutex};
+
+/// What a test does to the machine, for [`Room::enter`].
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Room {
+    /// Loads every core for minutes: the answering tests (the embedding model, in a debug
+    /// build; `ask --batch` on many threads).
+    Heavy,
+    /// Times the bot: `serve` with deadlines of seconds (a reload, a reply after a kill).
+    Timed,
+}
+
+static ROOM: Mutex<(Option<Room>, usize)> = Mutex::new((None, 0));
+static ROOM_FREED: Condvar = Condvar::new();
+
+impl Room {
+    /// Waits until no test of the other kind runs, then holds this kind until the guard is
+    /// dropped. In one test binary libtest runs tests of every module side by side, so without
+    /// this an answering test could starve a bot test past its deadlines; tests of one kind
+    /// still run together.
+    pub fn enter(self) -> InRoom {
+        let mut room = ROOM.lock().unwrap_or_else(|p| p.into_inner());
+        while room.0.is_some_and(|r| r != self) {
+            room = ROOM_FREED.wait(room).unwrap_or_else(|p| p.into_inner());
+        }
+        room.0 = Some(self);
+        room.1 += 1;
+        InRoom(())
+    }
+}
+
+/// Held while a test of one [`Room`] runs.
+pub struct InRoom(());
+
+impl Drop for InRoom {
+    fn drop(&mut self) {
+        let mut room = ROOM.lock().unwrap_or_else(|p| p.into_inner());
+        room.1 -= 1;
+        if room.1 == 0 {
+            room.0 = None;
+            ROOM_FREED.notify_all();
+        }
+    }
+}
 
 pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))

@@ -8,10 +8,10 @@
 //! saves `docs/screenshots/overview.png` and `docs/screenshots/queue.png`:
 //!
 //! ```text
-//! WORKHEALTH_SCREENSHOTS=1 cargo test --test browser -- --ignored
+//! WORKHEALTH_SCREENSHOTS=1 cargo test --locked --test it browser:: -- --ignored
 //! ```
 
-mod common;
+use crate::common;
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;

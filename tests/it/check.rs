@@ -1,7 +1,7 @@
 //! `workhealth check`: the real content passes, and each class of error is caught on a small
 //! broken copy of the fixture content, at the right file and line.
 
-mod common;
+use crate::common;
 
 use common::*;
 use std::fs;
