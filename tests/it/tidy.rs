@@ -476,6 +476,20 @@ fn the_sources_keep_the_architectures_invariants() {
         "found only {} source files under src/",
         files.len()
     );
+    // The workspace's own crates (the embedding encoder) keep the same rules.
+    let crates = root.join("crates");
+    let before = files.len();
+    for entry in std::fs::read_dir(&crates).unwrap_or_else(|e| panic!("{}: {e}", crates.display()))
+    {
+        let src = entry.unwrap().path().join("src");
+        if src.is_dir() {
+            rust_files(root, &src, &mut files);
+        }
+    }
+    assert!(
+        files.len() > before,
+        "found no source files under crates/*/src"
+    );
     let mut all = Vec::new();
     for (rel, path) in &files {
         let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{rel}: {e}"));
