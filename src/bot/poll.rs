@@ -411,7 +411,7 @@ impl Poller {
                 }
                 Err(why) => {
                     tracing::warn!(error = %why, "getUpdates failed; polling again");
-                    self.health.failed(why);
+                    self.health.failed(why.to_string());
                     self.metrics.telegram_errors.inc("get_updates");
                     let wait = backoff;
                     backoff = (backoff * 2).min(MAX_POLL_BACKOFF);
@@ -487,7 +487,25 @@ async fn pause(stop: &mut watch::Receiver<bool>, d: Duration) -> bool {
     }
 }
 
-async fn get_updates(bot: &Bot, offset: Option<i64>, timeout: Duration) -> Result<Batch, String> {
+/// Why one `getUpdates` call failed, said without any of the response's content (the token is
+/// in the URL, so reqwest's errors are shown without it).
+#[derive(Debug, thiserror::Error)]
+pub enum PollError {
+    #[error("bad Bot API URL: {0}")]
+    BadUrl(String),
+    #[error("getUpdates: {0}")]
+    Request(reqwest::Error),
+    #[error("getUpdates: reading the response: {0}")]
+    Read(reqwest::Error),
+    #[error("getUpdates: HTTP {status}: {reason}")]
+    Unreadable { status: u16, reason: &'static str },
+}
+
+async fn get_updates(
+    bot: &Bot,
+    offset: Option<i64>,
+    timeout: Duration,
+) -> Result<Batch, PollError> {
     get_updates_limit(bot, offset, timeout, 100).await
 }
 
@@ -498,11 +516,11 @@ async fn get_updates_limit(
     offset: Option<i64>,
     timeout: Duration,
     limit: u32,
-) -> Result<Batch, String> {
+) -> Result<Batch, PollError> {
     let url = bot
         .api_url()
         .join(&format!("/bot{}/getUpdates", bot.token()))
-        .map_err(|e| format!("bad Bot API URL: {e}"))?;
+        .map_err(|e| PollError::BadUrl(e.to_string()))?;
     let mut body = serde_json::json!({
         "timeout": timeout.as_secs(),
         "limit": limit,
@@ -519,18 +537,37 @@ async fn get_updates_limit(
         .body(body.to_string())
         .send()
         .await
-        .map_err(|e| format!("getUpdates: {}", e.without_url()))?;
+        .map_err(|e| PollError::Request(e.without_url()))?;
     let status = resp.status();
     let text = resp
         .text()
         .await
-        .map_err(|e| format!("getUpdates: reading the response: {}", e.without_url()))?;
-    split_batch(&text).map_err(|e| format!("getUpdates: HTTP {}: {e}", status.as_u16()))
+        .map_err(|e| PollError::Read(e.without_url()))?;
+    split_batch(&text).map_err(|reason| PollError::Unreadable {
+        status: status.as_u16(),
+        reason,
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_failed_get_updates_is_said_as_before() {
+        let e = PollError::Unreadable {
+            status: 502,
+            reason: "the response is not a JSON object",
+        };
+        assert_eq!(
+            e.to_string(),
+            "getUpdates: HTTP 502: the response is not a JSON object"
+        );
+        assert_eq!(
+            PollError::BadUrl("relative URL without a base".into()).to_string(),
+            "bad Bot API URL: relative URL without a base"
+        );
+    }
 
     fn update(id: i64, text: &str) -> String {
         format!(

@@ -80,7 +80,7 @@ pub async fn check_urls(urls: Vec<String>, opts: &LinkOptions) -> Vec<(String, S
             let client = client.clone();
             async move {
                 let result = probe(&client, &url, opts.retries).await;
-                result.err().map(|reason| (url, reason))
+                result.err().map(|reason| (url, reason.to_string()))
             }
         })
         .buffer_unordered(opts.concurrency.max(1))
@@ -91,8 +91,20 @@ pub async fn check_urls(urls: Vec<String>, opts: &LinkOptions) -> Vec<(String, S
     dead
 }
 
-async fn probe(client: &reqwest::Client, url: &str, retries: u32) -> Result<(), String> {
-    let mut last = String::new();
+/// Why a link is dead.
+#[derive(Debug, thiserror::Error)]
+enum LinkError {
+    #[error("HTTP {0}")]
+    Status(reqwest::StatusCode),
+    #[error("timed out")]
+    TimedOut,
+    /// The request failed: reqwest's error with every cause it wraps.
+    #[error("{0}")]
+    Failed(String),
+}
+
+async fn probe(client: &reqwest::Client, url: &str, retries: u32) -> Result<(), LinkError> {
+    let mut last = LinkError::TimedOut;
     for _attempt in 0..=retries {
         match try_once(client, url).await {
             Ok(()) => return Ok(()),
@@ -102,7 +114,7 @@ async fn probe(client: &reqwest::Client, url: &str, retries: u32) -> Result<(), 
     Err(last)
 }
 
-async fn try_once(client: &reqwest::Client, url: &str) -> Result<(), String> {
+async fn try_once(client: &reqwest::Client, url: &str) -> Result<(), LinkError> {
     let head = client.head(url).send().await;
     if let Ok(r) = &head
         && r.status().is_success()
@@ -112,9 +124,9 @@ async fn try_once(client: &reqwest::Client, url: &str) -> Result<(), String> {
     // HEAD refused, failed or not implemented: ask with GET before calling the link dead.
     match client.get(url).send().await {
         Ok(r) if r.status().is_success() => Ok(()),
-        Ok(r) => Err(format!("HTTP {}", r.status())),
-        Err(e) if e.is_timeout() => Err("timed out".to_string()),
-        Err(e) => Err(describe(&e)),
+        Ok(r) => Err(LinkError::Status(r.status())),
+        Err(e) if e.is_timeout() => Err(LinkError::TimedOut),
+        Err(e) => Err(LinkError::Failed(describe(&e))),
     }
 }
 
@@ -128,4 +140,18 @@ fn describe(e: &reqwest::Error) -> String {
         src = inner.source();
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_dead_link_is_said_as_before() {
+        assert_eq!(
+            LinkError::Status(reqwest::StatusCode::NOT_FOUND).to_string(),
+            "HTTP 404 Not Found"
+        );
+        assert_eq!(LinkError::TimedOut.to_string(), "timed out");
+    }
 }
