@@ -94,9 +94,20 @@ pub struct PollHealth {
     pub confirmed_early: AtomicU64,
 }
 
+/// Polling is not healthy: too many failed `getUpdates` in a row, or none succeeded lately.
+#[derive(Debug, thiserror::Error)]
+#[error("polling failing: {failures} failed getUpdates in a row, last success {ago}: {last}")]
+pub struct PollUnhealthy {
+    pub failures: u64,
+    /// When the last call succeeded ("12 s ago", "never").
+    pub ago: String,
+    /// The last failure, as said.
+    pub last: String,
+}
+
 impl PollHealth {
     /// `Err` with the reason when polling is not healthy.
-    pub fn check(&self) -> Result<(), String> {
+    pub fn check(&self) -> Result<(), PollUnhealthy> {
         let failures = self.failures.load(Ordering::Relaxed);
         let last_ok = *self.last_ok.lock().unwrap_or_else(|p| p.into_inner());
         let silent = last_ok.is_some_and(|t| t.elapsed() > UNHEALTHY_SILENCE);
@@ -110,9 +121,11 @@ impl PollHealth {
             let ago = last_ok.map_or("never".to_string(), |t| {
                 format!("{} s ago", t.elapsed().as_secs())
             });
-            return Err(format!(
-                "polling failing: {failures} failed getUpdates in a row, last success {ago}: {e}"
-            ));
+            return Err(PollUnhealthy {
+                failures,
+                ago,
+                last: e,
+            });
         }
         Ok(())
     }
@@ -552,6 +565,19 @@ async fn get_updates_limit(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn unhealthy_polling_is_said_as_before() {
+        let e = PollUnhealthy {
+            failures: 5,
+            ago: "never".into(),
+            last: "getUpdates: timed out".into(),
+        };
+        assert_eq!(
+            e.to_string(),
+            "polling failing: 5 failed getUpdates in a row, last success never: getUpdates: timed out"
+        );
+    }
 
     #[test]
     fn a_failed_get_updates_is_said_as_before() {
