@@ -153,32 +153,26 @@ impl Serve {
         self.data.clone()
     }
 
-    pub async fn ask(&self, chat: i64, text: &str) -> Vec<Sent> {
-        let before = self
-            .fake
-            .sent()
-            .iter()
-            .filter(|s| s.chat_id == chat)
-            .count();
-        let update = self.fake.send_text(chat, text);
-        self.fake.wait_sent_to(chat, before + 1, T).await;
-        // A multi-part reply has finished once the bot confirms the update.
-        self.fake.wait_confirmed(update, T).await;
+    /// Every message the bot has sent to one chat, in order.
+    fn sent_to(&self, chat: i64) -> Vec<Sent> {
         self.fake
             .sent()
             .into_iter()
             .filter(|s| s.chat_id == chat)
-            .skip(before)
             .collect()
     }
 
+    pub async fn ask(&self, chat: i64, text: &str) -> Vec<Sent> {
+        let before = self.sent_to(chat).len();
+        let update = self.fake.send_text(chat, text);
+        self.fake.wait_sent_to(chat, before + 1, T).await;
+        // A multi-part reply has finished once the bot confirms the update.
+        self.fake.wait_confirmed(update, T).await;
+        self.sent_to(chat).split_off(before)
+    }
+
     pub async fn press(&self, chat: i64, message_id: i64, data: &str) -> Vec<Sent> {
-        let before = self
-            .fake
-            .sent()
-            .iter()
-            .filter(|s| s.chat_id == chat)
-            .count();
+        let before = self.sent_to(chat).len();
         let answered = self.fake.answered_callbacks().len();
         let update = self.fake.press_button(chat, message_id, data);
         let t0 = std::time::Instant::now();
@@ -191,12 +185,7 @@ impl Serve {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
         self.fake.wait_confirmed(update, T).await;
-        self.fake
-            .sent()
-            .into_iter()
-            .filter(|s| s.chat_id == chat)
-            .skip(before)
-            .collect()
+        self.sent_to(chat).split_off(before)
     }
 }
 
