@@ -258,7 +258,10 @@ fn key(text: &str) -> [u8; 32] {
 
 impl VectorCache {
     pub fn new(embedder: Arc<Embedder>, root: Option<&Path>) -> VectorCache {
-        let path = root.map(|r| r.join(format!("{}.bin", files::fingerprint())));
+        // Keyed by the precision this embedder actually runs in, which a caller may have
+        // chosen (`Embedder::load_with`) apart from the environment's default.
+        let name = files::fingerprint_for(embedder.precision());
+        let path = root.map(|r| r.join(format!("{name}.bin")));
         let known = path.as_deref().map(read_cache).unwrap_or_default();
         VectorCache {
             embedder,
@@ -381,6 +384,23 @@ fn write_cache(path: &Path, rows: &[([u8; 32], Vector)]) -> std::io::Result<()> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_cache_is_named_for_the_precision_the_embedder_runs_in() {
+        let model = Path::new(env!("CARGO_MANIFEST_DIR")).join("models/all-MiniLM-L6-v2");
+        // The model is fetched by `scripts/test.sh` before the tests run.
+        let embedder = Embedder::load_with(&model, crate::embed::Precision::F32)
+            .expect("the embedding model (run `workhealth model fetch`)");
+        let dir = tempfile::tempdir().unwrap();
+        let mut cache = VectorCache::new(Arc::new(embedder), Some(dir.path()));
+        cache.get_many(&["is ssp paid from day one"]);
+        cache.save();
+        let name = format!(
+            "{}.bin",
+            files::fingerprint_for(crate::embed::Precision::F32)
+        );
+        assert!(dir.path().join(&name).is_file(), "no {name}");
+    }
 
     #[test]
     fn an_item_is_as_near_as_its_two_nearest_texts() {
