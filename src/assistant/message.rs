@@ -44,6 +44,14 @@ static WRAPPING: LazyLock<Vec<Regex>> = LazyLock::new(|| {
         // politeness and preamble
         r"(?i)\b(?:i )?(?:hope|hoping|wonder if|wondering if) (?:you|someone|somebody|anyone) (?:can|could|might be able to) help(?: me)?(?: out)?(?: with (?:this|something|a question))?(?: please)?[.!,]?",
         r"(?i)\bsorry (?:for|about) the (?:long|rambling) (?:post|message|question)\b[.!,]?",
+        // "sorry if this is a daft question", "might be a silly question but", "sorry to bother
+        // you", "not sure if this is the right place": apologies that ask nothing (and whose
+        // "daft" and "bother" sit near crisis examples such as "he's going to do something daft")
+        r"(?i)\b(?:(?:i'?m |i’m |i am )?sorry|apologies)(?: in advance)?,? (?:if|in case) (?:this|it)(?:'s|’s| is| sounds| seems)(?: like)? (?:a |an )?(?:really |very |bit of a |bit )?(?:daft|silly|stupid|dumb|basic|obvious|simple|naive|thick) (?:question|one|query)\b[.!,]?",
+        r"(?i)\b(?:(?:this|it)(?: might| may| could|'s|’s| is)(?: be)? |probably |maybe )?(?:a |an )?(?:daft|silly|stupid|dumb|basic|obvious) (?:question|query)(?:,? but| here)?\b[.!,:]?",
+        r"(?i)\bsorry to (?:bother|trouble) (?:you|anyone)\b[.!,]?",
+        r"(?i)\b(?:i'?m |i’m |i am )?not sure (?:if|whether) (?:this is|i'?m in|i’m in|i am in) the right place(?: to ask)?(?:,? but)?\b[.!,]?",
+        r"(?i)\bquick question\b[.!,:]?",
         r"(?i)\b(?:long time lurker|first time posting|first post)\b[^.!?\n]*[.!]?",
         r"(?i)\bany (?:advice|help|thoughts|ideas|pointers|guidance)(?: at all)? (?:would be|is|gratefully|much|greatly|really|very)?[\w ]*?(?:appreciated|received|welcome)\b[.!]?",
         r"(?i)\b(?:many |big )?thanks(?: very much| so much| a lot| a million)?(?: in advance| for (?:any|your) (?:help|advice|time))?(?:,|\.|!)*",
@@ -212,6 +220,28 @@ mod tests {
         );
         // A message that is only an introduction is kept whole.
         assert_eq!(read("I run a small café").core, "I run a small café");
+    }
+
+    #[test]
+    fn an_apology_for_asking_comes_off() {
+        let m = read(
+            "sorry if this is a daft question. Our porter was off 4 days, then off again. do i pay sick pay again",
+        );
+        assert_eq!(
+            m.core,
+            "Our porter was off 4 days, then off again. do i pay sick pay again"
+        );
+        let m = read(
+            "Sorry to bother you, this might be a silly question but can I ring her while she's off?",
+        );
+        assert_eq!(m.core, "can I ring her while she's off?");
+        let m = read(
+            "not sure if this is the right place to ask. quick question: is SSP paid from day one?",
+        );
+        assert_eq!(m.core, "is SSP paid from day one?");
+        // "daft" that is not about the question stays.
+        let m = read("he said he's going to do something daft tonight");
+        assert_eq!(m.core, "he said he's going to do something daft tonight");
     }
 
     #[test]
