@@ -279,12 +279,13 @@ fn eval_cmd(g: &Global, args: &EvalArgs) -> Result<ExitCode> {
         let mut out = std::io::BufWriter::new(std::io::stdout().lock());
         for (file, cases) in &files {
             for c in cases {
-                let hits = a.signals(
+                let ranking = a.signals(
                     &Context {
                         region: c.region.clone(),
                     },
                     &c.q,
                 );
+                let hits = ranking.hits;
                 let expect: Vec<String> = match &c.expect {
                     eval::Expect::Ids(ids) => ids.clone(),
                     eval::Expect::None(_) => Vec::new(),
@@ -309,7 +310,7 @@ fn eval_cmd(g: &Global, args: &EvalArgs) -> Result<ExitCode> {
                     "file": file.file_name().map(|f| f.to_string_lossy().to_string()),
                     "q": c.q, "expect": expect, "crisis": c.crisis, "hits": hits,
                     "words": crate::assistant::message::read(&c.q).words(),
-                    "crisis_rule": rule, "crisis_sims": sims,
+                    "crisis_rule": rule, "crisis_sims": sims, "off_topic": ranking.off_topic,
                 });
                 writeln!(out, "{line}")?;
             }

@@ -50,23 +50,33 @@ def fuse(h, w, words):
     return w[0] * best + w[1] * whole + w[2] * lx + w[4] * cls
 
 
+class Top(list):
+    """The three best (score, id, coverage, best cosine), with `gap`: how much nearer the
+    message is to the out-of-scope examples than to any item (None without them)."""
+    gap = None
+
+
 def tops(case, w):
     # The message core's words as the assistant counts them (greetings and sign-offs off);
     # files from before `words` was printed fall back to the raw question's.
     words = case.get("words", len(case["q"].split()))
     scored = sorted(((fuse(h, w, words), h[0], h[3], h[4]) for h in case["hits"]), reverse=True)
-    return scored[:3]
+    top = Top(scored[:3])
+    if case.get("off_topic") is not None and case["hits"]:
+        top.gap = case["off_topic"] - max(h[4] for h in case["hits"])
+    return top
 
 
-def off_topic(top, min_semantic):
+def off_topic(top, min_semantic, margin=float("inf")):
     _, _, cov, sem = top[0]
-    return cov < MIN_COVERAGE and sem < min_semantic
+    return (cov < MIN_COVERAGE and sem < min_semantic) or (top.gap is not None and top.gap > margin)
 
 
 def outcome(top, t):
     """Mirror of decide::decide for fused scores: (kind, ids offered)."""
-    min_score, ratio, min_semantic = t
-    if not top or top[0][0] < min_score or off_topic(top, min_semantic):
+    min_score, ratio, min_semantic = t[:3]
+    margin = t[3] if len(t) > 3 else float("inf")
+    if not top or top[0][0] < min_score or off_topic(top, min_semantic, margin):
         return "none", []
     close = [i for s, i, _, _ in top if s >= top[0][0] * ratio]
     if len(close) >= 2:
@@ -97,6 +107,9 @@ WEIGHTS = [
 ]
 MIN_SCORES = [round(0.20 + 0.05 * i, 2) for i in range(7)]
 RATIOS = [0.88, 0.9, 0.92]
+# decide::Thresholds::off_topic_margin: nearer the out-of-scope examples than any item by more
+# than this is off topic (inf: the rule off).
+MARGINS = [float("inf"), 0.05, 0.02, 0.0, -0.02, -0.05]
 
 
 def fit(cases):
@@ -105,8 +118,8 @@ def fit(cases):
     for w in WEIGHTS:
         tp = [tops(c, w) for c in cases]
         declined = [utility(c, "none", []) for c in cases]
-        for ratio, min_sem in itertools.product(RATIOS, MIN_SEMANTICS):
-            kept = [utility(c, *outcome(top, (-1e9, ratio, min_sem))) for c, top in zip(cases, tp)]
+        for ratio, min_sem, margin in itertools.product(RATIOS, MIN_SEMANTICS, MARGINS):
+            kept = [utility(c, *outcome(top, (-1e9, ratio, min_sem, margin))) for c, top in zip(cases, tp)]
             # A case is declined exactly when its top score is below min_score.
             order = sorted(range(len(cases)), key=lambda i: tp[i][0][0] if tp[i] else -1e9)
             total = sum(kept)
@@ -117,7 +130,7 @@ def fit(cases):
                     total += declined[i] - kept[i]  # 0 when it was already off topic
                     j += 1
                 if best is None or total > best[0] + 1e-9:
-                    best = (total, w, (m, ratio, min_sem))
+                    best = (total, w, (m, ratio, min_sem, margin))
     return best[1], best[2]
 
 
@@ -207,7 +220,7 @@ def main():
         show(name[:10], res)
     w, t = fit(cases)
     print(f"fitted on all {len(cases)} cases: weights (best, whole, lexical, lexical_half, class) {w}; "
-          f"thresholds (min_score, clarify_ratio, min_semantic) {t}")
+          f"thresholds (min_score, clarify_ratio, min_semantic, off_topic_margin) {t}")
     show("all (fit)", metrics(cases, w, t))
 
 

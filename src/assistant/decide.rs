@@ -25,6 +25,9 @@ pub struct Thresholds {
     /// short, precise questions ("riddor", "how much is ssp") score low in BM25.
     pub full_coverage: f32,
     pub min_score_full: f32,
+    /// A message nearer the out-of-scope examples (`out-of-scope.yaml`) than any item by more
+    /// than this is off topic, however its words score.
+    pub off_topic_margin: f32,
 }
 
 impl Thresholds {
@@ -37,6 +40,7 @@ impl Thresholds {
             clarify_ratio: 0.95,
             full_coverage: 0.95,
             min_score_full: 6.0,
+            off_topic_margin: f32::INFINITY,
         }
     }
 }
@@ -45,12 +49,13 @@ impl Default for Thresholds {
     /// The thresholds for fused scores (see [`Weights`]); chosen by cross-validation.
     fn default() -> Self {
         Thresholds {
-            min_score: 0.35,
+            min_score: 0.40,
             min_coverage: 0.25,
-            min_semantic: 0.45,
+            min_semantic: 0.50,
             clarify_ratio: 0.90,
             full_coverage: 2.0,
             min_score_full: 0.0,
+            off_topic_margin: -0.02,
         }
     }
 }
@@ -81,8 +86,8 @@ impl Default for Weights {
             best: 0.3,
             whole: 0.1,
             lexical: 0.6,
-            lexical_half: 25.0,
-            class: 0.4,
+            lexical_half: 15.0,
+            class: 0.2,
             class_words: 20,
             worry: 0.6,
         }
@@ -107,12 +112,19 @@ impl Weights {
 }
 
 /// The outcome for ranked hits, and how many of the top hits are close enough to offer.
-pub fn decide(hits: &[Hit], t: &Thresholds) -> (Outcome, usize) {
+/// `off_topic` is how near the message is to the out-of-scope examples, measured as the hits'
+/// `sem_best` is (`None` without them).
+pub fn decide(hits: &[Hit], off_topic: Option<f32>, t: &Thresholds) -> (Outcome, usize) {
     let Some(best) = hits.first() else {
         return (Outcome::NoAnswer, 0);
     };
     let full = best.coverage >= t.full_coverage && best.score >= t.min_score_full;
-    let off_topic = best.coverage < t.min_coverage && best.sem_best < t.min_semantic;
+    let nearest_item = hits
+        .iter()
+        .map(|h| h.sem_best)
+        .fold(f32::NEG_INFINITY, f32::max);
+    let off_topic = (best.coverage < t.min_coverage && best.sem_best < t.min_semantic)
+        || off_topic.is_some_and(|o| o - nearest_item > t.off_topic_margin);
     if (best.score < t.min_score && !full) || off_topic {
         return (Outcome::NoAnswer, 0);
     }
@@ -149,24 +161,24 @@ mod tests {
     #[test]
     fn outcomes() {
         let t = Thresholds::lexical();
-        assert_eq!(decide(&[], &t).0, Outcome::NoAnswer);
+        assert_eq!(decide(&[], None, &t).0, Outcome::NoAnswer);
         assert_eq!(
-            decide(&[hit(20.0, 0.9), hit(5.0, 0.5)], &t),
+            decide(&[hit(20.0, 0.9), hit(5.0, 0.5)], None, &t),
             (Outcome::Answer, 1)
         );
         assert_eq!(
-            decide(&[hit(20.0, 0.9), hit(19.5, 0.9), hit(19.0, 0.9)], &t),
+            decide(&[hit(20.0, 0.9), hit(19.5, 0.9), hit(19.0, 0.9)], None, &t),
             (Outcome::Clarify, 3)
         );
         assert_eq!(
-            decide(&[hit(20.0, 0.9), hit(18.0, 0.9)], &t),
+            decide(&[hit(20.0, 0.9), hit(18.0, 0.9)], None, &t),
             (Outcome::Answer, 1)
         );
-        assert_eq!(decide(&[hit(20.0, 0.1)], &t).0, Outcome::NoAnswer);
-        assert_eq!(decide(&[hit(1.0, 1.0)], &t).0, Outcome::NoAnswer);
-        assert_eq!(decide(&[hit(12.0, 0.3)], &t).0, Outcome::Answer);
-        assert_eq!(decide(&[hit(8.0, 1.0)], &t).0, Outcome::Answer);
-        assert_eq!(decide(&[hit(8.0, 0.8)], &t).0, Outcome::NoAnswer);
+        assert_eq!(decide(&[hit(20.0, 0.1)], None, &t).0, Outcome::NoAnswer);
+        assert_eq!(decide(&[hit(1.0, 1.0)], None, &t).0, Outcome::NoAnswer);
+        assert_eq!(decide(&[hit(12.0, 0.3)], None, &t).0, Outcome::Answer);
+        assert_eq!(decide(&[hit(8.0, 1.0)], None, &t).0, Outcome::Answer);
+        assert_eq!(decide(&[hit(8.0, 0.8)], None, &t).0, Outcome::NoAnswer);
     }
 
     #[test]
@@ -176,12 +188,40 @@ mod tests {
             sem_best,
             ..hit(score, coverage)
         };
-        assert_eq!(decide(&[with(0.5, 0.1, 0.4)], &t).0, Outcome::NoAnswer);
+        assert_eq!(
+            decide(&[with(0.5, 0.1, 0.4)], None, &t).0,
+            Outcome::NoAnswer
+        );
         // The words are there, or the meaning is: in scope.
-        assert_eq!(decide(&[with(0.5, 0.3, 0.4)], &t).0, Outcome::Answer);
-        assert_eq!(decide(&[with(0.5, 0.1, 0.5)], &t).0, Outcome::Answer);
+        assert_eq!(decide(&[with(0.5, 0.3, 0.4)], None, &t).0, Outcome::Answer);
+        assert_eq!(decide(&[with(0.5, 0.1, 0.5)], None, &t).0, Outcome::Answer);
         // In scope but too weak a match overall.
-        assert_eq!(decide(&[with(0.3, 0.3, 0.5)], &t).0, Outcome::NoAnswer);
+        assert_eq!(
+            decide(&[with(0.3, 0.3, 0.5)], None, &t).0,
+            Outcome::NoAnswer
+        );
+    }
+
+    #[test]
+    fn nearer_the_out_of_scope_examples_than_any_item_is_off_topic() {
+        let t = Thresholds::default();
+        let with = |score, coverage, sem_best| Hit {
+            sem_best,
+            ..hit(score, coverage)
+        };
+        // Well covered and a fair score: an answer, unless the message is nearer the
+        // out-of-scope examples than any item by more than the margin.
+        let hits = [with(0.6, 0.6, 0.55), with(0.3, 0.2, 0.58)];
+        assert_eq!(decide(&hits, None, &t).0, Outcome::Answer);
+        assert_eq!(decide(&hits, Some(0.5), &t).0, Outcome::Answer);
+        // Measured against the nearest item (0.58), not the best-scored one (0.55).
+        let tie = 0.58 + t.off_topic_margin;
+        assert_eq!(decide(&hits, Some(tie - 0.005), &t).0, Outcome::Answer);
+        assert_eq!(decide(&hits, Some(tie + 0.005), &t).0, Outcome::NoAnswer);
+        // Without the model the rule is off.
+        let lexical = Thresholds::lexical();
+        let strong = [with(20.0, 0.9, 0.0)];
+        assert_eq!(decide(&strong, Some(0.9), &lexical).0, Outcome::Answer);
     }
 
     #[test]

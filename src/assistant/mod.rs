@@ -134,17 +134,18 @@ impl Assistant {
             reply.choices = vec![Choice::Topics];
             return reply;
         }
-        let ranking = self.rank_message(message, vectors, region.as_deref());
-        let mut hits = ranking.hits;
+        let mut ranking = self.rank_message(message, vectors, region.as_deref());
+        let mut hits = std::mem::take(&mut ranking.hits);
         hits.truncate(RANKED_DEPTH);
         if let Some(signal) = signal {
             // Meaning alone is the least certain layer: the crisis message still comes first,
             // but a question with an answer or choices keeps them under it, so a false alarm
             // costs the manager seconds, not the answer.
             let keep = signal.layer == CrisisLayer::Meaning
-                && decide::decide(&hits, &self.thresholds).0 != Outcome::NoAnswer;
+                && decide::decide(&hits, ranking.off_topic, &self.thresholds).0
+                    != Outcome::NoAnswer;
             let mut reply = if keep {
-                let mut r = self.ordinary(question, region, hits, &ranking.worries);
+                let mut r = self.ordinary(question, region, hits, &ranking);
                 self.put_crisis_first(&mut r);
                 r
             } else {
@@ -154,7 +155,7 @@ impl Assistant {
             reply.crisis_similarity = near;
             return reply;
         }
-        let mut reply = self.ordinary(question, region, hits, &ranking.worries);
+        let mut reply = self.ordinary(question, region, hits, &ranking);
         reply.crisis_similarity = near;
         reply
     }
@@ -202,9 +203,9 @@ impl Assistant {
         }
         let combined = format!("{} {question}", prev.question);
         let region = self.region_for(cx, &combined);
-        let ranking = self.rank(&combined, region.as_deref());
+        let mut ranking = self.rank(&combined, region.as_deref());
         let near = self.neighbourhood(prev.entry.as_deref());
-        let mut hits = ranking.hits;
+        let mut hits = std::mem::take(&mut ranking.hits);
         for h in &mut hits {
             if near.contains(&h.id) {
                 h.score *= FOLLOW_UP_BOOST;
@@ -227,7 +228,7 @@ impl Assistant {
         if !kept {
             return alone;
         }
-        let mut reply = self.ordinary(question, region, hits, &ranking.worries);
+        let mut reply = self.ordinary(question, region, hits, &ranking);
         if reply.outcome != Outcome::Answer {
             return alone;
         }
@@ -258,13 +259,14 @@ impl Assistant {
         question: &str,
         region: Option<String>,
         hits: Vec<Hit>,
-        worries: &[String],
+        ranking: &rank::Ranking,
     ) -> Reply {
-        let (outcome, close) = decide::decide(&hits, &self.thresholds);
+        let (outcome, close) = decide::decide(&hits, ranking.off_topic, &self.thresholds);
         let results = self.results(&hits);
         let mut reply = self.empty(question, region, outcome, results);
         // A second worry in the message, besides the entry shown first.
-        let other_worry = worries
+        let other_worry = ranking
+            .worries
             .iter()
             .find(|w| hits.first().is_some_and(|h| &h.id != *w))
             .cloned();

@@ -21,12 +21,15 @@ pub struct Ranking {
     pub hits: Vec<Hit>,
     /// The best item of each sentence that is about something of its own (two worries).
     pub worries: Vec<String>,
+    /// How near the message is to the out-of-scope examples ([`crate::search::semantic::Semantic::off_topic`]); `None`
+    /// without the model or the examples.
+    pub off_topic: Option<f32>,
 }
 impl Assistant {
-    /// Every ranked hit with its signals (fused score, BM25, coverage, cosines), for calibration.
-    pub fn signals(&self, cx: &Context, question: &str) -> Vec<Hit> {
+    /// Every ranked hit with its signals (fused score, BM25, coverage, cosines) and the
+    /// message's nearness to the out-of-scope examples, for calibration.
+    pub fn signals(&self, cx: &Context, question: &str) -> Ranking {
         self.rank(question, self.region_for(cx, question).as_deref())
-            .hits
     }
 
     /// The region a question is about: a place it names, else the asker's (known) region.
@@ -121,6 +124,10 @@ impl Assistant {
         };
         let mut hits = found.hits;
         let mut worries = Vec::new();
+        let off_topic = match (&self.semantic, vectors.first()) {
+            (Some(sem), Some(v)) => sem.off_topic(v),
+            _ => None,
+        };
         if let Some(sem) = &self.semantic {
             let per_query = sem.score_each(&vectors);
             let w = &self.weights;
@@ -179,7 +186,11 @@ impl Assistant {
             }
         }
         let hits = self.regional(hits, &message.core, region);
-        Ranking { hits, worries }
+        Ranking {
+            hits,
+            worries,
+            off_topic,
+        }
     }
 
     fn regional(&self, hits: Vec<Hit>, question: &str, region: Option<&str>) -> Vec<Hit> {

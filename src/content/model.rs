@@ -162,6 +162,10 @@ pub struct Content {
     /// `helplines.yaml`: the no-answer helpline and the "Talk to someone" list (empty in
     /// content built by hand until set).
     pub helplines: super::Helplines,
+    /// `out-of-scope.yaml`: messages the guidance does not cover, which the answering engine
+    /// compares a message with to tell an off-topic question from an in-scope one (empty
+    /// when the file is absent).
+    pub off_topic: Vec<String>,
     /// Sorted by id.
     pub entries: Vec<Entry>,
     /// Sorted by id.
@@ -204,6 +208,7 @@ impl Content {
             synonyms,
             crisis,
             helplines: Default::default(),
+            off_topic: Vec::new(),
             entries,
             programmes,
             digest,

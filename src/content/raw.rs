@@ -91,6 +91,12 @@ pub struct RawSynonyms {
     pub groups: Vec<S<Vec<S<String>>>>,
 }
 
+/// `out-of-scope.yaml`: messages the guidance does not cover.
+#[derive(Debug, Deserialize)]
+pub struct RawOffTopic {
+    pub examples: S<Vec<S<String>>>,
+}
+
 #[derive(Debug, Deserialize)]
 pub struct RawCrisis {
     pub phrases: S<Vec<S<String>>>,
@@ -188,6 +194,7 @@ impl Shaped for RawContact {}
 impl Shaped for RawTopic {}
 impl Shaped for RawRegion {}
 impl Shaped for RawSynonyms {}
+impl Shaped for RawOffTopic {}
 impl Shaped for RawCrisis {
     fn nested() -> Vec<(&'static str, Shape)> {
         vec![("structure", RawCrisisStructure::shape())]

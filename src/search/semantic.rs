@@ -84,6 +84,8 @@ pub struct Semantic {
     crisis: Vec<f32>,
     crisis_texts: Vec<String>,
     calm: Vec<f32>,
+    /// The out-of-scope examples of `out-of-scope.yaml`, embedded.
+    off_topic: Vec<f32>,
     /// How many texts had to be embedded (not found in the cache) when this was built.
     pub embedded: usize,
 }
@@ -131,8 +133,11 @@ impl Semantic {
         let crisis = &content.crisis;
         all.extend(crisis.examples.iter().map(String::as_str));
         all.extend(crisis.not_crisis.iter().map(String::as_str));
+        all.extend(content.off_topic.iter().map(String::as_str));
         let mut vectors = cache.get_many(&all);
         cache.save();
+        let off_topic_vectors =
+            vectors.split_off(n_items + crisis.examples.len() + crisis.not_crisis.len());
         let calm_vectors = vectors.split_off(n_items + crisis.examples.len());
         let crisis_vectors = vectors.split_off(n_items);
         let mut rows = Vec::with_capacity(all.len());
@@ -154,7 +159,10 @@ impl Semantic {
         // but the crisis entry and its programmes. An ordinary question is far closer to the
         // entry that answers it than to any crisis example; without these, a long message
         // about sick pay and depression sits nearer a crisis example than a calm contrast.
+        // The out-of-scope examples are calm too ("my dog was sick all night").
+        let off_topic = off_topic_vectors.concat();
         let mut calm = calm_vectors.concat();
+        calm.extend_from_slice(&off_topic);
         for (r, &item) in rows.iter().enumerate() {
             let id = &items[item as usize].0;
             if crisis.entry.as_ref() != Some(id) && !crisis.programmes.contains(id) {
@@ -172,6 +180,7 @@ impl Semantic {
             crisis: crisis_vectors.concat(),
             crisis_texts: crisis.examples.clone(),
             calm,
+            off_topic,
             embedded: cache.embedded,
         }
     }
@@ -193,6 +202,17 @@ impl Semantic {
             example,
             calm,
         })
+    }
+
+    /// How near a vector is to the out-of-scope examples, measured as an item's
+    /// [`SemScore::best`] is (its two nearest, mixed by [`SECOND_NEAREST`]), so the two compare;
+    /// `None` without examples.
+    pub fn off_topic(&self, v: &[f32]) -> Option<f32> {
+        if self.off_topic.is_empty() {
+            return None;
+        }
+        let cosines = self.off_topic.chunks_exact(DIM).map(|row| (0, dot(v, row)));
+        nearest(cosines, 1).first().copied()
     }
 
     pub fn crisis_example(&self, i: usize) -> &str {

@@ -767,3 +767,41 @@ fn helplines_yaml_is_checked_at_each_line() {
     fs::remove_file(dir.path().join(HELPLINES)).unwrap();
     assert_error(&dir, HELPLINES, 1, "cannot read file");
 }
+
+const OFF_TOPIC: &str = "out-of-scope.yaml";
+
+#[test]
+fn out_of_scope_examples_load_and_one_that_an_entry_asks_is_an_error() {
+    let dir = fixture();
+    // Optional: the fixture has none, and checks clean without it.
+    assert!(!dir.path().join(OFF_TOPIC).exists());
+    assert_eq!(check(dir.path()).code, 0);
+    std::fs::write(
+        dir.path().join(OFF_TOPIC),
+        "examples:\n  - how do I register for VAT\n  - \"  \"\n  - How do I  register for vat\n  - What is self  certification\n",
+    )
+    .unwrap();
+    assert_error(&dir, OFF_TOPIC, 3, "out-of-scope example is empty");
+    assert_error(&dir, OFF_TOPIC, 4, "duplicate out-of-scope example");
+    let line = assert_error(
+        &dir,
+        OFF_TOPIC,
+        5,
+        "is also a question of `self-certification`",
+    );
+    assert!(line.contains(":5:5:"), "{line}");
+    let r = check(dir.path());
+    assert!(r.stdout.contains(" 3 error(s)"), "{}", r.stdout);
+    // The good example loads.
+    std::fs::write(
+        dir.path().join(OFF_TOPIC),
+        "examples:\n  - how do I register for VAT\n",
+    )
+    .unwrap();
+    let loaded = workhealth::content::load(dir.path(), chrono::Utc::now().date_naive());
+    assert_eq!(check(dir.path()).code, 0);
+    assert_eq!(
+        loaded.content.off_topic,
+        vec!["how do I register for VAT".to_string()]
+    );
+}

@@ -147,7 +147,7 @@ impl Loader {
 
     /// A list of crisis strings: each non-empty and not repeated (compared lower-cased, with
     /// spaces collapsed). `seen` carries earlier lists when duplicates across lists matter.
-    fn crisis_list(
+    pub(super) fn crisis_list(
         &mut self,
         path: &Path,
         items: &[S<String>],

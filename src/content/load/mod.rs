@@ -24,13 +24,15 @@ use std::path::{Path, PathBuf};
 use chrono::NaiveDate;
 use sha2::{Digest, Sha256};
 
-use super::diag::Diagnostics;
+use super::diag::{Diagnostics, Pos};
 use super::helplines::{self, RawHelplines};
 use super::model::*;
 use super::raw::*;
 use read::file_stem;
 use refs::Refs;
 
+/// Messages the guidance does not cover (optional): see [`Content::off_topic`].
+pub const OFF_TOPIC_FILE: &str = "out-of-scope.yaml";
 pub const SUMMARY_MAX: usize = 400;
 pub const ANSWER_MAX: usize = 3000;
 pub const HOW_TO_JOIN_MAX: usize = 1000;
@@ -80,6 +82,12 @@ pub fn load(root: &Path, today: NaiveDate) -> Loaded {
     let synonyms = cx.parse::<RawSynonyms>(&root.join("synonyms.yaml"));
     let crisis = cx.parse::<RawCrisis>(&root.join("crisis.yaml"));
     let raw_helplines = cx.parse::<RawHelplines>(&root.join(helplines::FILE));
+    // Optional: without it, off-topic questions are told apart by the thresholds alone.
+    let off_topic_path = root.join(OFF_TOPIC_FILE);
+    let raw_off_topic = off_topic_path
+        .exists()
+        .then(|| cx.parse::<RawOffTopic>(&off_topic_path))
+        .flatten();
 
     // A file that fails to parse still counts as existing (by its file name), so that one
     // syntax error does not also show up as a dangling reference everywhere it is linked.
@@ -160,6 +168,35 @@ pub fn load(root: &Path, today: NaiveDate) -> Loaded {
             helplines::build(&mut cx.d, &path, &h, &programme_ids, &programmes, today)
         })
         .unwrap_or_default();
+    let off_topic = raw_off_topic
+        .map(|o| {
+            let examples = &o.examples.value;
+            let list = cx.crisis_list(&off_topic_path, examples, "out-of-scope example", &mut None);
+            // An example that is also an entry's question would turn that question away.
+            let asked: HashMap<String, &str> = raw_entries
+                .iter()
+                .map(|(_, _, e)| (&e.id.value, &e.questions.value))
+                .chain(
+                    raw_programmes
+                        .iter()
+                        .map(|(_, p)| (&p.id.value, &p.questions.value)),
+                )
+                .flat_map(|(id, qs)| qs.iter().map(move |q| (normalised(&q.value), id.as_str())))
+                .collect();
+            for e in examples {
+                if let Some(id) = asked.get(&normalised(&e.value)) {
+                    cx.d.error(
+                        Pos::of(&off_topic_path, e),
+                        format!(
+                            "out-of-scope example `{}` is also a question of `{id}`",
+                            e.value.trim()
+                        ),
+                    );
+                }
+            }
+            list
+        })
+        .unwrap_or_default();
     cx.duplicate_questions(
         raw_entries
             .iter()
@@ -185,6 +222,7 @@ pub fn load(root: &Path, today: NaiveDate) -> Loaded {
         digest,
     );
     content.helplines = helplines;
+    content.off_topic = off_topic;
     Loaded {
         content,
         diagnostics,
@@ -198,4 +236,12 @@ struct Loader {
     today: NaiveDate,
     /// The text of every file read, for checks that look at the source itself.
     texts: HashMap<PathBuf, String>,
+}
+
+/// Lower case with spaces collapsed: how lists compare texts for duplicates.
+fn normalised(text: &str) -> String {
+    text.to_lowercase()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
 }
