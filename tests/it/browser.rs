@@ -54,8 +54,11 @@ const ASKED: &[&str] = &[
     "an employee with cancer wants to keep working",
     "how do I get occupational health for a small business",
     "self certification for a week off",
-    "contact details [email] please call me",
+    CONTACT_Q,
 ];
+
+/// A question whose contact details the log redacted to `[email]`.
+const CONTACT_Q: &str = "contact details [email] please call me";
 
 fn new_question(
     a: &Assistant,
@@ -112,6 +115,12 @@ fn prefill(data: &Path) -> i64 {
     }
     let user = log.user_key("telegram", 1);
     log.record(new_question(&a, SCRIPT_Q, 0, &user));
+    // Asked today too, unanswered, so it is in the queue whatever the content now makes of
+    // it (the check below looks for its placeholder).
+    let mut contact = new_question(&a, CONTACT_Q, 0, &user);
+    contact.outcome = workhealth::log::Outcome::NoAnswer;
+    contact.shown_id = None;
+    log.record(contact);
     let mut gap = new_question(&a, GAP, 0, &user);
     gap.outcome = workhealth::log::Outcome::NoAnswer;
     gap.shown_id = None;
