@@ -21,8 +21,8 @@ pub struct Ranking {
     pub hits: Vec<Hit>,
     /// The best item of each sentence that is about something of its own (two worries).
     pub worries: Vec<String>,
-    /// How near the message is to the out-of-scope examples ([`crate::search::semantic::Semantic::off_topic`]); `None`
-    /// without the model or the examples.
+    /// How near the message is to the out-of-scope examples
+    /// ([`crate::search::semantic::Semantic::off_topic`]); `None` without the model or them.
     pub off_topic: Option<f32>,
 }
 impl Assistant {

@@ -108,10 +108,10 @@ impl Loader {
         for p in &raw.programmes {
             self.reference(path, p, refs.programmes, "programme");
         }
-        let safe_phrases = self.crisis_list(path, &raw.safe_phrases, "safe phrase", &mut None);
+        let safe_phrases = self.text_list(path, &raw.safe_phrases, "safe phrase", &mut None);
         let s = raw.structure.unwrap_or_default();
         let list = |cx: &mut Self, l: &[S<String>], what: &str| {
-            cx.crisis_list(path, l, &format!("structure {what} word"), &mut None)
+            cx.text_list(path, l, &format!("structure {what} word"), &mut None)
         };
         let structure = CrisisStructure {
             people: list(self, &s.people, "people"),
@@ -131,8 +131,8 @@ impl Loader {
         };
         // Examples and contrasts share one table, so that the same message in both is caught too.
         let mut seen = Some(HashMap::new());
-        let examples = self.crisis_list(path, &raw.examples, "crisis example", &mut seen);
-        let not_crisis = self.crisis_list(path, &raw.not_crisis, "not_crisis example", &mut seen);
+        let examples = self.text_list(path, &raw.examples, "crisis example", &mut seen);
+        let not_crisis = self.text_list(path, &raw.not_crisis, "not_crisis example", &mut seen);
         Crisis {
             phrases: raw.phrases.value.into_iter().map(|p| p.value).collect(),
             safe_phrases,
@@ -145,9 +145,10 @@ impl Loader {
         }
     }
 
-    /// A list of crisis strings: each non-empty and not repeated (compared lower-cased, with
-    /// spaces collapsed). `seen` carries earlier lists when duplicates across lists matter.
-    pub(super) fn crisis_list(
+    /// A list of strings (crisis phrases and examples, out-of-scope examples): each non-empty
+    /// and not repeated (compared lower-cased, with spaces collapsed). `seen` carries earlier
+    /// lists when duplicates across lists matter.
+    pub(super) fn text_list(
         &mut self,
         path: &Path,
         items: &[S<String>],

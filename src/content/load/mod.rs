@@ -24,7 +24,7 @@ use std::path::{Path, PathBuf};
 use chrono::NaiveDate;
 use sha2::{Digest, Sha256};
 
-use super::diag::{Diagnostics, Pos};
+use super::diag::Diagnostics;
 use super::helplines::{self, RawHelplines};
 use super::model::*;
 use super::raw::*;
@@ -171,42 +171,15 @@ pub fn load(root: &Path, today: NaiveDate) -> Loaded {
     let off_topic = raw_off_topic
         .map(|o| {
             let examples = &o.examples.value;
-            let list = cx.crisis_list(&off_topic_path, examples, "out-of-scope example", &mut None);
-            // An example that is also an entry's question would turn that question away.
-            let asked: HashMap<String, &str> = raw_entries
-                .iter()
-                .map(|(_, _, e)| (&e.id.value, &e.questions.value))
-                .chain(
-                    raw_programmes
-                        .iter()
-                        .map(|(_, p)| (&p.id.value, &p.questions.value)),
-                )
-                .flat_map(|(id, qs)| qs.iter().map(move |q| (normalised(&q.value), id.as_str())))
-                .collect();
-            for e in examples {
-                if let Some(id) = asked.get(&normalised(&e.value)) {
-                    cx.d.error(
-                        Pos::of(&off_topic_path, e),
-                        format!(
-                            "out-of-scope example `{}` is also a question of `{id}`",
-                            e.value.trim()
-                        ),
-                    );
-                }
-            }
-            list
+            cx.off_topic_questions(
+                &off_topic_path,
+                examples,
+                owners(&raw_entries, &raw_programmes),
+            );
+            cx.text_list(&off_topic_path, examples, "out-of-scope example", &mut None)
         })
         .unwrap_or_default();
-    cx.duplicate_questions(
-        raw_entries
-            .iter()
-            .map(|(path, _, e)| (path.as_path(), &e.id.value, &e.questions.value))
-            .chain(
-                raw_programmes
-                    .iter()
-                    .map(|(path, p)| (path.as_path(), &p.id.value, &p.questions.value)),
-            ),
-    );
+    cx.duplicate_questions(owners(&raw_entries, &raw_programmes));
 
     let digest = hex::encode(cx.hasher.clone().finalize());
     let mut diagnostics = cx.d;
@@ -238,10 +211,17 @@ struct Loader {
     texts: HashMap<PathBuf, String>,
 }
 
-/// Lower case with spaces collapsed: how lists compare texts for duplicates.
-fn normalised(text: &str) -> String {
-    text.to_lowercase()
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
+/// Every entry's and programme's questions, with the file and the id they are under.
+fn owners<'a>(
+    entries: &'a [(PathBuf, Option<String>, RawEntry)],
+    programmes: &'a [(PathBuf, RawProgramme)],
+) -> impl Iterator<Item = (&'a Path, &'a String, &'a Vec<S<String>>)> {
+    entries
+        .iter()
+        .map(|(path, _, e)| (path.as_path(), &e.id.value, &e.questions.value))
+        .chain(
+            programmes
+                .iter()
+                .map(|(path, p)| (path.as_path(), &p.id.value, &p.questions.value)),
+        )
 }

@@ -106,6 +106,30 @@ impl Loader {
             }
         }
     }
+
+    /// An out-of-scope example that is also an entry's or a programme's question would turn
+    /// that question away: an error at the example.
+    pub(super) fn off_topic_questions<'a>(
+        &mut self,
+        path: &Path,
+        examples: &[S<String>],
+        owners: impl Iterator<Item = (&'a Path, &'a String, &'a Vec<S<String>>)>,
+    ) {
+        let asked: HashMap<String, &String> = owners
+            .flat_map(|(_, id, qs)| qs.iter().map(move |q| (normalise_question(&q.value), id)))
+            .collect();
+        for e in examples {
+            if let Some(id) = asked.get(&normalise_question(&e.value)) {
+                self.d.error(
+                    Pos::of(path, e),
+                    format!(
+                        "out-of-scope example `{}` is also a question of `{id}`",
+                        e.value.trim()
+                    ),
+                );
+            }
+        }
+    }
 }
 
 /// A question as the ranking sees it: lower case, single spaces, no closing punctuation.
