@@ -8,7 +8,8 @@ figures it reports are from data the settings were not fitted on. Finally it fit
 data and prints the settings to write into src/assistant/decide.rs.
 
 Utility of one case, as a manager feels it: answerable — answered right +1, offered among the
-choices +0.6, choices without the right one -0.5, declined -1, answered wrongly -2; out of
+choices +0.6, choices without the right one -0.5, declined -1.5 (a flat "sorry" to a question
+the guidance answers is worse than choices that miss), answered wrongly -2; out of
 scope — declined +1, choices -0.5, answered -1.
 
 Usage: workhealth eval content/tests --signals > /tmp/signals.jsonl
@@ -89,7 +90,7 @@ def utility(case, kind, ids):
     if not exp:
         return {"none": 1.0, "clarify": -0.5, "answer": -1.0}[kind]
     if kind == "none":
-        return -1.0
+        return -1.5
     if kind == "answer":
         return 1.0 if ids[0] in exp else -2.0
     return 0.6 if any(i in exp for i in ids) else -0.5

@@ -49,10 +49,10 @@ impl Default for Thresholds {
     /// The thresholds for fused scores (see [`Weights`]); chosen by cross-validation.
     fn default() -> Self {
         Thresholds {
-            min_score: 0.40,
+            min_score: 0.35,
             min_coverage: 0.25,
             min_semantic: 0.50,
-            clarify_ratio: 0.90,
+            clarify_ratio: 0.88,
             full_coverage: 2.0,
             min_score_full: 0.0,
             off_topic_margin: -0.02,
@@ -85,9 +85,9 @@ impl Default for Weights {
         Weights {
             best: 0.3,
             whole: 0.1,
-            lexical: 0.6,
+            lexical: 0.5,
             lexical_half: 15.0,
-            class: 0.2,
+            class: 0.4,
             class_words: 20,
             worry: 0.6,
         }
