@@ -1123,10 +1123,11 @@ async fn close_runners_up_lead_the_buttons_under_an_answer() {
 }
 
 /// A question whose answer has a close runner-up on the real content (cancer, with Macmillan
-/// at 0.84 of its score; "or did you mean" needs 0.80 to 0.90). Ranking changes can move a
-/// question across those lines: `ask --json` shows the scores.
+/// at 0.84 of its score in int8 and f32; "or did you mean" needs `RUNNER_UP_RATIO`, 0.80, to
+/// the clarify ratio, 0.88). Ranking changes can move a question across those lines:
+/// `ask --json` shows the scores.
 const RUNNER_UP_QUESTION: &str =
-    "my manager has just found out she has cancer, how can I support her at work";
+    "my supervisor has breast cancer and wants to keep working through treatment, what can I do";
 
 /// Issue 17 item 7: after "which did you mean", the entry picked is recorded on the question's
 /// row with what was sent (Telegram's text, not a terminal rendering), and 👍/👎 attach to the
