@@ -56,6 +56,18 @@ mod tests {
     }
 
     #[test]
+    fn json_says_small_talk_in_the_shared_formats_four_outcomes() {
+        let mut r = answer(None);
+        let v = super::json::reply(&r);
+        assert_eq!(v["outcome"], "answer");
+        assert!(v.get("smalltalk").is_none(), "{v}");
+        r.outcome = Outcome::SmallTalk;
+        let v = super::json::reply(&r);
+        assert_eq!(v["outcome"], "no_answer");
+        assert_eq!(v["smalltalk"], true);
+    }
+
+    #[test]
     fn no_line_while_the_figures_are_in_date() {
         let r = answer(None);
         let tg: String = super::telegram::reply(&r, None)
