@@ -8,6 +8,7 @@
 //! `docs/calibration.md`; `workhealth eval` shows their effect.
 
 use crate::search::Hit;
+use crate::search::semantic::CrisisSim;
 
 use super::reply::Outcome;
 
@@ -260,6 +261,13 @@ pub struct CrisisThresholds {
     /// clearly nearer the examples, or are caught by the word lists.
     pub short_margin: f32,
     pub short_words: usize,
+    /// The crisis classifier ([`crate::search::semantic::CrisisSim::class`]) at or above this
+    /// fires on the whole message: it catches warning signs in words no single example is
+    /// near ("took the lot. sorry", a pension question from someone who says they won't be
+    /// around).
+    pub class: f32,
+    /// And on a sentence of a longer message: stricter, as for the margin.
+    pub sentence_class: f32,
 }
 
 impl Default for CrisisThresholds {
@@ -271,6 +279,8 @@ impl Default for CrisisThresholds {
             sentence_margin: 0.06,
             short_margin: 0.04,
             short_words: 6,
+            class: 0.0,
+            sentence_class: 0.25,
         }
     }
 }
@@ -278,7 +288,13 @@ impl Default for CrisisThresholds {
 impl CrisisThresholds {
     /// Whether the layer fires for one vector: the whole message of `words` words (`sentence`
     /// false) or one of its sentences.
-    pub fn fires(&self, crisis: f32, calm: f32, sentence: bool, words: usize) -> bool {
+    pub fn fires(&self, sim: &CrisisSim, sentence: bool, words: usize) -> bool {
+        let CrisisSim {
+            crisis,
+            calm,
+            class,
+            ..
+        } = *sim;
         let margin = if sentence {
             self.sentence_margin
         } else if words <= self.short_words {
@@ -286,6 +302,11 @@ impl CrisisThresholds {
         } else {
             self.margin
         };
-        crisis >= self.sure || (crisis >= self.min && crisis - calm > margin)
+        let class_min = if sentence {
+            self.sentence_class
+        } else {
+            self.class
+        };
+        crisis >= self.sure || (crisis >= self.min && crisis - calm > margin) || class >= class_min
     }
 }

@@ -78,7 +78,7 @@ impl Assistant {
                 continue;
             };
             closest = Some(closest.map_or(sim.crisis, |c: f32| c.max(sim.crisis)));
-            if fired.is_none() && t.fires(sim.crisis, sim.calm, i > 0, words) {
+            if fired.is_none() && t.fires(&sim, i > 0, words) {
                 fired = Some(CrisisSignal {
                     layer: CrisisLayer::Meaning,
                     matched: sem.crisis_example(sim.example).to_string(),
@@ -90,19 +90,20 @@ impl Assistant {
 
     /// The crisis check's signals for a text, for calibration: whether the phrase or structure
     /// layer fires, and for the whole message and then each of its sentences, the closest
-    /// crisis example's and calm text's similarity (`skip_self` leaves an exact match out).
+    /// crisis example's and calm text's similarity and the crisis classifier's output
+    /// (`skip_self` leaves an exact match out).
     pub fn crisis_signals(
         &self,
         text: &str,
         skip_self: bool,
-    ) -> (Option<CrisisLayer>, Vec<(f32, f32)>) {
+    ) -> (Option<CrisisLayer>, Vec<(f32, f32, f32)>) {
         let rule = self.crisis.check(text).map(|s| s.layer);
         let vectors = self.embed_message(&message::read(text));
         let sims = match &self.semantic {
             Some(sem) => vectors
                 .iter()
                 .filter_map(|v| sem.crisis_similarity(v, skip_self))
-                .map(|s| (s.crisis, s.calm))
+                .map(|s| (s.crisis, s.calm, s.class))
                 .collect(),
             None => Vec::new(),
         };

@@ -27,33 +27,94 @@ pub struct Classifier {
 
 const COLS: usize = DIM + 1;
 
+/// `XᵀX` of a set of vectors with a bias column (the upper triangle): what a ridge fit needs.
+/// Two fits over mostly the same rows share it: the crisis classifier's calm side is nearly all
+/// the item texts the item classifier was fitted on, so it starts from that sum, takes out the
+/// few rows it leaves out and adds its own, rather than summing two thousand rows again.
+#[derive(Debug, Clone)]
+pub struct Gram {
+    a: Vec<f64>,
+    rows: usize,
+}
+
+impl Default for Gram {
+    fn default() -> Self {
+        Gram {
+            a: vec![0.0; COLS * COLS],
+            rows: 0,
+        }
+    }
+}
+
+impl Gram {
+    /// The Gram matrix of every `DIM`-vector in `matrix`.
+    pub fn of(matrix: &[f32]) -> Gram {
+        let mut g = Gram::default();
+        for row in matrix.chunks_exact(DIM) {
+            g.add(row);
+        }
+        g
+    }
+
+    /// Adds one vector's outer product.
+    pub fn add(&mut self, v: &[f32]) {
+        self.accumulate(v, 1.0);
+        self.rows += 1;
+    }
+
+    /// Takes out a vector added before.
+    pub fn remove(&mut self, v: &[f32]) {
+        self.accumulate(v, -1.0);
+        self.rows = self.rows.saturating_sub(1);
+    }
+
+    fn accumulate(&mut self, v: &[f32], sign: f64) {
+        let mut x = [0.0f64; COLS];
+        for (xi, &f) in x.iter_mut().zip(v) {
+            *xi = f64::from(f);
+        }
+        x[DIM] = 1.0;
+        for i in 0..COLS {
+            let xi = sign * x[i];
+            let row = &mut self.a[i * COLS..(i + 1) * COLS];
+            for j in i..COLS {
+                row[j] += xi * x[j];
+            }
+        }
+    }
+}
+
 impl Classifier {
     /// Fits the classifier to `matrix` (one `DIM`-vector per row) labelled by `rows` (the item of
     /// each row, below `items`). No rows gives a classifier that scores everything 0.
     pub fn fit(matrix: &[f32], rows: &[u32], items: usize, lambda: f64) -> Classifier {
+        Classifier::fit_gram(&Gram::of(matrix), matrix, rows, items, lambda)
+    }
+
+    /// As [`Classifier::fit`], with `gram` already summed: it must be [`Gram::of`] `matrix`
+    /// (in any row order).
+    pub fn fit_gram(
+        gram: &Gram,
+        matrix: &[f32],
+        rows: &[u32],
+        items: usize,
+        lambda: f64,
+    ) -> Classifier {
         if rows.is_empty() || items == 0 {
             return Classifier {
                 weights: vec![0.0; items * COLS],
                 items,
             };
         }
-        // A = XᵀX + λI (upper triangle accumulated, then mirrored), B = XᵀY.
-        let mut a = vec![0.0f64; COLS * COLS];
+        debug_assert_eq!(gram.rows, rows.len(), "the Gram matrix is of other rows");
+        // A = XᵀX + λI (mirrored from the upper triangle), B = XᵀY.
+        let mut a = gram.a.clone();
         let mut b = vec![0.0f64; COLS * items];
-        let mut x = [0.0f64; COLS];
         for (r, &item) in rows.iter().enumerate() {
-            for (xi, &v) in x.iter_mut().zip(&matrix[r * DIM..(r + 1) * DIM]) {
-                *xi = f64::from(v);
+            for (i, &v) in matrix[r * DIM..(r + 1) * DIM].iter().enumerate() {
+                b[i * items + item as usize] += f64::from(v);
             }
-            x[DIM] = 1.0;
-            for i in 0..COLS {
-                let xi = x[i];
-                let row = &mut a[i * COLS..(i + 1) * COLS];
-                for j in i..COLS {
-                    row[j] += xi * x[j];
-                }
-                b[i * items + item as usize] += xi;
-            }
+            b[DIM * items + item as usize] += 1.0;
         }
         for i in 0..COLS {
             a[i * COLS + i] += lambda;

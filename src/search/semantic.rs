@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
 
-use super::classify::{self, Classifier};
+use super::classify::{self, Classifier, Gram};
 use crate::content::{Content, Kind};
 use crate::embed::{DIM, Embedder, Vector, dot, files, normalise};
 
@@ -84,6 +84,10 @@ pub struct Semantic {
     crisis: Vec<f32>,
     crisis_texts: Vec<String>,
     calm: Vec<f32>,
+    /// A linear classifier fitted on the crisis examples against the whole calm side: which
+    /// directions of meaning tell a risk to life from an ordinary message, where no single
+    /// example is near (`None` without examples or calm texts). See [`CrisisSim::class`].
+    crisis_classifier: Option<Classifier>,
     /// The out-of-scope examples of `out-of-scope.yaml`, embedded.
     off_topic: Vec<f32>,
     /// How many texts had to be embedded (not found in the cache) when this was built.
@@ -97,6 +101,10 @@ pub struct CrisisSim {
     /// Index of the closest crisis example.
     pub example: usize,
     pub calm: f32,
+    /// The crisis classifier's output for the crisis side minus the calm side: above 0, the
+    /// message reads more like the crisis examples than the calm texts, taken all together
+    /// (`-inf` without the classifier).
+    pub class: f32,
 }
 
 /// An item's id and kind, with the texts embedded for it.
@@ -163,13 +171,34 @@ impl Semantic {
         let off_topic = off_topic_vectors.concat();
         let mut calm = calm_vectors.concat();
         calm.extend_from_slice(&off_topic);
+        let gram = Gram::of(&matrix);
+        // The crisis classifier's rows: the crisis examples, then the calm side. Its Gram matrix
+        // starts from the items' and takes out the crisis entry's and its programmes' texts.
+        let mut crisis_gram = gram.clone();
+        for v in crisis_vectors
+            .iter()
+            .chain(&calm_vectors)
+            .chain(&off_topic_vectors)
+        {
+            crisis_gram.add(v);
+        }
         for (r, &item) in rows.iter().enumerate() {
             let id = &items[item as usize].0;
+            let row = &matrix[r * DIM..(r + 1) * DIM];
             if crisis.entry.as_ref() != Some(id) && !crisis.programmes.contains(id) {
-                calm.extend_from_slice(&matrix[r * DIM..(r + 1) * DIM]);
+                calm.extend_from_slice(row);
+            } else {
+                crisis_gram.remove(row);
             }
         }
-        let classifier = Classifier::fit(&matrix, &rows, items.len(), classify::LAMBDA);
+        let classifier = Classifier::fit_gram(&gram, &matrix, &rows, items.len(), classify::LAMBDA);
+        let crisis_classifier = (!crisis_vectors.is_empty() && !calm.is_empty()).then(|| {
+            let both = [crisis_vectors.concat(), calm.clone()].concat();
+            let labels: Vec<u32> = (0..both.len() / DIM)
+                .map(|r| u32::from(r >= crisis_vectors.len()))
+                .collect();
+            Classifier::fit_gram(&crisis_gram, &both, &labels, 2, classify::LAMBDA)
+        });
         Semantic {
             embedder,
             items: items.into_iter().map(|(id, kind, _)| (id, kind)).collect(),
@@ -180,6 +209,7 @@ impl Semantic {
             crisis: crisis_vectors.concat(),
             crisis_texts: crisis.examples.clone(),
             calm,
+            crisis_classifier,
             off_topic,
             embedded: cache.embedded,
         }
@@ -197,10 +227,19 @@ impl Semantic {
         };
         let (example, crisis) = best(&self.crisis)?;
         let calm = best(&self.calm).map(|(_, s)| s).unwrap_or(-1.0);
+        let class = self
+            .crisis_classifier
+            .as_ref()
+            .map_or(f32::NEG_INFINITY, |c| {
+                let mut s = c.scores(v);
+                let crisis = s.next().unwrap_or(0.0);
+                crisis - s.next().unwrap_or(0.0)
+            });
         Some(CrisisSim {
             crisis,
             example,
             calm,
+            class,
         })
     }
 
