@@ -226,6 +226,26 @@ mod tests {
     }
 
     #[test]
+    fn the_crisis_classifier_fires_on_its_own_and_more_strictly_in_a_sentence() {
+        let t = CrisisThresholds::default();
+        // Far from every example, no nearer the crisis side than the calm side: only the
+        // classifier can fire.
+        let sim = |class| CrisisSim {
+            crisis: 0.30,
+            example: 0,
+            calm: 0.50,
+            class,
+        };
+        assert!(!t.fires(&sim(f32::NEG_INFINITY), false, 12), "no classifier");
+        assert!(!t.fires(&sim(t.class - 0.01), false, 12));
+        assert!(t.fires(&sim(t.class), false, 12), "a whole message at the threshold");
+        let between = (t.class + t.sentence_class) / 2.0;
+        assert!(t.fires(&sim(between), false, 12));
+        assert!(!t.fires(&sim(between), true, 12), "a sentence needs more");
+        assert!(t.fires(&sim(t.sentence_class), true, 12));
+    }
+
+    #[test]
     fn the_classifier_counts_only_in_long_messages() {
         let w = Weights::default();
         let h = Hit {
@@ -279,8 +299,8 @@ impl Default for CrisisThresholds {
             sentence_margin: 0.06,
             short_margin: 0.04,
             short_words: 6,
-            class: 0.0,
-            sentence_class: 0.25,
+            class: 0.2,
+            sentence_class: 0.3,
         }
     }
 }

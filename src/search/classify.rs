@@ -231,6 +231,34 @@ mod tests {
     }
 
     #[test]
+    fn a_gram_with_rows_taken_out_and_added_fits_as_one_summed_afresh() {
+        // The crisis classifier starts from the items' Gram matrix, takes some rows out and
+        // adds others: it must fit exactly as a Gram matrix summed over the final rows would.
+        let items = [unit(0, 2, 0.3), unit(1, 3, 0.2), unit(4, 5, 0.7)];
+        let others = [unit(6, 7, 0.1), unit(0, 8, 0.9)];
+        let mut g = Gram::of(&items.concat());
+        g.remove(&items[1]);
+        for v in &others {
+            g.add(v);
+        }
+        let kept = [items[0].clone(), items[2].clone(), others[0].clone(), others[1].clone()];
+        let matrix = kept.concat();
+        let labels = [1, 1, 0, 0];
+        let shared = Classifier::fit_gram(&g, &matrix, &labels, 2, 1.0);
+        let fresh = Classifier::fit(&matrix, &labels, 2, 1.0);
+        let max_diff = shared
+            .weights
+            .iter()
+            .zip(&fresh.weights)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0f32, f32::max);
+        assert!(max_diff < 1e-5, "weights differ by {max_diff}");
+        // And the fit is a real one: each side scores its own rows higher.
+        let s: Vec<f32> = shared.scores(&others[0]).collect();
+        assert!(s[0] > s[1], "{s:?}");
+    }
+
+    #[test]
     fn no_texts_scores_nothing() {
         let c = Classifier::fit(&[], &[], 3, 1.0);
         assert_eq!(c.scores(&unit(0, 1, 0.1)).collect::<Vec<_>>(), vec![0.0; 3]);
