@@ -236,9 +236,15 @@ mod tests {
             calm: 0.50,
             class,
         };
-        assert!(!t.fires(&sim(f32::NEG_INFINITY), false, 12), "no classifier");
+        assert!(
+            !t.fires(&sim(f32::NEG_INFINITY), false, 12),
+            "no classifier"
+        );
         assert!(!t.fires(&sim(t.class - 0.01), false, 12));
-        assert!(t.fires(&sim(t.class), false, 12), "a whole message at the threshold");
+        assert!(
+            t.fires(&sim(t.class), false, 12),
+            "a whole message at the threshold"
+        );
         let between = (t.class + t.sentence_class) / 2.0;
         assert!(t.fires(&sim(between), false, 12));
         assert!(!t.fires(&sim(between), true, 12), "a sentence needs more");

@@ -241,7 +241,12 @@ mod tests {
         for v in &others {
             g.add(v);
         }
-        let kept = [items[0].clone(), items[2].clone(), others[0].clone(), others[1].clone()];
+        let kept = [
+            items[0].clone(),
+            items[2].clone(),
+            others[0].clone(),
+            others[1].clone(),
+        ];
         let matrix = kept.concat();
         let labels = [1, 1, 0, 0];
         let shared = Classifier::fit_gram(&g, &matrix, &labels, 2, 1.0);
