@@ -249,6 +249,10 @@ mod tests {
         assert!(t.fires(&sim(between), false, 12));
         assert!(!t.fires(&sim(between), true, 12), "a sentence needs more");
         assert!(t.fires(&sim(t.sentence_class), true, 12));
+        assert!(
+            !t.fires(&sim(t.sentence_class), false, t.class_words - 1),
+            "too few words for the classifier"
+        );
     }
 
     #[test]
@@ -294,6 +298,10 @@ pub struct CrisisThresholds {
     pub class: f32,
     /// And on a sentence of a longer message: stricter, as for the margin.
     pub sentence_class: f32,
+    /// The classifier counts only for a whole message of at least this many words: on "ok",
+    /// "AND" or a lone space it reads noise (0.36 for "ok"). Sentences scored on their own have
+    /// four words or more anyway.
+    pub class_words: usize,
 }
 
 impl Default for CrisisThresholds {
@@ -307,6 +315,7 @@ impl Default for CrisisThresholds {
             short_words: 6,
             class: 0.2,
             sentence_class: 0.3,
+            class_words: 3,
         }
     }
 }
@@ -333,6 +342,9 @@ impl CrisisThresholds {
         } else {
             self.class
         };
-        crisis >= self.sure || (crisis >= self.min && crisis - calm > margin) || class >= class_min
+        let class_counts = sentence || words >= self.class_words;
+        crisis >= self.sure
+            || (crisis >= self.min && crisis - calm > margin)
+            || (class_counts && class >= class_min)
     }
 }

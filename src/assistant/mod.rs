@@ -124,9 +124,13 @@ impl Assistant {
         // The crisis check comes before any search: phrases, structure, then meaning.
         let words = message.words();
         let (meaning, near) = self.crisis_meaning(&vectors, words, false);
+        let talk = smalltalk::detect(question);
+        // A greeting, thanks or goodbye ("cheers bye") is small talk by construction: only the
+        // word lists can make it a crisis, not its nearness to a farewell example.
+        let meaning = meaning.filter(|_| talk.is_none());
         let signal = self.crisis.check(question).or(meaning);
         if signal.is_none()
-            && let Some(kind) = smalltalk::detect(question)
+            && let Some(kind) = talk
         {
             let mut reply = self.empty(question, region, Outcome::SmallTalk, Vec::new());
             reply.smalltalk = Some(smalltalk::answer(kind).to_string());

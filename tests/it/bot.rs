@@ -1234,16 +1234,22 @@ async fn a_follow_up_is_answered_from_context_until_forget() {
     assert_clean(&s);
     s.stop().await;
     let qs = s.db().questions(&Filter::default(), 10, 0).unwrap();
+    // Led by: the first result after any `crisis:` lead (a crisis near-miss is logged first,
+    // and "what do I pay her then" sits 0.47 from a crisis example about someone's wages).
+    let led_by = |results: &[(String, f64)]| {
+        results
+            .iter()
+            .map(|(id, _)| id.as_str())
+            .find(|id| !id.starts_with("crisis:"))
+            .unwrap_or("")
+            .to_string()
+    };
     let followed: Vec<_> = qs
         .iter()
-        .filter(|q| {
-            q.results
-                .first()
-                .is_some_and(|(id, _)| id.starts_with("follow_up:"))
-        })
+        .filter(|q| led_by(&q.results).starts_with("follow_up:"))
         .collect();
     assert_eq!(followed.len(), 1, "{qs:#?}");
-    assert_eq!(followed[0].results[0].0, "follow_up:ssp-eligibility");
+    assert_eq!(led_by(&followed[0].results), "follow_up:ssp-eligibility");
     assert_eq!(followed[0].text, then);
     assert_eq!(followed[0].outcome, "answer");
 }
