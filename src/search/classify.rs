@@ -8,6 +8,8 @@
 //! questions), at every index build: about 1,100 texts by 385 features is a 385 × 385 solve,
 //! a few tens of milliseconds. Its output for an item is one more signal in the fused score
 //! (`decide::Weights::class`); why it helps long, real questions is in `docs/calibration.md`.
+//! The crisis check fits a second one, the crisis examples against the calm side
+//! (`semantic::CrisisSim::class`), starting from the first one's [`Gram`] matrix.
 //!
 //! The solve is a plain Cholesky factorisation: the matrix is small, symmetric and positive
 //! definite by construction (λ > 0), and a linear-algebra crate would cost more build time
