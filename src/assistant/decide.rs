@@ -313,8 +313,8 @@ impl Default for CrisisThresholds {
             sentence_margin: 0.06,
             short_margin: 0.04,
             short_words: 6,
-            class: 0.2,
-            sentence_class: 0.3,
+            class: 0.3,
+            sentence_class: 0.4,
             class_words: 3,
         }
     }
