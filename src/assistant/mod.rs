@@ -120,10 +120,10 @@ impl Assistant {
         let region = self.region_for(cx, question);
         // The crisis check comes before any search.
         let message = message::read(question);
-        let vectors = self.embed_message(&message);
+        let embedded = self.embed_message(&message);
         // The crisis check comes before any search: phrases, structure, then meaning.
         let words = message.words();
-        let (meaning, near) = self.crisis_meaning(&vectors, words, false);
+        let (meaning, near) = self.crisis_meaning(&embedded, words, false);
         let talk = smalltalk::detect(question);
         // A greeting, thanks or goodbye ("cheers bye") is small talk by construction: only the
         // word lists can make it a crisis, not its nearness to a farewell example.
@@ -138,7 +138,7 @@ impl Assistant {
             reply.choices = vec![Choice::Topics];
             return reply;
         }
-        let mut ranking = self.rank_message(message, vectors, region.as_deref());
+        let mut ranking = self.rank_message(message, embedded, region.as_deref());
         let mut hits = std::mem::take(&mut ranking.hits);
         hits.truncate(RANKED_DEPTH);
         if let Some(signal) = signal {

@@ -16,6 +16,13 @@ pub const LOCAL_BOOST: f32 = 1.6;
 /// Lexical hits fetched per question before fusion.
 const LEXICAL_DEPTH: usize = 30;
 
+/// A message's vectors (its core, then each of its sentences; none without the model) and each
+/// one's cosines with every item text, computed once for the crisis check and the ranking.
+pub struct Embedded {
+    pub vectors: Vec<Vector>,
+    pub cosines: Vec<Vec<f32>>,
+}
+
 /// A question ranked: the hits best first, and what else the decision needs.
 pub struct Ranking {
     pub hits: Vec<Hit>,
@@ -44,18 +51,24 @@ impl Assistant {
     /// region's programmes lifted and other regions' hidden.
     pub fn rank(&self, question: &str, region: Option<&str>) -> Ranking {
         let message = message::read(question);
-        let vectors = self.embed_message(&message);
-        self.rank_message(message, vectors, region)
+        let embedded = self.embed_message(&message);
+        self.rank_message(message, embedded, region)
     }
 
-    /// The message's vectors: its core, then each of its sentences (empty without the model).
-    pub(super) fn embed_message(&self, message: &message::Message) -> Vec<Vector> {
+    /// The message's vectors: its core, then each of its sentences, with their cosines with
+    /// every item text (empty without the model).
+    pub(super) fn embed_message(&self, message: &message::Message) -> Embedded {
         let Some(sem) = &self.semantic else {
-            return Vec::new();
+            return Embedded {
+                vectors: Vec::new(),
+                cosines: Vec::new(),
+            };
         };
         let mut texts: Vec<&str> = vec![message.core.as_str()];
         texts.extend(message.sentences.iter().map(String::as_str));
-        sem.embedder().embed_many(&texts)
+        let vectors = sem.embedder().embed_many(&texts);
+        let cosines = vectors.iter().map(|v| sem.text_cosines(v)).collect();
+        Embedded { vectors, cosines }
     }
 
     /// The meaning layer of the crisis check: the message (whole and sentence by sentence)
@@ -63,7 +76,7 @@ impl Assistant {
     /// and the closest example's similarity (for reviewers: near-misses).
     pub fn crisis_meaning(
         &self,
-        vectors: &[Vector],
+        embedded: &Embedded,
         words: usize,
         skip_self: bool,
     ) -> (Option<CrisisSignal>, Option<f32>) {
@@ -73,8 +86,9 @@ impl Assistant {
         let t = &self.crisis_thresholds;
         let mut closest: Option<f32> = None;
         let mut fired = None;
-        for (i, v) in vectors.iter().enumerate() {
-            let Some(sim) = sem.crisis_similarity(v, skip_self) else {
+        let pairs = embedded.vectors.iter().zip(&embedded.cosines);
+        for (i, (v, cos)) in pairs.enumerate() {
+            let Some(sim) = sem.crisis_similarity_with(v, cos, skip_self) else {
                 continue;
             };
             closest = Some(closest.map_or(sim.crisis, |c: f32| c.max(sim.crisis)));
@@ -98,11 +112,13 @@ impl Assistant {
         skip_self: bool,
     ) -> (Option<CrisisLayer>, Vec<(f32, f32, f32)>) {
         let rule = self.crisis.check(text).map(|s| s.layer);
-        let vectors = self.embed_message(&message::read(text));
+        let e = self.embed_message(&message::read(text));
         let sims = match &self.semantic {
-            Some(sem) => vectors
+            Some(sem) => e
+                .vectors
                 .iter()
-                .filter_map(|v| sem.crisis_similarity(v, skip_self))
+                .zip(&e.cosines)
+                .filter_map(|(v, cos)| sem.crisis_similarity_with(v, cos, skip_self))
                 .map(|s| (s.crisis, s.calm, s.class))
                 .collect(),
             None => Vec::new(),
@@ -113,9 +129,10 @@ impl Assistant {
     pub(super) fn rank_message(
         &self,
         message: message::Message,
-        vectors: Vec<Vector>,
+        embedded: Embedded,
         region: Option<&str>,
     ) -> Ranking {
+        let Embedded { vectors, cosines } = embedded;
         let found = match self.engine.search(&message.core, LEXICAL_DEPTH) {
             Ok(f) => f,
             Err(e) => {
@@ -130,7 +147,7 @@ impl Assistant {
             _ => None,
         };
         if let Some(sem) = &self.semantic {
-            let per_query = sem.score_each(&vectors);
+            let per_query = sem.score_each_with(&vectors, &cosines);
             let w = &self.weights;
             let mut by_id: std::collections::HashMap<String, usize> = hits
                 .iter()

@@ -79,6 +79,10 @@ pub struct Semantic {
     matrix: Vec<f32>,
     centroids: Vec<f32>,
     classifier: Classifier,
+    /// Which rows of `matrix` are on the crisis check's calm side (every item's but the crisis
+    /// entry's and its programmes'): their cosines come from [`Semantic::text_cosines`], which
+    /// the ranking computes anyway, instead of a second pass over the same vectors.
+    calm_rows: Vec<bool>,
     /// The crisis examples of `crisis.yaml`, embedded, and the calm side: its calm contrasts
     /// and the texts of every item but the crisis entry and its programmes.
     crisis: Vec<f32>,
@@ -171,6 +175,10 @@ impl Semantic {
         let off_topic = off_topic_vectors.concat();
         let mut calm = calm_vectors.concat();
         calm.extend_from_slice(&off_topic);
+        // What the crisis check compares with besides the item texts it reads through
+        // `calm_rows`: the contrasts and the out-of-scope examples.
+        let calm_extra = calm.clone();
+        let mut calm_rows = vec![false; rows.len()];
         let gram = Gram::of(&matrix);
         // The crisis classifier's rows: the crisis examples, then the calm side. Its Gram matrix
         // starts from the items' and takes out the crisis entry's and its programmes' texts.
@@ -187,6 +195,7 @@ impl Semantic {
             let row = &matrix[r * DIM..(r + 1) * DIM];
             if crisis.entry.as_ref() != Some(id) && !crisis.programmes.contains(id) {
                 calm.extend_from_slice(row);
+                calm_rows[r] = true;
             } else {
                 crisis_gram.remove(row);
             }
@@ -208,7 +217,8 @@ impl Semantic {
             classifier,
             crisis: crisis_vectors.concat(),
             crisis_texts: crisis.examples.clone(),
-            calm,
+            calm: calm_extra,
+            calm_rows,
             crisis_classifier,
             off_topic,
             embedded: cache.embedded,
@@ -218,15 +228,36 @@ impl Semantic {
     /// The closest crisis example and calm contrast to a vector; `skip_self` ignores exact
     /// matches (for leave-one-out calibration over the examples themselves).
     pub fn crisis_similarity(&self, v: &[f32], skip_self: bool) -> Option<CrisisSim> {
+        self.crisis_similarity_with(v, &self.text_cosines(v), skip_self)
+    }
+
+    /// As [`Semantic::crisis_similarity`], with the vector's [`Semantic::text_cosines`]
+    /// already computed (the ranking needs them too).
+    pub fn crisis_similarity_with(
+        &self,
+        v: &[f32],
+        text_cosines: &[f32],
+        skip_self: bool,
+    ) -> Option<CrisisSim> {
+        let keep = |s: &f32| !(skip_self && *s > 0.9999);
         let best = |m: &[f32]| {
             m.chunks_exact(DIM)
                 .map(|row| dot(v, row))
                 .enumerate()
-                .filter(|(_, s)| !(skip_self && *s > 0.9999))
+                .filter(|(_, s)| keep(s))
                 .max_by(|a, b| a.1.total_cmp(&b.1))
         };
         let (example, crisis) = best(&self.crisis)?;
-        let calm = best(&self.calm).map(|(_, s)| s).unwrap_or(-1.0);
+        let items = text_cosines
+            .iter()
+            .zip(&self.calm_rows)
+            .filter(|(s, calm)| **calm && keep(s))
+            .map(|(s, _)| *s);
+        let calm = best(&self.calm)
+            .map(|(_, s)| s)
+            .into_iter()
+            .chain(items)
+            .fold(-1.0f32, f32::max);
         let class = self
             .crisis_classifier
             .as_ref()
@@ -262,12 +293,28 @@ impl Semantic {
         &self.embedder
     }
 
+    /// A vector's cosine with every item text (title, summary, `questions:` line), in row
+    /// order: what [`Semantic::score_each_with`] and [`Semantic::crisis_similarity_with`] read.
+    pub fn text_cosines(&self, q: &[f32]) -> Vec<f32> {
+        self.matrix
+            .chunks_exact(DIM)
+            .map(|row| dot(q, row))
+            .collect()
+    }
+
     /// Each item's scores against each of the question's vectors (the whole message, then
     /// its sentences): one list per vector, items in `items` order.
     pub fn score_each(&self, queries: &[Vector]) -> Vec<Vec<SemScore>> {
+        let cosines: Vec<Vec<f32>> = queries.iter().map(|q| self.text_cosines(q)).collect();
+        self.score_each_with(queries, &cosines)
+    }
+
+    /// As [`Semantic::score_each`], with each vector's [`Semantic::text_cosines`] given.
+    pub fn score_each_with(&self, queries: &[Vector], cosines: &[Vec<f32>]) -> Vec<Vec<SemScore>> {
         queries
             .iter()
-            .map(|q| {
+            .zip(cosines)
+            .map(|(q, cos)| {
                 let mut out = vec![
                     SemScore {
                         best: -1.0,
@@ -276,10 +323,12 @@ impl Semantic {
                     };
                     self.items.len()
                 ];
-                let cosines = self.rows.iter().enumerate().map(|(r, &item)| {
-                    (item as usize, dot(q, &self.matrix[r * DIM..(r + 1) * DIM]))
-                });
-                for (o, near) in out.iter_mut().zip(nearest(cosines, self.items.len())) {
+                let by_item = self
+                    .rows
+                    .iter()
+                    .zip(cos)
+                    .map(|(&item, &c)| (item as usize, c));
+                for (o, near) in out.iter_mut().zip(nearest(by_item, self.items.len())) {
                     o.best = near;
                 }
                 for (i, o) in out.iter_mut().enumerate() {
