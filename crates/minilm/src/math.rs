@@ -159,3 +159,35 @@ pub fn softmax_rows(rows: &mut [f32], width: usize) {
     }
     softmax_loop(rows, width)
 }
+
+/// A symmetric rank-one update of the upper triangle (BLAS `dsyr`): `a[i][j] += sign·x[i]·x[j]`
+/// for `j ≥ i`, with `a` row-major `n × n` and `n = x.len()`. Not part of the encoder: the
+/// ridge classifiers in the main crate sum one of these per content text at every index build,
+/// and this crate is built optimised even in test builds, where the same loop in the main crate
+/// cost seconds per reload.
+pub fn add_outer_upper(a: &mut [f64], x: &[f64], sign: f64) {
+    let n = x.len();
+    assert_eq!(a.len(), n * n, "a must be n × n for an x of n");
+    for (i, &xi) in x.iter().enumerate() {
+        let s = sign * xi;
+        let row = &mut a[i * n + i..(i + 1) * n];
+        for (r, &xj) in row.iter_mut().zip(&x[i..]) {
+            *r += s * xj;
+        }
+    }
+}
+
+#[cfg(test)]
+mod outer_tests {
+    use super::add_outer_upper;
+
+    #[test]
+    fn adds_and_takes_out_the_upper_triangle_only() {
+        let x = [1.0, 2.0, 3.0];
+        let mut a = vec![0.0; 9];
+        add_outer_upper(&mut a, &x, 1.0);
+        assert_eq!(a, vec![1.0, 2.0, 3.0, 0.0, 4.0, 6.0, 0.0, 0.0, 9.0]);
+        add_outer_upper(&mut a, &x, -1.0);
+        assert!(a.iter().all(|v| *v == 0.0), "{a:?}");
+    }
+}
