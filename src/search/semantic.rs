@@ -83,8 +83,8 @@ pub struct Semantic {
     /// entry's and its programmes'): their cosines come from [`Semantic::text_cosines`], which
     /// the ranking computes anyway, instead of a second pass over the same vectors.
     calm_rows: Vec<bool>,
-    /// The crisis examples of `crisis.yaml`, embedded, and the calm side: its calm contrasts
-    /// and the texts of every item but the crisis entry and its programmes.
+    /// The crisis examples of `crisis.yaml`, embedded, and the calm side besides the item texts
+    /// (`calm_rows`): its calm contrasts and the out-of-scope examples.
     crisis: Vec<f32>,
     crisis_texts: Vec<String>,
     calm: Vec<f32>,
