@@ -88,7 +88,7 @@ impl Assistant {
         let mut fired = None;
         let pairs = embedded.vectors.iter().zip(&embedded.cosines);
         for (i, (v, cos)) in pairs.enumerate() {
-            let Some(sim) = sem.crisis_similarity_with(v, cos, skip_self) else {
+            let Some(sim) = sem.crisis_similarity(v, cos, skip_self) else {
                 continue;
             };
             closest = Some(closest.map_or(sim.crisis, |c: f32| c.max(sim.crisis)));
@@ -118,7 +118,7 @@ impl Assistant {
                 .vectors
                 .iter()
                 .zip(&e.cosines)
-                .filter_map(|(v, cos)| sem.crisis_similarity_with(v, cos, skip_self))
+                .filter_map(|(v, cos)| sem.crisis_similarity(v, cos, skip_self))
                 .map(|s| (s.crisis, s.calm, s.class))
                 .collect(),
             None => Vec::new(),
@@ -147,7 +147,7 @@ impl Assistant {
             _ => None,
         };
         if let Some(sem) = &self.semantic {
-            let per_query = sem.score_each_with(&vectors, &cosines);
+            let per_query = sem.score_each(&vectors, &cosines);
             let w = &self.weights;
             let mut by_id: std::collections::HashMap<String, usize> = hits
                 .iter()

@@ -173,15 +173,15 @@ impl Semantic {
         // about sick pay and depression sits nearer a crisis example than a calm contrast.
         // The out-of-scope examples are calm too ("my dog was sick all night").
         let off_topic = off_topic_vectors.concat();
+        // The contrasts and out-of-scope examples are kept here; the item texts are read
+        // through `calm_rows` from the cosines the ranking computes anyway.
         let mut calm = calm_vectors.concat();
         calm.extend_from_slice(&off_topic);
-        // What the crisis check compares with besides the item texts it reads through
-        // `calm_rows`: the contrasts and the out-of-scope examples.
-        let calm_extra = calm.clone();
-        let mut calm_rows = vec![false; rows.len()];
         let gram = Gram::of(&matrix);
-        // The crisis classifier's rows: the crisis examples, then the calm side. Its Gram matrix
-        // starts from the items' and takes out the crisis entry's and its programmes' texts.
+        // The crisis classifier's rows: the crisis examples, then the whole calm side. Its Gram
+        // matrix starts from the items' and takes out the crisis entry's and its programmes'.
+        let mut crisis_rows = crisis_vectors.concat();
+        crisis_rows.extend_from_slice(&calm);
         let mut crisis_gram = gram.clone();
         for v in crisis_vectors
             .iter()
@@ -190,23 +190,23 @@ impl Semantic {
         {
             crisis_gram.add(v);
         }
+        let mut calm_rows = vec![false; rows.len()];
         for (r, &item) in rows.iter().enumerate() {
             let id = &items[item as usize].0;
             let row = &matrix[r * DIM..(r + 1) * DIM];
             if crisis.entry.as_ref() != Some(id) && !crisis.programmes.contains(id) {
-                calm.extend_from_slice(row);
+                crisis_rows.extend_from_slice(row);
                 calm_rows[r] = true;
             } else {
                 crisis_gram.remove(row);
             }
         }
         let classifier = Classifier::fit_gram(&gram, &matrix, &rows, items.len(), classify::LAMBDA);
-        let crisis_classifier = (!crisis_vectors.is_empty() && !calm.is_empty()).then(|| {
-            let both = [crisis_vectors.concat(), calm.clone()].concat();
-            let labels: Vec<u32> = (0..both.len() / DIM)
-                .map(|r| u32::from(r >= crisis_vectors.len()))
-                .collect();
-            Classifier::fit_gram(&crisis_gram, &both, &labels, 2, classify::LAMBDA)
+        let n_crisis = crisis_vectors.len();
+        let n_rows = crisis_rows.len() / DIM;
+        let crisis_classifier = (n_crisis > 0 && n_rows > n_crisis).then(|| {
+            let labels: Vec<u32> = (0..n_rows).map(|r| u32::from(r >= n_crisis)).collect();
+            Classifier::fit_gram(&crisis_gram, &crisis_rows, &labels, 2, classify::LAMBDA)
         });
         Semantic {
             embedder,
@@ -217,7 +217,7 @@ impl Semantic {
             classifier,
             crisis: crisis_vectors.concat(),
             crisis_texts: crisis.examples.clone(),
-            calm: calm_extra,
+            calm,
             calm_rows,
             crisis_classifier,
             off_topic,
@@ -225,15 +225,10 @@ impl Semantic {
         }
     }
 
-    /// The closest crisis example and calm contrast to a vector; `skip_self` ignores exact
-    /// matches (for leave-one-out calibration over the examples themselves).
-    pub fn crisis_similarity(&self, v: &[f32], skip_self: bool) -> Option<CrisisSim> {
-        self.crisis_similarity_with(v, &self.text_cosines(v), skip_self)
-    }
-
-    /// As [`Semantic::crisis_similarity`], with the vector's [`Semantic::text_cosines`]
-    /// already computed (the ranking needs them too).
-    pub fn crisis_similarity_with(
+    /// The closest crisis example and calm text to a vector, and the crisis classifier's
+    /// output, given the vector's [`Semantic::text_cosines`] (the ranking reads them too);
+    /// `skip_self` ignores exact matches (for leave-one-out calibration over the examples).
+    pub fn crisis_similarity(
         &self,
         v: &[f32],
         text_cosines: &[f32],
@@ -294,7 +289,7 @@ impl Semantic {
     }
 
     /// A vector's cosine with every item text (title, summary, `questions:` line), in row
-    /// order: what [`Semantic::score_each_with`] and [`Semantic::crisis_similarity_with`] read.
+    /// order: what [`Semantic::score_each`] and [`Semantic::crisis_similarity`] read.
     pub fn text_cosines(&self, q: &[f32]) -> Vec<f32> {
         self.matrix
             .chunks_exact(DIM)
@@ -303,14 +298,9 @@ impl Semantic {
     }
 
     /// Each item's scores against each of the question's vectors (the whole message, then
-    /// its sentences): one list per vector, items in `items` order.
-    pub fn score_each(&self, queries: &[Vector]) -> Vec<Vec<SemScore>> {
-        let cosines: Vec<Vec<f32>> = queries.iter().map(|q| self.text_cosines(q)).collect();
-        self.score_each_with(queries, &cosines)
-    }
-
-    /// As [`Semantic::score_each`], with each vector's [`Semantic::text_cosines`] given.
-    pub fn score_each_with(&self, queries: &[Vector], cosines: &[Vec<f32>]) -> Vec<Vec<SemScore>> {
+    /// its sentences), given each vector's [`Semantic::text_cosines`]: one list per vector,
+    /// items in `items` order.
+    pub fn score_each(&self, queries: &[Vector], cosines: &[Vec<f32>]) -> Vec<Vec<SemScore>> {
         queries
             .iter()
             .zip(cosines)
