@@ -22,21 +22,26 @@ import sys
 
 SURE, MIN, MARGIN, SENTENCE_MARGIN, SHORT_MARGIN, SHORT_WORDS, CLASS_WORDS = (
     0.74, 0.40, -0.02, 0.06, 0.04, 6, 3)
+LONG_WORDS, SENTENCE_CLASS_FLOOR = 40, -0.5
 
 
 def fires(case, whole, sentence):
     if case["crisis_rule"]:
         return True
     words = case.get("words") or len(case["q"].split())
+    split = len(case["crisis_sims"]) > 1
     for i, sim in enumerate(case["crisis_sims"]):
         crisis, calm = sim[0], sim[1]
         cls = sim[2] if len(sim) > 2 else float("-inf")
         if i > 0:
             margin, threshold = SENTENCE_MARGIN, sentence
+            sure = near = cls >= SENTENCE_CLASS_FLOOR
         else:
             margin = SHORT_MARGIN if words <= SHORT_WORDS else MARGIN
             threshold = whole if words >= CLASS_WORDS else float("inf")
-        if crisis >= SURE or (crisis >= MIN and crisis - calm > margin) or cls >= threshold:
+            sure, near = True, not (split and words >= LONG_WORDS)
+        if ((sure and crisis >= SURE) or (near and crisis >= MIN and crisis - calm > margin)
+                or cls >= threshold):
             return True
     return False
 

@@ -236,22 +236,69 @@ mod tests {
             calm: 0.50,
             class,
         };
+        let whole = |words| Span::Whole {
+            words,
+            split: false,
+        };
         assert!(
-            !t.fires(&sim(f32::NEG_INFINITY), false, 12),
+            !t.fires(&sim(f32::NEG_INFINITY), whole(12)),
             "no classifier"
         );
-        assert!(!t.fires(&sim(t.class - 0.01), false, 12));
+        assert!(!t.fires(&sim(t.class - 0.01), whole(12)));
         assert!(
-            t.fires(&sim(t.class), false, 12),
+            t.fires(&sim(t.class), whole(12)),
             "a whole message at the threshold"
         );
         let between = (t.class + t.sentence_class) / 2.0;
-        assert!(t.fires(&sim(between), false, 12));
-        assert!(!t.fires(&sim(between), true, 12), "a sentence needs more");
-        assert!(t.fires(&sim(t.sentence_class), true, 12));
+        assert!(t.fires(&sim(between), whole(12)));
         assert!(
-            !t.fires(&sim(t.sentence_class), false, t.class_words - 1),
+            !t.fires(&sim(between), Span::Sentence),
+            "a sentence needs more"
+        );
+        assert!(t.fires(&sim(t.sentence_class), Span::Sentence));
+        assert!(
+            !t.fires(&sim(t.sentence_class), whole(t.class_words - 1)),
             "too few words for the classifier"
+        );
+    }
+
+    #[test]
+    fn a_long_message_and_a_calm_sentence_are_not_judged_by_their_nearest_example() {
+        let t = CrisisThresholds::default();
+        // Near an example and no nearer the calm side: the nearest-example rule alone.
+        let near = CrisisSim {
+            crisis: t.min + 0.1,
+            example: 0,
+            calm: t.min,
+            class: -0.2,
+        };
+        let whole = |words, split| Span::Whole { words, split };
+        assert!(t.fires(&near, whole(t.long_words - 1, true)));
+        assert!(
+            !t.fires(&near, whole(t.long_words, true)),
+            "a long message is judged by its sentences"
+        );
+        assert!(
+            t.fires(&near, whole(t.long_words, false)),
+            "unless it has none"
+        );
+        assert!(t.fires(&near, Span::Sentence));
+        let calm = CrisisSim {
+            class: t.sentence_class_floor - 0.01,
+            ..near
+        };
+        assert!(
+            !t.fires(&calm, Span::Sentence),
+            "the classifier reads it calm"
+        );
+        let very_near = CrisisSim {
+            crisis: t.sure,
+            ..calm
+        };
+        assert!(!t.fires(&very_near, Span::Sentence));
+        assert!(
+            t.fires(&very_near, whole(t.long_words, true)),
+            "a whole message that close fires whatever its length"
         );
     }
 
@@ -302,6 +349,26 @@ pub struct CrisisThresholds {
     /// "AND" or a lone space it reads noise (0.36 for "ok"). Sentences scored on their own have
     /// four words or more anyway.
     pub class_words: usize,
+    /// A whole message of at least this many words that is also scored sentence by sentence
+    /// is judged by its sentences and the classifier, not by its nearest example: the vector
+    /// of a long message blurs its sentences together, and a long ordinary question ("a
+    /// customer put back a big job… reduce their hours") sits as near a crisis example as a
+    /// calm text. Every crisis in the development sets this long was caught by another rule.
+    pub long_words: usize,
+    /// A sentence's nearest-example rules (`sure`, `min` with the margin) count only when the
+    /// classifier does not read that sentence as firmly calm (below this). A sentence such as
+    /// "he was sent home" sits near an example but the classifier knows it is calm.
+    pub sentence_class_floor: f32,
+}
+
+/// What a crisis similarity was measured on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Span {
+    /// The whole message, of `words` words; `split` when it is also scored sentence by
+    /// sentence.
+    Whole { words: usize, split: bool },
+    /// One sentence of a longer message.
+    Sentence,
 }
 
 impl Default for CrisisThresholds {
@@ -316,35 +383,48 @@ impl Default for CrisisThresholds {
             class: 0.3,
             sentence_class: 0.4,
             class_words: 3,
+            long_words: 40,
+            sentence_class_floor: -0.5,
         }
     }
 }
 
 impl CrisisThresholds {
-    /// Whether the layer fires for one vector: the whole message of `words` words (`sentence`
-    /// false) or one of its sentences.
-    pub fn fires(&self, sim: &CrisisSim, sentence: bool, words: usize) -> bool {
+    /// Whether the layer fires for one vector: the whole message or one of its sentences.
+    pub fn fires(&self, sim: &CrisisSim, span: Span) -> bool {
         let CrisisSim {
             crisis,
             calm,
             class,
             ..
         } = *sim;
-        let margin = if sentence {
-            self.sentence_margin
-        } else if words <= self.short_words {
-            self.short_margin
-        } else {
-            self.margin
+        // Which rules count here: the nearest example being very close (`sure`), close and
+        // nearer than the calm side (`near`), and the classifier.
+        let (sure, near, margin, class_min, class_counts) = match span {
+            Span::Sentence => {
+                let calm_for_certain = class < self.sentence_class_floor;
+                (
+                    !calm_for_certain,
+                    !calm_for_certain,
+                    self.sentence_margin,
+                    self.sentence_class,
+                    true,
+                )
+            }
+            Span::Whole { words, split } => (
+                true,
+                !(split && words >= self.long_words),
+                if words <= self.short_words {
+                    self.short_margin
+                } else {
+                    self.margin
+                },
+                self.class,
+                words >= self.class_words,
+            ),
         };
-        let class_min = if sentence {
-            self.sentence_class
-        } else {
-            self.class
-        };
-        let class_counts = sentence || words >= self.class_words;
-        crisis >= self.sure
-            || (crisis >= self.min && crisis - calm > margin)
+        (sure && crisis >= self.sure)
+            || (near && crisis >= self.min && crisis - calm > margin)
             || (class_counts && class >= class_min)
     }
 }

@@ -7,6 +7,7 @@ use crate::content::Kind;
 use crate::embed::Vector;
 use crate::search::Hit;
 
+use super::decide::Span;
 use super::{Assistant, Context, CrisisLayer, CrisisSignal, message, region};
 
 /// How far a programme for the asker's own region is lifted above national ones.
@@ -86,13 +87,19 @@ impl Assistant {
         let t = &self.crisis_thresholds;
         let mut closest: Option<f32> = None;
         let mut fired = None;
+        let split = embedded.vectors.len() > 1;
         let pairs = embedded.vectors.iter().zip(&embedded.cosines);
         for (i, (v, cos)) in pairs.enumerate() {
             let Some(sim) = sem.crisis_similarity(v, cos, skip_self) else {
                 continue;
             };
             closest = Some(closest.map_or(sim.crisis, |c: f32| c.max(sim.crisis)));
-            if fired.is_none() && t.fires(&sim, i > 0, words) {
+            let span = if i == 0 {
+                Span::Whole { words, split }
+            } else {
+                Span::Sentence
+            };
+            if fired.is_none() && t.fires(&sim, span) {
                 fired = Some(CrisisSignal {
                     layer: CrisisLayer::Meaning,
                     matched: sem.crisis_example(sim.example).to_string(),
