@@ -356,8 +356,9 @@ pub struct CrisisThresholds {
     /// calm text. Every crisis in the development sets this long was caught by another rule.
     pub long_words: usize,
     /// A sentence's nearest-example rules (`sure`, `min` with the margin) count only when the
-    /// classifier does not read that sentence as firmly calm (below this). A sentence such as
-    /// "he was sent home" sits near an example but the classifier knows it is calm.
+    /// classifier does not read that sentence as firmly calm (below this): one ordinary
+    /// sentence of a long post can sit near an example while the classifier, which has seen
+    /// the whole calm side, reads it as plainly calm.
     pub sentence_class_floor: f32,
 }
 
