@@ -169,7 +169,8 @@ impl Assistant {
     /// never uses) that on its own gets no answer or only choices ("what do I pay her then"),
     /// or that opens like a continuation ("and if he's part time?"). Then "the previous
     /// question + this message" is ranked, with the previous entry and its neighbours (its
-    /// related entries, its topic) lifted by [`FOLLOW_UP_BOOST`], and its answer kept if it is
+    /// related entries, its topic) lifted by [`FOLLOW_UP_BOOST`] and the previous entry by it
+    /// once more, and its answer kept if it is
     /// in that neighbourhood (or, for a message with no answer of its own, among what the
     /// message alone ranked top three). "The second one" after a list of choices shows that
     /// choice. Otherwise the message's own reply.
@@ -212,6 +213,11 @@ impl Assistant {
         let mut hits = std::mem::take(&mut ranking.hits);
         for h in &mut hits {
             if near.contains(&h.id) {
+                h.score *= FOLLOW_UP_BOOST;
+            }
+            // The previous entry itself once more: "and if he's part time?" is about what was
+            // just shown, not about the neighbour that sits as near the two messages together.
+            if prev.entry.as_deref() == Some(h.id.as_str()) {
                 h.score *= FOLLOW_UP_BOOST;
             }
         }
