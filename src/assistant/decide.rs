@@ -29,6 +29,12 @@ pub struct Thresholds {
     /// A message nearer the out-of-scope examples (`out-of-scope.yaml`) than any item by more
     /// than this is off topic, however its words score.
     pub off_topic_margin: f32,
+    /// The `min_coverage` / `min_semantic` rule counts only for a message of fewer words than
+    /// this: in a long post (background, names, two worries) only a small share of the words is
+    /// ever in one entry, so little coverage says nothing about being off topic, and a long
+    /// in-scope post was turned away with a flat "sorry". The out-of-scope examples and
+    /// `min_score` still decline a long message.
+    pub little_words: usize,
 }
 
 impl Thresholds {
@@ -42,6 +48,7 @@ impl Thresholds {
             full_coverage: 0.95,
             min_score_full: 6.0,
             off_topic_margin: f32::INFINITY,
+            little_words: usize::MAX,
         }
     }
 }
@@ -57,6 +64,7 @@ impl Default for Thresholds {
             full_coverage: 2.0,
             min_score_full: 0.0,
             off_topic_margin: -0.02,
+            little_words: 40,
         }
     }
 }
@@ -115,7 +123,12 @@ impl Weights {
 /// The outcome for ranked hits, and how many of the top hits are close enough to offer.
 /// `off_topic` is how near the message is to the out-of-scope examples, measured as the hits'
 /// `sem_best` is (`None` without them).
-pub fn decide(hits: &[Hit], off_topic: Option<f32>, t: &Thresholds) -> (Outcome, usize) {
+pub fn decide(
+    hits: &[Hit],
+    off_topic: Option<f32>,
+    words: usize,
+    t: &Thresholds,
+) -> (Outcome, usize) {
     let Some(best) = hits.first() else {
         return (Outcome::NoAnswer, 0);
     };
@@ -124,8 +137,9 @@ pub fn decide(hits: &[Hit], off_topic: Option<f32>, t: &Thresholds) -> (Outcome,
         .iter()
         .map(|h| h.sem_best)
         .fold(f32::NEG_INFINITY, f32::max);
-    let off_topic = (best.coverage < t.min_coverage && best.sem_best < t.min_semantic)
-        || off_topic.is_some_and(|o| o - nearest_item > t.off_topic_margin);
+    let little =
+        words < t.little_words && best.coverage < t.min_coverage && best.sem_best < t.min_semantic;
+    let off_topic = little || off_topic.is_some_and(|o| o - nearest_item > t.off_topic_margin);
     if (best.score < t.min_score && !full) || off_topic {
         return (Outcome::NoAnswer, 0);
     }
@@ -162,24 +176,29 @@ mod tests {
     #[test]
     fn outcomes() {
         let t = Thresholds::lexical();
-        assert_eq!(decide(&[], None, &t).0, Outcome::NoAnswer);
+        assert_eq!(decide(&[], None, 10, &t).0, Outcome::NoAnswer);
         assert_eq!(
-            decide(&[hit(20.0, 0.9), hit(5.0, 0.5)], None, &t),
+            decide(&[hit(20.0, 0.9), hit(5.0, 0.5)], None, 10, &t),
             (Outcome::Answer, 1)
         );
         assert_eq!(
-            decide(&[hit(20.0, 0.9), hit(19.5, 0.9), hit(19.0, 0.9)], None, &t),
+            decide(
+                &[hit(20.0, 0.9), hit(19.5, 0.9), hit(19.0, 0.9)],
+                None,
+                10,
+                &t
+            ),
             (Outcome::Clarify, 3)
         );
         assert_eq!(
-            decide(&[hit(20.0, 0.9), hit(18.0, 0.9)], None, &t),
+            decide(&[hit(20.0, 0.9), hit(18.0, 0.9)], None, 10, &t),
             (Outcome::Answer, 1)
         );
-        assert_eq!(decide(&[hit(20.0, 0.1)], None, &t).0, Outcome::NoAnswer);
-        assert_eq!(decide(&[hit(1.0, 1.0)], None, &t).0, Outcome::NoAnswer);
-        assert_eq!(decide(&[hit(12.0, 0.3)], None, &t).0, Outcome::Answer);
-        assert_eq!(decide(&[hit(8.0, 1.0)], None, &t).0, Outcome::Answer);
-        assert_eq!(decide(&[hit(8.0, 0.8)], None, &t).0, Outcome::NoAnswer);
+        assert_eq!(decide(&[hit(20.0, 0.1)], None, 10, &t).0, Outcome::NoAnswer);
+        assert_eq!(decide(&[hit(1.0, 1.0)], None, 10, &t).0, Outcome::NoAnswer);
+        assert_eq!(decide(&[hit(12.0, 0.3)], None, 10, &t).0, Outcome::Answer);
+        assert_eq!(decide(&[hit(8.0, 1.0)], None, 10, &t).0, Outcome::Answer);
+        assert_eq!(decide(&[hit(8.0, 0.8)], None, 10, &t).0, Outcome::NoAnswer);
     }
 
     #[test]
@@ -190,15 +209,36 @@ mod tests {
             ..hit(score, coverage)
         };
         assert_eq!(
-            decide(&[with(0.5, 0.1, 0.4)], None, &t).0,
+            decide(&[with(0.5, 0.1, 0.4)], None, 10, &t).0,
             Outcome::NoAnswer
         );
         // The words are there, or the meaning is: in scope.
-        assert_eq!(decide(&[with(0.5, 0.3, 0.4)], None, &t).0, Outcome::Answer);
-        assert_eq!(decide(&[with(0.5, 0.1, 0.5)], None, &t).0, Outcome::Answer);
+        assert_eq!(
+            decide(&[with(0.5, 0.3, 0.4)], None, 10, &t).0,
+            Outcome::Answer
+        );
+        assert_eq!(
+            decide(&[with(0.5, 0.1, 0.5)], None, 10, &t).0,
+            Outcome::Answer
+        );
         // In scope but too weak a match overall.
         assert_eq!(
-            decide(&[with(0.3, 0.3, 0.5)], None, &t).0,
+            decide(&[with(0.3, 0.3, 0.5)], None, 10, &t).0,
+            Outcome::NoAnswer
+        );
+        // A long post covers little of any entry whatever it asks: the rule is off there, and
+        // a weak score still declines.
+        let long = t.little_words;
+        assert_eq!(
+            decide(&[with(0.5, 0.1, 0.4)], None, long - 1, &t).0,
+            Outcome::NoAnswer
+        );
+        assert_eq!(
+            decide(&[with(0.5, 0.1, 0.4)], None, long, &t).0,
+            Outcome::Answer
+        );
+        assert_eq!(
+            decide(&[with(0.3, 0.1, 0.4)], None, long, &t).0,
             Outcome::NoAnswer
         );
     }
@@ -213,16 +253,19 @@ mod tests {
         // Well covered and a fair score: an answer, unless the message is nearer the
         // out-of-scope examples than any item by more than the margin.
         let hits = [with(0.6, 0.6, 0.55), with(0.3, 0.2, 0.58)];
-        assert_eq!(decide(&hits, None, &t).0, Outcome::Answer);
-        assert_eq!(decide(&hits, Some(0.5), &t).0, Outcome::Answer);
+        assert_eq!(decide(&hits, None, 10, &t).0, Outcome::Answer);
+        assert_eq!(decide(&hits, Some(0.5), 10, &t).0, Outcome::Answer);
         // Measured against the nearest item (0.58), not the best-scored one (0.55).
         let tie = 0.58 + t.off_topic_margin;
-        assert_eq!(decide(&hits, Some(tie - 0.005), &t).0, Outcome::Answer);
-        assert_eq!(decide(&hits, Some(tie + 0.005), &t).0, Outcome::NoAnswer);
+        assert_eq!(decide(&hits, Some(tie - 0.005), 10, &t).0, Outcome::Answer);
+        assert_eq!(
+            decide(&hits, Some(tie + 0.005), 10, &t).0,
+            Outcome::NoAnswer
+        );
         // Without the model the rule is off.
         let lexical = Thresholds::lexical();
         let strong = [with(20.0, 0.9, 0.0)];
-        assert_eq!(decide(&strong, Some(0.9), &lexical).0, Outcome::Answer);
+        assert_eq!(decide(&strong, Some(0.9), 10, &lexical).0, Outcome::Answer);
     }
 
     #[test]

@@ -146,7 +146,7 @@ impl Assistant {
             // but a question with an answer or choices keeps them under it, so a false alarm
             // costs the manager seconds, not the answer.
             let keep = signal.layer == CrisisLayer::Meaning
-                && decide::decide(&hits, ranking.off_topic, &self.thresholds).0
+                && decide::decide(&hits, ranking.off_topic, ranking.words, &self.thresholds).0
                     != Outcome::NoAnswer;
             let mut reply = if keep {
                 let mut r = self.ordinary(question, region, hits, &ranking);
@@ -271,7 +271,8 @@ impl Assistant {
         hits: Vec<Hit>,
         ranking: &rank::Ranking,
     ) -> Reply {
-        let (outcome, close) = decide::decide(&hits, ranking.off_topic, &self.thresholds);
+        let (outcome, close) =
+            decide::decide(&hits, ranking.off_topic, ranking.words, &self.thresholds);
         let results = self.results(&hits);
         let mut reply = self.empty(question, region, outcome, results);
         // A second worry in the message, besides the entry shown first.

@@ -32,6 +32,8 @@ pub struct Ranking {
     /// How near the message is to the out-of-scope examples
     /// ([`crate::search::semantic::Semantic::off_topic`]); `None` without the model or them.
     pub off_topic: Option<f32>,
+    /// How many words the message asks with, its wrapping taken off.
+    pub words: usize,
 }
 impl Assistant {
     /// Every ranked hit with its signals (fused score, BM25, coverage, cosines) and the
@@ -215,6 +217,7 @@ impl Assistant {
             hits,
             worries,
             off_topic,
+            words: message.words(),
         }
     }
 
