@@ -760,3 +760,57 @@ fn chat_through_a_pipe(input: &str) -> String {
     assert_eq!(out.code, 0, "{}", out.stderr);
     out.stdout
 }
+
+/// A test question copied into the content only measures itself: no `questions:` line, crisis
+/// example or contrast, or out-of-scope example may be, word for word, a case of any test
+/// file (held-out sets included). Case, apostrophes and punctuation are ignored.
+#[test]
+fn no_test_question_is_copied_into_the_content() {
+    fn key(text: &str) -> String {
+        let kept: String = text
+            .to_lowercase()
+            .chars()
+            .filter(|c| !matches!(c, '\'' | '’'))
+            .map(|c| if c.is_alphanumeric() { c } else { ' ' })
+            .collect();
+        kept.split_whitespace().collect::<Vec<_>>().join(" ")
+    }
+    fn files(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                files(&path, out);
+            } else if path.extension().is_some_and(|e| e == "yaml") {
+                out.push(path);
+            }
+        }
+    }
+    let mut paths = Vec::new();
+    files(&repo().join("content/tests"), &mut paths);
+    let mut tests = std::collections::HashMap::new();
+    for path in &paths {
+        for case in eval::read_cases(path).unwrap() {
+            tests.insert(key(&case.q), path.clone());
+        }
+    }
+    assert!(tests.len() > 2000, "{} test questions", tests.len());
+    let c =
+        workhealth::content::load_valid(&repo().join("content"), chrono::Utc::now().date_naive())
+            .unwrap();
+    let lines = c
+        .entries
+        .iter()
+        .flat_map(|e| e.questions.iter())
+        .chain(c.programmes.iter().flat_map(|p| p.questions.iter()))
+        .chain(c.crisis.examples.iter())
+        .chain(c.crisis.not_crisis.iter())
+        .chain(c.off_topic.iter());
+    let copied: Vec<String> = lines
+        .filter_map(|l| {
+            tests
+                .get(&key(l))
+                .map(|p| format!("{l:?} is in {}", p.display()))
+        })
+        .collect();
+    assert!(copied.is_empty(), "{}", copied.join("\n"));
+}
