@@ -142,6 +142,7 @@ impl Assistant {
         region: Option<&str>,
     ) -> Ranking {
         let Embedded { vectors, cosines } = embedded;
+        let words = message.words();
         let found = match self.engine.search(&message.core, LEXICAL_DEPTH) {
             Ok(f) => f,
             Err(e) => {
@@ -190,7 +191,6 @@ impl Assistant {
                 }
             }
             hits.extend(extra);
-            let words = message.words();
             for h in &mut hits {
                 h.score = w.fuse(h, words);
             }
@@ -217,7 +217,7 @@ impl Assistant {
             hits,
             worries,
             off_topic,
-            words: message.words(),
+            words,
         }
     }
 
