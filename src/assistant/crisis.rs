@@ -28,8 +28,10 @@
 //!   Unless the same two sentences hold a `now` marker ("tonight", "right now", "999"), a
 //!   match is dropped when they read as a policy or training question (`hypothetical`), and a
 //!   deed done, an emergency or violence is dropped when they read as the past or its aftermath
-//!   (`past`: "last year", "funeral", "RIDDOR"). A plan or threat is never dropped for `past`:
-//!   "since his wife died he keeps saying he'll jump" is a crisis.
+//!   (`past`: "last year", "funeral", "RIDDOR"); for an emergency, only a `past` word in its
+//!   own sentence counts ("burns right over her arm, skin white and peeling. Is this a RIDDOR
+//!   one?" is an emergency now). A plan or threat is never dropped for `past`: "since his wife
+//!   died he keeps saying he'll jump" is a crisis.
 
 use std::collections::HashMap;
 
@@ -298,13 +300,14 @@ impl CrisisMatcher {
             .collect();
         (0..sentences.len()).find_map(|i| {
             let mut window: Vec<&str> = sentences[i].iter().map(String::as_str).collect();
+            let first_len = window.len();
             if let Some(next) = sentences.get(i + 1) {
                 // An empty word keeps a phrase from running across the sentence break.
                 window.push("");
                 window.extend(next.iter().map(String::as_str));
             }
             let window = self.masked(cache, window);
-            self.window(cache, &window)
+            self.window(cache, &window, first_len)
         })
     }
 
@@ -355,8 +358,9 @@ impl CrisisMatcher {
 
     /// The words that fire in one window of words, if any: person / intent / means, person /
     /// emergency, or person / threat / weapon, each as the message wrote it.
-    fn window(&self, cache: &mut Cache, words: &[&str]) -> Option<String> {
+    fn window(&self, cache: &mut Cache, words: &[&str], first_len: usize) -> Option<String> {
         let mut hits: Hits = [None; LISTS];
+        let mut pasts = Vec::new();
         self.scan(cache, words, &[PEOPLE], |_, start, end| {
             hits[PEOPLE] = Some((start, end));
             true
@@ -365,6 +369,9 @@ impl CrisisMatcher {
         let rest: Vec<usize> = (INTENTS..LISTS).collect();
         self.scan(cache, words, &rest, |id, start, end| {
             hits[id.0].get_or_insert((start, end));
+            if id.0 == PAST {
+                pasts.push(start);
+            }
             false
         });
         // A list's first match, as the words it matched.
@@ -401,12 +408,21 @@ impl CrisisMatcher {
         if let (Some(means), Some(i)) = (&means, intent.as_ref().or(done.as_ref())) {
             return Some(format!("{person} / {i} / {means}"));
         }
+        // 2. An emergency now. A past word drops it only in the emergency's own sentence: "the
+        // skin's white and peeling, big area. Is this a RIDDOR one?" is an emergency now with a
+        // reporting question after it, while "he collapsed last week" is not.
+        if let (Some(e), Some((at, _))) = (first(EMERGENCIES), hits[EMERGENCIES]) {
+            let own = if at < first_len {
+                0..first_len
+            } else {
+                first_len..words.len()
+            };
+            if now || !pasts.iter().any(|p| own.contains(p)) {
+                return Some(format!("{person} / {e}"));
+            }
+        }
         if past {
             return None;
-        }
-        // 2. An emergency now.
-        if let Some(e) = first(EMERGENCIES) {
-            return Some(format!("{person} / {e}"));
         }
         // 3. A weapon or violence now.
         let presence = first(PRESENCE);
@@ -750,6 +766,21 @@ mod tests {
             },
             ..Crisis::default()
         })
+    }
+
+    #[test]
+    fn a_past_word_drops_an_emergency_only_in_its_own_sentence() {
+        let c = structure();
+        // The emergency was last year: not now.
+        assert!(c.check("he collapsed last year, is that reportable").is_none());
+        assert!(c.check("last year he collapsed at work").is_none());
+        // An emergency now, with an admin question after it that names the past.
+        let s = c
+            .check("he has just collapsed on the floor. do i fill in the form we used last year")
+            .unwrap();
+        assert_eq!(s.matched, "he / collapsed");
+        // A plan is still judged on the whole window, and a deed done still drops for the past.
+        assert!(c.check("he took a rope. last year").is_none());
     }
 
     #[test]
