@@ -772,7 +772,10 @@ mod tests {
     fn a_past_word_drops_an_emergency_only_in_its_own_sentence() {
         let c = structure();
         // The emergency was last year: not now.
-        assert!(c.check("he collapsed last year, is that reportable").is_none());
+        assert!(
+            c.check("he collapsed last year, is that reportable")
+                .is_none()
+        );
         assert!(c.check("last year he collapsed at work").is_none());
         // An emergency now, with an admin question after it that names the past.
         let s = c
