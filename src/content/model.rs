@@ -166,6 +166,10 @@ pub struct Content {
     /// compares a message with to tell an off-topic question from an in-scope one (empty
     /// when the file is absent).
     pub off_topic: Vec<String>,
+    /// How many of `off_topic`, from the first, are also on the crisis check's calm side:
+    /// `examples:`, not `decline_only:` (added later, and kept off it so that teaching the
+    /// bot to decline more never moves a crisis message to the calm side).
+    pub off_topic_calm: usize,
     /// Sorted by id.
     pub entries: Vec<Entry>,
     /// Sorted by id.
@@ -209,6 +213,7 @@ impl Content {
             crisis,
             helplines: Default::default(),
             off_topic: Vec::new(),
+            off_topic_calm: 0,
             entries,
             programmes,
             digest,

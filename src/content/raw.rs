@@ -95,6 +95,9 @@ pub struct RawSynonyms {
 #[derive(Debug, Deserialize)]
 pub struct RawOffTopic {
     pub examples: S<Vec<S<String>>>,
+    /// Examples that only teach declining: not on the crisis check's calm side.
+    #[serde(default)]
+    pub decline_only: Vec<S<String>>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -171,12 +171,16 @@ impl Semantic {
         // but the crisis entry and its programmes. An ordinary question is far closer to the
         // entry that answers it than to any crisis example; without these, a long message
         // about sick pay and depression sits nearer a crisis example than a calm contrast.
-        // The out-of-scope examples are calm too ("my dog was sick all night").
+        // The out-of-scope examples are calm too ("my dog was sick all night"), but only those
+        // under `examples:`: the ones under `decline_only:` teach declining alone. Blind crisis
+        // sets showed a batch of new calm texts moving crisis messages to the calm side.
         let off_topic = off_topic_vectors.concat();
+        let calm_off_topic =
+            &off_topic_vectors[..content.off_topic_calm.min(off_topic_vectors.len())];
         // The contrasts and out-of-scope examples are kept here; the item texts are read
         // through `calm_rows` from the cosines the ranking computes anyway.
         let mut calm = calm_vectors.concat();
-        calm.extend_from_slice(&off_topic);
+        calm.extend_from_slice(&calm_off_topic.concat());
         let gram = Gram::of(&matrix);
         // The crisis classifier's rows: the crisis examples, then the whole calm side. Its Gram
         // matrix starts from the items' and takes out the crisis entry's and its programmes'.
@@ -186,7 +190,7 @@ impl Semantic {
         for v in crisis_vectors
             .iter()
             .chain(&calm_vectors)
-            .chain(&off_topic_vectors)
+            .chain(calm_off_topic)
         {
             crisis_gram.add(v);
         }

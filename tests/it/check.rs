@@ -804,4 +804,33 @@ fn out_of_scope_examples_load_and_one_that_an_entry_asks_is_an_error() {
         loaded.content.off_topic,
         vec!["how do I register for VAT".to_string()]
     );
+    assert_eq!(loaded.content.off_topic_calm, 1);
+}
+
+#[test]
+fn decline_only_examples_decline_but_stay_off_the_crisis_calm_side() {
+    let dir = fixture();
+    std::fs::write(
+        dir.path().join(OFF_TOPIC),
+        "examples:\n  - how do I register for VAT\ndecline_only:\n  - can I put CCTV in the shop\n  - How do I register for  VAT\n",
+    )
+    .unwrap();
+    // A duplicate across the two lists is a duplicate.
+    assert_error(&dir, OFF_TOPIC, 5, "duplicate out-of-scope example");
+    std::fs::write(
+        dir.path().join(OFF_TOPIC),
+        "examples:\n  - how do I register for VAT\ndecline_only:\n  - can I put CCTV in the shop\n",
+    )
+    .unwrap();
+    assert_eq!(check(dir.path()).code, 0);
+    let loaded = workhealth::content::load(dir.path(), chrono::Utc::now().date_naive());
+    // Both decline; only the first (`examples:`) is calm for the crisis check.
+    assert_eq!(
+        loaded.content.off_topic,
+        vec![
+            "how do I register for VAT".to_string(),
+            "can I put CCTV in the shop".to_string()
+        ]
+    );
+    assert_eq!(loaded.content.off_topic_calm, 1);
 }

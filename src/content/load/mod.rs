@@ -168,15 +168,27 @@ pub fn load(root: &Path, today: NaiveDate) -> Loaded {
             helplines::build(&mut cx.d, &path, &h, &programme_ids, &programmes, today)
         })
         .unwrap_or_default();
-    let off_topic = raw_off_topic
+    let (off_topic, off_topic_calm) = raw_off_topic
         .map(|o| {
-            let examples = &o.examples.value;
+            let both: Vec<S<String>> = o
+                .examples
+                .value
+                .iter()
+                .chain(&o.decline_only)
+                .cloned()
+                .collect();
             cx.off_topic_questions(
                 &off_topic_path,
-                examples,
+                &both,
                 owners(&raw_entries, &raw_programmes),
             );
-            cx.text_list(&off_topic_path, examples, "out-of-scope example", &mut None)
+            // One `seen` for both lists: an example in both is a duplicate.
+            let mut seen = Some(Default::default());
+            let what = "out-of-scope example";
+            let mut all = cx.text_list(&off_topic_path, &o.examples.value, what, &mut seen);
+            let calm = all.len();
+            all.extend(cx.text_list(&off_topic_path, &o.decline_only, what, &mut seen));
+            (all, calm)
         })
         .unwrap_or_default();
     cx.duplicate_questions(owners(&raw_entries, &raw_programmes));
@@ -196,6 +208,7 @@ pub fn load(root: &Path, today: NaiveDate) -> Loaded {
     );
     content.helplines = helplines;
     content.off_topic = off_topic;
+    content.off_topic_calm = off_topic_calm;
     Loaded {
         content,
         diagnostics,
