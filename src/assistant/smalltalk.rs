@@ -83,6 +83,18 @@ const THANKS: &[&str] = &[
     "thats perfect",
     "appreciate it",
     "much appreciated",
+    // North East and everyday British thanks ("thanks pet, that's champion")
+    "thats champion",
+    "champion thanks",
+    "thats canny",
+    "canny thanks",
+    "ta very much",
+    "ta muchly",
+    "thats magic",
+    "thats spot on",
+    "thats smashing",
+    "thats ace",
+    "cracking thanks",
 ];
 
 const ACKS: &[&str] = &[
@@ -126,6 +138,13 @@ const ACKS: &[&str] = &[
     "good",
     "nice one",
     "sound",
+    "champion",
+    "canny",
+    "magic",
+    "spot on",
+    "smashing",
+    "ace",
+    "cracking",
 ];
 
 const GOODBYES: &[&str] = &[
@@ -278,6 +297,9 @@ mod tests {
             ("Thank you so much!", SmallTalk::Thanks),
             ("cheers mate", SmallTalk::Thanks),
             ("thanks pet that's helped", SmallTalk::Thanks),
+            ("thanks pet thats champion", SmallTalk::Thanks),
+            ("ta pet, that's canny", SmallTalk::Thanks),
+            ("champion", SmallTalk::Ack),
             ("hiya", SmallTalk::Greeting),
             ("ok thanks bye", SmallTalk::Thanks),
             ("ok", SmallTalk::Ack),
