@@ -62,6 +62,9 @@ impl Context {
     }
 }
 
+/// How many of the ranked entries a crisis reply offers after the crisis lines.
+pub const ASKED_WITH_A_CRISIS: usize = 2;
+
 pub struct Assistant {
     content: Arc<Content>,
     engine: Engine,
@@ -447,6 +450,26 @@ impl Assistant {
             self.fill_item(&mut reply, entry);
         }
         self.put_crisis_first(&mut reply);
+        // The entries that answer what else the message asked, right after the crisis lines:
+        // a crisis message is often a question too ("…and does his SSP stop?"), and when the
+        // check was wrong the manager is one tap from the answer instead of losing it.
+        let asked: Vec<Choice> = hits
+            .iter()
+            .filter(|h| crisis.entry.as_ref() != Some(&h.id) && !crisis.programmes.contains(&h.id))
+            .filter(|h| {
+                !reply
+                    .choices
+                    .iter()
+                    .any(|c| matches!(c, Choice::Show { id, .. } if id == &h.id))
+            })
+            .take(ASKED_WITH_A_CRISIS)
+            .map(|h| Choice::Show {
+                title: self.title(&h.id),
+                id: h.id.clone(),
+            })
+            .collect();
+        let at = reply.choices.len().min(1);
+        reply.choices.splice(at..at, asked);
         reply
     }
 

@@ -309,6 +309,33 @@ fn crisis_is_checked_first_and_its_message_always_comes() {
 }
 
 #[test]
+fn a_crisis_reply_offers_what_else_was_asked_after_the_crisis_lines() {
+    let _heavy = common::Room::Heavy.enter();
+    use workhealth::assistant::Choice;
+    let r = ask(
+        "He said he'd rather be dead than do another month of this and he's got a plan. \
+         Also, does his statutory sick pay stop when his fit note runs out?",
+    );
+    assert_eq!(r.outcome, Outcome::Crisis);
+    // The crisis lines first, then the entries that answer the rest of the message.
+    assert_eq!(r.choices[0], Choice::CrisisLines);
+    let shown: Vec<&str> = r
+        .choices
+        .iter()
+        .filter_map(|c| match c {
+            Choice::Show { id, .. } => Some(id.as_str()),
+            _ => None,
+        })
+        .collect();
+    let asked = &shown[..2];
+    assert!(
+        asked.iter().any(|id| id.starts_with("ssp") || *id == "fit-notes"),
+        "{shown:?}"
+    );
+    assert!(!shown.contains(&"crisis-support"), "{shown:?}");
+}
+
+#[test]
 fn short_precise_questions_are_answered() {
     let _heavy = common::Room::Heavy.enter();
     for (q, id) in [
