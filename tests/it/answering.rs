@@ -329,7 +329,9 @@ fn a_crisis_reply_offers_what_else_was_asked_after_the_crisis_lines() {
         .collect();
     let asked = &shown[..2];
     assert!(
-        asked.iter().any(|id| id.starts_with("ssp") || *id == "fit-notes"),
+        asked
+            .iter()
+            .any(|id| id.starts_with("ssp") || *id == "fit-notes"),
         "{shown:?}"
     );
     assert!(!shown.contains(&"crisis-support"), "{shown:?}");
