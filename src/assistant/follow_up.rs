@@ -1,7 +1,7 @@
 //! Follow-ups: what a chat asked last ([`Previous`]), kept by the channel so that a short
 //! message after it ("and if he's part-time?", "the second one") is read in its light.
 
-use super::{Choice, Outcome, Reply};
+use super::{Outcome, Reply};
 
 /// What a chat asked last, kept by the channel (in memory only, for [`FOLLOW_UP_WINDOW`]) so
 /// that a follow-up can be answered in its light ([`Assistant::reply_after`]).
@@ -31,10 +31,7 @@ impl Previous {
             choices: reply
                 .choices
                 .iter()
-                .filter_map(|c| match c {
-                    Choice::Show { id, .. } => Some(id.clone()),
-                    _ => None,
-                })
+                .filter_map(|c| c.shown().map(str::to_string))
                 .collect(),
         })
     }

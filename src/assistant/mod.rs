@@ -456,12 +456,7 @@ impl Assistant {
         let asked: Vec<Choice> = hits
             .iter()
             .filter(|h| crisis.entry.as_ref() != Some(&h.id) && !crisis.programmes.contains(&h.id))
-            .filter(|h| {
-                !reply
-                    .choices
-                    .iter()
-                    .any(|c| matches!(c, Choice::Show { id, .. } if id == &h.id))
-            })
+            .filter(|h| !reply.choices.iter().any(|c| c.shown() == Some(&h.id)))
             .take(ASKED_WITH_A_CRISIS)
             .map(|h| Choice::Show {
                 title: self.title(&h.id),

@@ -104,6 +104,14 @@ pub enum Choice {
 }
 
 impl Choice {
+    /// The entry or programme a `Show` choice leads to.
+    pub fn shown(&self) -> Option<&str> {
+        match self {
+            Choice::Show { id, .. } => Some(id),
+            _ => None,
+        }
+    }
+
     /// The words on its button (plain).
     pub fn label(&self) -> &str {
         match self {

@@ -180,7 +180,7 @@ impl Semantic {
         // The contrasts and out-of-scope examples are kept here; the item texts are read
         // through `calm_rows` from the cosines the ranking computes anyway.
         let mut calm = calm_vectors.concat();
-        calm.extend_from_slice(&calm_off_topic.concat());
+        calm.extend_from_slice(&off_topic[..calm_off_topic.len() * DIM]);
         let gram = Gram::of(&matrix);
         // The crisis classifier's rows: the crisis examples, then the whole calm side. Its Gram
         // matrix starts from the items' and takes out the crisis entry's and its programmes'.

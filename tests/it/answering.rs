@@ -319,14 +319,7 @@ fn a_crisis_reply_offers_what_else_was_asked_after_the_crisis_lines() {
     assert_eq!(r.outcome, Outcome::Crisis);
     // The crisis lines first, then the entries that answer the rest of the message.
     assert_eq!(r.choices[0], Choice::CrisisLines);
-    let shown: Vec<&str> = r
-        .choices
-        .iter()
-        .filter_map(|c| match c {
-            Choice::Show { id, .. } => Some(id.as_str()),
-            _ => None,
-        })
-        .collect();
+    let shown: Vec<&str> = r.choices.iter().filter_map(Choice::shown).collect();
     let asked = &shown[..2];
     assert!(
         asked
@@ -667,14 +660,7 @@ fn close_runners_up_are_offered_first_under_an_answer() {
             }
             answers += 1;
             let shown = r.shown.as_ref().unwrap().id().to_string();
-            let first: Vec<&str> = r
-                .choices
-                .iter()
-                .filter_map(|c| match c {
-                    Choice::Show { id, .. } => Some(id.as_str()),
-                    _ => None,
-                })
-                .collect();
+            let first: Vec<&str> = r.choices.iter().filter_map(Choice::shown).collect();
             // The runners-up are the first buttons (after a second worry), in rank order.
             for (k, ru) in r.runners_up.iter().enumerate() {
                 assert!(
@@ -758,12 +744,10 @@ fn a_follow_up_is_answered_in_the_light_of_the_previous_question() {
     let second = clarify
         .choices
         .iter()
-        .filter_map(|c| match c {
-            Choice::Show { id, .. } => Some(id.clone()),
-            _ => None,
-        })
+        .filter_map(Choice::shown)
         .nth(1)
-        .unwrap();
+        .unwrap()
+        .to_string();
     let r = after(
         "how much is statutory sick pay",
         "what about the second one",

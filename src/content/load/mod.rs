@@ -170,16 +170,9 @@ pub fn load(root: &Path, today: NaiveDate) -> Loaded {
         .unwrap_or_default();
     let (off_topic, off_topic_calm) = raw_off_topic
         .map(|o| {
-            let both: Vec<S<String>> = o
-                .examples
-                .value
-                .iter()
-                .chain(&o.decline_only)
-                .cloned()
-                .collect();
             cx.off_topic_questions(
                 &off_topic_path,
-                &both,
+                o.examples.value.iter().chain(&o.decline_only),
                 owners(&raw_entries, &raw_programmes),
             );
             // One `seen` for both lists: an example in both is a duplicate.

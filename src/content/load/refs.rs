@@ -112,7 +112,7 @@ impl Loader {
     pub(super) fn off_topic_questions<'a>(
         &mut self,
         path: &Path,
-        examples: &[S<String>],
+        examples: impl IntoIterator<Item = &'a S<String>>,
         owners: impl Iterator<Item = (&'a Path, &'a String, &'a Vec<S<String>>)>,
     ) {
         let asked: HashMap<String, &String> = owners
