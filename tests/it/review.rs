@@ -240,6 +240,7 @@ const GET_ROUTES: &[&str] = &[
     "/groups",
     "/suggestions",
     "/suggestions?format=yaml",
+    "/suggestions?format=decline-yaml",
     "/export.csv",
     "/no-such-page",
 ];
@@ -936,6 +937,98 @@ async fn suggestions_become_a_yaml_snippet() {
             .any(|c| c != '\n' && (c.is_control() || c == '\u{feff}')),
         "{yaml:?}"
     );
+}
+
+#[tokio::test]
+async fn out_of_scope_marks_on_answered_questions_become_decline_only_examples() {
+    let a = app();
+    a.reviewer("ines");
+    let answered = a.ask(
+        "which till is best for a \"small\" café?",
+        "answer",
+        Some("fit-notes"),
+    );
+    let same = a.ask(
+        "Which till  is best for a \"SMALL\" café?",
+        "answer",
+        Some("fit-notes"),
+    );
+    let clarified = a.ask("van lease or buy: what's cheaper", "clarify", None);
+    let declined = a.ask("how do i register for vat", "no_answer", None);
+    let untagged = a.ask("is jury service paid", "answer", Some("fit-notes"));
+    let listed_text = a.live.get().content().off_topic[0].clone();
+    let listed = a.ask(&listed_text, "answer", Some("fit-notes"));
+    a.log.flush().await;
+    let s = a.login("ines").await;
+    let empty = text(a.get("/suggestions", Some(&s.cookie)).await).await;
+    assert!(empty.contains("Should have been declined"), "{empty}");
+    assert!(!empty.contains("format=decline-yaml"), "{empty}");
+    for (id, tags) in [
+        (answered, "tag_out_of_scope=1"),
+        (same, "tag_out_of_scope=1"),
+        (clarified, "tags=Out%20of%20Scope"),
+        (declined, "tag_out_of_scope=1"),
+        (untagged, "tag_content_gap=1"),
+        (listed, "tag_out_of_scope=1"),
+    ] {
+        let res = a
+            .post(
+                &format!("/questions/{id}"),
+                Some(&s.cookie),
+                &format!("csrf={}&{tags}", s.csrf),
+            )
+            .await;
+        assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    }
+
+    let html = text(a.get("/suggestions", Some(&s.cookie)).await).await;
+    assert!(
+        html.contains("href=\"/suggestions?format=decline-yaml\""),
+        "{html}"
+    );
+    for id in [answered, same, clarified, listed] {
+        assert!(html.contains(&format!("/questions/{id}\"")), "{id}: {html}");
+    }
+    for id in [declined, untagged] {
+        assert!(
+            !html.contains(&format!("/questions/{id}\"")),
+            "{id}: {html}"
+        );
+    }
+    assert!(html.contains("already in out-of-scope.yaml"), "{html}");
+    // Nothing here is a `questions:` suggestion.
+    assert!(html.contains("No suggestions yet"));
+
+    let res = a
+        .get("/suggestions?format=decline-yaml", Some(&s.cookie))
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(
+        res.headers()[header::CONTENT_DISPOSITION],
+        "attachment; filename=\"workhealth-decline-only.yaml\""
+    );
+    assert!(
+        res.headers()[header::CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .starts_with("application/yaml")
+    );
+    let yaml = text(res).await;
+    assert!(yaml.contains("\ndecline_only:\n  - \""), "{yaml}");
+    let parsed: BTreeMap<String, Vec<String>> = serde_saphyr::from_str(&yaml).unwrap();
+    assert_eq!(
+        parsed["decline_only"],
+        vec![
+            "which till is best for a \"small\" café?".to_string(),
+            "van lease or buy: what's cheaper".into(),
+        ],
+        "{yaml}"
+    );
+    assert!(!yaml.contains("vat") && !yaml.contains("jury"), "{yaml}");
+
+    // The `questions:` download is unchanged: no `decline_only:` in it.
+    let yaml = text(a.get("/suggestions?format=yaml", Some(&s.cookie)).await).await;
+    assert!(!yaml.contains("decline_only"), "{yaml}");
 }
 
 /// A question with DEL, a C1 control, a byte-order mark and a C0 control in it.

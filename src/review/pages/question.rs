@@ -18,11 +18,15 @@ use crate::state::AppState;
 
 use super::{title_of, when};
 
+/// The tag for a question the bot should have declined (the suggestions page lists those it
+/// answered or clarified).
+pub(super) const OUT_OF_SCOPE: &str = "out of scope";
+
 /// Tags offered as checkboxes on a question's page.
 pub(super) const QUICK_TAGS: [(&str, &str); 3] = [
     ("tag_content_gap", "content gap"),
     ("tag_wrong_answer", "wrong answer"),
-    ("tag_out_of_scope", "out of scope"),
+    ("tag_out_of_scope", OUT_OF_SCOPE),
 ];
 const MAX_TAGS: usize = 20;
 const MAX_TAG_CHARS: usize = 64;

@@ -1,5 +1,7 @@
 //! The suggestions page: reviewers' "should have been answered by" entries, grouped by entry,
-//! as a YAML snippet of `questions:` lines to paste into the content.
+//! as a YAML snippet of `questions:` lines to paste into the content; and the questions they
+//! tagged "out of scope" that the bot answered or clarified, as `decline_only:` examples for
+//! `out-of-scope.yaml`.
 
 use axum::Extension;
 use axum::extract::{Query, State};
@@ -7,11 +9,22 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use maud::html;
 use serde::Deserialize;
+use std::collections::{HashMap, HashSet};
 
+use crate::log::store::Filter;
+use crate::log::{Outcome, Question};
 use crate::review::{AppError, Authed, Nav, layout, page, with_store};
 use crate::state::AppState;
 
+use super::question::OUT_OF_SCOPE;
 use super::title_of;
+
+/// `?format=` for the `questions:` snippet.
+const FORMAT_QUESTIONS: &str = "yaml";
+/// `?format=` for the `decline_only:` snippet.
+const FORMAT_DECLINE: &str = "decline-yaml";
+/// Questions read at a time when gathering the ones tagged "out of scope".
+const PAGE: usize = 500;
 
 #[derive(Debug, Deserialize, Default)]
 pub struct SuggestionParams {
@@ -108,28 +121,167 @@ pub(crate) fn suggestions_yaml(groups: &[EntrySuggestions]) -> String {
     out
 }
 
+/// Text with its spacing collapsed: how a proposed line is written.
+fn squeeze(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Whether a tag is "out of scope", case and spacing ignored.
+fn is_out_of_scope(tag: &str) -> bool {
+    squeeze(tag).to_lowercase() == OUT_OF_SCOPE
+}
+
+/// A question reviewers tagged "out of scope" that the bot did not decline: a proposed
+/// `decline_only:` example, with the questions (and how the bot met each) that propose it.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Decline {
+    pub text: String,
+    pub questions: Vec<(i64, Outcome)>,
+    /// Already an example in `out-of-scope.yaml` (either list): left out of the snippet,
+    /// which `check` would refuse as a duplicate.
+    pub listed: bool,
+}
+
+/// The questions tagged "out of scope" (case and spacing ignored) that the bot answered or
+/// clarified (a declined one was already right), each text once (case and spacing ignored),
+/// in the order given. `listed` is the live content's out-of-scope examples.
+pub(crate) fn group_declines(questions: &[Question], listed: &[String]) -> Vec<Decline> {
+    let listed: HashSet<String> = listed.iter().map(|t| squeeze(t).to_lowercase()).collect();
+    let mut out: Vec<Decline> = Vec::new();
+    let mut index: HashMap<String, usize> = HashMap::new();
+    for q in questions {
+        if !matches!(q.outcome, Outcome::Answer | Outcome::Clarify)
+            || !q.review.tags.iter().any(|t| is_out_of_scope(t))
+        {
+            continue;
+        }
+        let text = squeeze(&q.text);
+        if text.is_empty() {
+            continue;
+        }
+        let key = text.to_lowercase();
+        match index.get(&key) {
+            Some(&i) => {
+                if !out[i].questions.iter().any(|(id, _)| *id == q.id) {
+                    out[i].questions.push((q.id, q.outcome));
+                }
+            }
+            None => {
+                index.insert(key.clone(), out.len());
+                out.push(Decline {
+                    listed: listed.contains(&key),
+                    text,
+                    questions: vec![(q.id, q.outcome)],
+                });
+            }
+        }
+    }
+    out
+}
+
+/// The snippet for `out-of-scope.yaml`: `decline_only:` then `  - "question"` lines (YAML
+/// double-quoted scalars), leaving out examples already there. The `- ` lines paste straight
+/// under the file's own `decline_only:`.
+pub(crate) fn decline_yaml(declines: &[Decline]) -> String {
+    let mut out = String::from(
+        "# Proposed `decline_only:` examples from the workhealth review app: questions reviewers\n\
+         # tagged \"out of scope\" that the bot answered or clarified. Check each (reword any that\n\
+         # could still identify someone), then paste the `- ` lines under `decline_only:` at the\n\
+         # end of content/out-of-scope.yaml.\n",
+    );
+    let new: Vec<&Decline> = declines.iter().filter(|d| !d.listed).collect();
+    if new.is_empty() {
+        out.push_str("decline_only: []\n");
+        return out;
+    }
+    out.push_str("decline_only:\n");
+    for d in new {
+        out.push_str("  - ");
+        out.push_str(&yaml_string(&d.text));
+        out.push('\n');
+    }
+    out
+}
+
+/// Every question with an "out of scope" tag (however spelt) that the bot answered or
+/// clarified, oldest first.
+fn marked_out_of_scope(
+    s: &mut dyn crate::log::ReadStore,
+) -> Result<Vec<Question>, crate::log::LogError> {
+    let tags: Vec<String> = s
+        .tags()?
+        .into_iter()
+        .map(|(t, _)| t)
+        .filter(|t| is_out_of_scope(t))
+        .collect();
+    let mut out: Vec<Question> = Vec::new();
+    for tag in tags {
+        for outcome in [Outcome::Answer, Outcome::Clarify] {
+            let filter = Filter {
+                tag: Some(tag.clone()),
+                outcome: Some(outcome),
+                ..Filter::default()
+            };
+            let mut offset = 0;
+            loop {
+                let page = s.questions(&filter, PAGE, offset)?;
+                let n = page.len();
+                out.extend(page);
+                if n < PAGE {
+                    break;
+                }
+                offset += n;
+            }
+        }
+    }
+    out.sort_by_key(|q| (q.asked_at, q.id));
+    out.dedup_by_key(|q| q.id);
+    Ok(out)
+}
+
+fn yaml_download(filename: &str, body: String) -> Response {
+    (
+        [
+            (
+                header::CONTENT_TYPE,
+                "application/yaml; charset=utf-8".to_string(),
+            ),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{filename}\""),
+            ),
+        ],
+        body,
+    )
+        .into_response()
+}
+
 pub async fn suggestions(
     State(state): State<AppState>,
     Extension(who): Extension<Authed>,
     Query(p): Query<SuggestionParams>,
 ) -> Result<Response, AppError> {
-    let all = with_store(&state, |s| s.suggestions()).await?;
-    let groups = group_suggestions(&all);
-    if p.format == "yaml" {
-        return Ok((
-            [
-                (header::CONTENT_TYPE, "application/yaml; charset=utf-8"),
-                (
-                    header::CONTENT_DISPOSITION,
-                    "attachment; filename=\"workhealth-suggestions.yaml\"",
-                ),
-            ],
-            suggestions_yaml(&groups),
-        )
-            .into_response());
-    }
     let assistant = state.live.get();
     let content = assistant.content();
+    if p.format == FORMAT_DECLINE {
+        let marked = with_store(&state, marked_out_of_scope).await?;
+        let declines = group_declines(&marked, &content.off_topic);
+        return Ok(yaml_download(
+            "workhealth-decline-only.yaml",
+            decline_yaml(&declines),
+        ));
+    }
+    let all = with_store(&state, |s| s.suggestions()).await?;
+    let groups = group_suggestions(&all);
+    if p.format == FORMAT_QUESTIONS {
+        return Ok(yaml_download(
+            "workhealth-suggestions.yaml",
+            suggestions_yaml(&groups),
+        ));
+    }
+    let marked = with_store(&state, marked_out_of_scope).await?;
+    let declines = group_declines(&marked, &content.off_topic);
+    let any_new = declines.iter().any(|d| !d.listed);
     let body = html! {
         h1 { "Suggestions" }
         p {
@@ -156,6 +308,35 @@ pub async fn suggestions(
                             " "
                             @for id in ids {
                                 a.small href={ "/questions/" (id) } { "question" } " "
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        h2 #decline { "Should have been declined" }
+        p {
+            "Questions tagged “" (OUT_OF_SCOPE) "” that the bot answered or clarified (a declined one was already right) become proposed "
+            code { "decline_only:" } " examples for " code { "content/out-of-scope.yaml" } ". "
+            @if any_new {
+                a href={ "/suggestions?format=" (FORMAT_DECLINE) } download="workhealth-decline-only.yaml" { "Download as YAML" }
+                " to paste under its " code { "decline_only:" } "."
+            }
+        }
+        @if declines.is_empty() {
+            p.empty { "None yet. Tag a question “" (OUT_OF_SCOPE) "” when the bot answered something it should have declined." }
+        } @else {
+            section.suggestion {
+                ul {
+                    @for d in &declines {
+                        li {
+                            code { "- " (yaml_string(&d.text)) }
+                            " "
+                            @if d.listed {
+                                span.muted { "(already in out-of-scope.yaml)" } " "
+                            }
+                            @for (id, outcome) in &d.questions {
+                                a.small href={ "/questions/" (id) } { (outcome.label()) } " "
                             }
                         }
                     }
@@ -204,6 +385,93 @@ mod tests {
         let parsed: BTreeMap<String, Vec<String>> = serde_saphyr::from_str(&y).unwrap();
         assert_eq!(parsed["jury-service"][1], "jury: #1 - what now?");
         assert_eq!(yaml_key("a: b"), "\"a: b\"");
+    }
+
+    fn marked(id: i64, text: &str, outcome: Outcome, tags: &[&str]) -> Question {
+        Question {
+            id,
+            asked_at: chrono::Utc::now(),
+            region: None,
+            channel: "telegram".into(),
+            text: text.into(),
+            outcome,
+            results: Vec::new(),
+            shown_id: None,
+            content_digest: String::new(),
+            reply_text: None,
+            feedback: None,
+            feedback_at: None,
+            review: crate::log::Review {
+                tags: tags.iter().map(|t| t.to_string()).collect(),
+                ..Default::default()
+            },
+        }
+    }
+
+    #[test]
+    fn decline_snippet_is_quoted_deduped_and_only_what_was_not_declined() {
+        let oos = &["out of scope"][..];
+        let questions = [
+            marked(1, "best till for a \"café\": #1?", Outcome::Answer, oos),
+            marked(2, "Best  till for a \"CAFÉ\": #1?", Outcome::Clarify, oos),
+            marked(3, "how do i register for vat", Outcome::NoAnswer, oos),
+            marked(4, "my dog is poorly", Outcome::Crisis, oos),
+            marked(5, "hi there", Outcome::SmallTalk, oos),
+            marked(6, "jury service pay?", Outcome::Answer, &["wrong answer"]),
+            marked(
+                7,
+                "  which  van lease\tfor [email]  ",
+                Outcome::Clarify,
+                &["Out of  Scope"],
+            ),
+            marked(
+                8,
+                "Which till system is best for a small café",
+                Outcome::Answer,
+                oos,
+            ),
+            marked(1, "best till for a \"café\": #1?", Outcome::Answer, oos),
+        ];
+        let listed = ["which till system is best for a  small café".to_string()];
+        let declines = group_declines(&questions, &listed);
+        let texts: Vec<&str> = declines.iter().map(|d| d.text.as_str()).collect();
+        assert_eq!(
+            texts,
+            vec![
+                "best till for a \"café\": #1?",
+                "which van lease for [email]",
+                "Which till system is best for a small café",
+            ]
+        );
+        assert_eq!(
+            declines[0].questions,
+            vec![(1, Outcome::Answer), (2, Outcome::Clarify)]
+        );
+        assert_eq!(declines[1].questions, vec![(7, Outcome::Clarify)]);
+        assert!(!declines[0].listed && !declines[1].listed && declines[2].listed);
+
+        let y = decline_yaml(&declines);
+        assert!(
+            y.contains(
+                "\ndecline_only:\n  - \"best till for a \\\"café\\\": #1?\"\n  - \"which van lease for [email]\"\n"
+            ),
+            "{y}"
+        );
+        assert!(!y.contains("small café"), "already listed: {y}");
+        assert!(!y.contains("vat") && !y.contains("jury"), "{y}");
+        let parsed: BTreeMap<String, Vec<String>> = serde_saphyr::from_str(&y).unwrap();
+        assert_eq!(
+            parsed["decline_only"],
+            vec![
+                "best till for a \"café\": #1?",
+                "which van lease for [email]"
+            ]
+        );
+
+        // Nothing new: still valid YAML, an empty list.
+        let y = decline_yaml(&group_declines(&questions[2..6], &[]));
+        let parsed: BTreeMap<String, Vec<String>> = serde_saphyr::from_str(&y).unwrap();
+        assert!(parsed["decline_only"].is_empty(), "{y}");
     }
 
     #[test]
