@@ -161,6 +161,21 @@ fn crisis_set_recall_and_false_alarms() {
     );
 }
 
+/// Session 11's blind crisis sets (content/tests/heldout/crisis20.yaml to crisis24.yaml): each was
+/// first measured blind, then its misses were covered in general words. Every crisis message in
+/// them stays caught, so a later change to the word lists or the examples cannot quietly lose one.
+#[test]
+fn session_11_crisis_sets_stay_caught() {
+    let _heavy = common::Room::Heavy.enter();
+    for name in ["crisis20", "crisis21", "crisis22", "crisis23", "crisis24"] {
+        let path = repo().join(format!("content/tests/heldout/{name}.yaml"));
+        let cases = eval::read_cases(&path).unwrap();
+        let m = eval::evaluate(assistant(), &cases);
+        assert!(m.crisis >= 60, "{name}\n{}", eval::table(&m));
+        assert_eq!(m.crisis_recall, 1.0, "{name}\n{}", eval::table(&m));
+    }
+}
+
 /// A question answered right stays answered right when wrapped in a greeting, background,
 /// contact details and a sign-off: issue 13's target, 97%. 256 of 258 held when the sentence
 /// that only introduces the business ("I run a small café in Gateshead.") started being taken
