@@ -226,6 +226,35 @@ async fn links(a: &App, cookie: &str, path: &str) -> usize {
     question_links(&text(a.get(path, Some(cookie)).await).await)
 }
 
+/// Posts a question's review form (`form` without the CSRF token) and checks it redirects.
+async fn review_form(a: &App, s: &Authed, id: i64, form: &str) {
+    let res = a
+        .post(
+            &format!("/questions/{id}"),
+            Some(&s.cookie),
+            &format!("csrf={}&{form}", s.csrf),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER, "{form}");
+}
+
+/// Gets a YAML download, checks it is one (status, file name, content type) and returns it.
+async fn yaml_download(a: &App, s: &Authed, path: &str, filename: &str) -> String {
+    let res = a.get(path, Some(&s.cookie)).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(
+        res.headers()[header::CONTENT_DISPOSITION],
+        format!("attachment; filename=\"{filename}\"").as_str()
+    );
+    assert!(
+        res.headers()[header::CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .starts_with("application/yaml")
+    );
+    text(res).await
+}
+
 fn assert_redirects_to_login(res: &Response<Body>, what: &str) {
     assert_eq!(res.status(), StatusCode::SEE_OTHER, "{what}");
     assert_eq!(res.headers()[header::LOCATION], "/login", "{what}");
@@ -881,14 +910,7 @@ async fn suggestions_become_a_yaml_snippet() {
         "fit-notes",
         "fit-notes",
     ]) {
-        let res = a
-            .post(
-                &format!("/questions/{id}"),
-                Some(&s.cookie),
-                &format!("csrf={}&suggested={entry}", s.csrf),
-            )
-            .await;
-        assert_eq!(res.status(), StatusCode::SEE_OTHER);
+        review_form(&a, &s, *id, &format!("suggested={entry}")).await;
     }
     let html = text(a.get("/suggestions", Some(&s.cookie)).await).await;
     let content = a.live.get().content().clone();
@@ -901,19 +923,13 @@ async fn suggestions_become_a_yaml_snippet() {
         assert!(html.contains(&format!("/questions/{id}\"")));
     }
 
-    let res = a.get("/suggestions?format=yaml", Some(&s.cookie)).await;
-    assert_eq!(res.status(), StatusCode::OK);
-    assert_eq!(
-        res.headers()[header::CONTENT_DISPOSITION],
-        "attachment; filename=\"workhealth-suggestions.yaml\""
-    );
-    assert!(
-        res.headers()[header::CONTENT_TYPE]
-            .to_str()
-            .unwrap()
-            .starts_with("application/yaml")
-    );
-    let yaml = text(res).await;
+    let yaml = yaml_download(
+        &a,
+        &s,
+        "/suggestions?format=yaml",
+        "workhealth-suggestions.yaml",
+    )
+    .await;
     assert!(yaml.contains("company-sick-pay:\n  - \""), "{yaml}");
     let parsed: BTreeMap<String, Vec<String>> = serde_saphyr::from_str(&yaml).unwrap();
     assert_eq!(parsed.len(), 2);
@@ -971,14 +987,7 @@ async fn out_of_scope_marks_on_answered_questions_become_decline_only_examples()
         (untagged, "tag_content_gap=1"),
         (listed, "tag_out_of_scope=1"),
     ] {
-        let res = a
-            .post(
-                &format!("/questions/{id}"),
-                Some(&s.cookie),
-                &format!("csrf={}&{tags}", s.csrf),
-            )
-            .await;
-        assert_eq!(res.status(), StatusCode::SEE_OTHER);
+        review_form(&a, &s, id, tags).await;
     }
 
     let html = text(a.get("/suggestions", Some(&s.cookie)).await).await;
@@ -999,21 +1008,13 @@ async fn out_of_scope_marks_on_answered_questions_become_decline_only_examples()
     // Nothing here is a `questions:` suggestion.
     assert!(html.contains("No suggestions yet"));
 
-    let res = a
-        .get("/suggestions?format=decline-yaml", Some(&s.cookie))
-        .await;
-    assert_eq!(res.status(), StatusCode::OK);
-    assert_eq!(
-        res.headers()[header::CONTENT_DISPOSITION],
-        "attachment; filename=\"workhealth-decline-only.yaml\""
-    );
-    assert!(
-        res.headers()[header::CONTENT_TYPE]
-            .to_str()
-            .unwrap()
-            .starts_with("application/yaml")
-    );
-    let yaml = text(res).await;
+    let yaml = yaml_download(
+        &a,
+        &s,
+        "/suggestions?format=decline-yaml",
+        "workhealth-decline-only.yaml",
+    )
+    .await;
     assert!(yaml.contains("\ndecline_only:\n  - \""), "{yaml}");
     let parsed: BTreeMap<String, Vec<String>> = serde_saphyr::from_str(&yaml).unwrap();
     assert_eq!(

@@ -46,7 +46,7 @@ pub(crate) fn group_suggestions(all: &[crate::log::store::Suggestion]) -> Vec<En
         let Some((_, lines)) = out.last_mut() else {
             continue;
         };
-        let text = s.question.split_whitespace().collect::<Vec<_>>().join(" ");
+        let text = squeeze(&s.question);
         match lines
             .iter_mut()
             .find(|(t, _)| t.to_lowercase() == text.to_lowercase())
