@@ -21,6 +21,32 @@ pub struct Case {
     pub source: Option<String>,
 }
 
+impl Case {
+    /// The entry ids this case expects; empty when it is out of scope (`expect: none`,
+    /// `expect: []` or `expect: [none]`, the way test writers write it).
+    pub fn expected(&self) -> Vec<String> {
+        match &self.expect {
+            Expect::Ids(ids) if ids.len() == 1 && ids[0].eq_ignore_ascii_case("none") => Vec::new(),
+            Expect::Ids(ids) => ids.clone(),
+            Expect::None(_) => Vec::new(),
+        }
+    }
+}
+
+/// Every expected id that no entry or programme has, with the question expecting it:
+/// a misspelt id would otherwise count as a wrong answer for ever.
+pub fn unknown_ids<'a>(cases: &'a [Case], known: impl Fn(&str) -> bool) -> Vec<(&'a str, String)> {
+    cases
+        .iter()
+        .flat_map(|c| {
+            c.expected()
+                .into_iter()
+                .filter(|id| !known(id))
+                .map(move |id| (c.q.as_str(), id))
+        })
+        .collect()
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(untagged)]
 pub enum Expect {
@@ -107,10 +133,7 @@ pub fn evaluate(assistant: &Assistant, cases: &[Case]) -> Metrics {
         );
         let got: Vec<String> = reply.results.iter().map(|r| r.id.clone()).collect();
         let mut failed = false;
-        let expect = match &case.expect {
-            Expect::Ids(ids) => ids.clone(),
-            Expect::None(_) => Vec::new(),
-        };
+        let expect = case.expected();
         if case.crisis {
             crisis += 1;
             if reply.outcome == Outcome::Crisis {
@@ -250,4 +273,45 @@ pub fn table(m: &Metrics) -> String {
         }
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn case(yaml: &str) -> Case {
+        serde_saphyr::from_str(yaml).unwrap()
+    }
+
+    #[test]
+    fn none_is_out_of_scope_however_it_is_written() {
+        for y in [
+            "q: a\nexpect: none",
+            "q: a\nexpect: []",
+            "q: a\nexpect: [none]",
+            "q: a\nexpect: [None]",
+        ] {
+            assert!(case(y).expected().is_empty(), "{y}");
+        }
+        assert_eq!(case("q: a\nexpect: [fit-notes]").expected(), ["fit-notes"]);
+        // `none` beside a real id is not the out-of-scope word: it stays, to be reported.
+        assert_eq!(
+            case("q: a\nexpect: [fit-notes, none]").expected(),
+            ["fit-notes", "none"]
+        );
+    }
+
+    #[test]
+    fn unknown_ids_are_named_with_their_question() {
+        let cases = [
+            case("q: one\nexpect: [fit-notes]"),
+            case("q: two\nexpect: [fit-note]"),
+            case("q: three\nexpect: [none]"),
+        ];
+        let known = |id: &str| id == "fit-notes";
+        assert_eq!(
+            unknown_ids(&cases, known),
+            [("two", "fit-note".to_string())]
+        );
+    }
 }

@@ -273,6 +273,17 @@ fn parse_line(
 fn eval_cmd(g: &Global, args: &EvalArgs) -> Result<ExitCode> {
     let files = read_case_files_each(&args.file)?;
     let a = assistant(g)?;
+    for (file, cases) in &files {
+        let unknown = eval::unknown_ids(cases, |id| a.content().kind_of(id).is_some());
+        if let Some((q, id)) = unknown.first() {
+            anyhow::bail!(
+                "{}: {} case(s) expect an id no entry or programme has, first `{id}` for {q:?} \
+                 (use `expect: []` for a question no entry answers)",
+                file.display(),
+                unknown.len()
+            );
+        }
+    }
     if args.signals {
         // One JSON line a case with every item's signals, for calibrating the fusion weights
         // and thresholds by cross-validation (docs/calibration.md).
@@ -286,10 +297,7 @@ fn eval_cmd(g: &Global, args: &EvalArgs) -> Result<ExitCode> {
                     &c.q,
                 );
                 let hits = ranking.hits;
-                let expect: Vec<String> = match &c.expect {
-                    eval::Expect::Ids(ids) => ids.clone(),
-                    eval::Expect::None(_) => Vec::new(),
-                };
+                let expect = c.expected();
                 let hits: Vec<serde_json::Value> = hits
                     .iter()
                     .map(|h| {
