@@ -35,7 +35,7 @@ impl Case {
 
 /// Every expected id that no entry or programme has, with the question expecting it:
 /// a misspelt id would otherwise count as a wrong answer for ever.
-pub fn unknown_ids<'a>(cases: &'a [Case], known: impl Fn(&str) -> bool) -> Vec<(&'a str, String)> {
+pub fn unknown_ids(cases: &[Case], known: impl Fn(&str) -> bool) -> Vec<(&str, String)> {
     cases
         .iter()
         .flat_map(|c| {
